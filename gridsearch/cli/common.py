@@ -1,0 +1,63 @@
+"""Helpers shared by the CLI commands: loading configs, printing tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, Iterable
+
+from .. import config as config_mod
+from ..config import StudyConfig
+from ..storage import check_url
+
+
+def add_config(p, storage: bool = True) -> None:
+    p.add_argument("config", help="study config (TOML), e.g. studies/quickstart.toml")
+    if storage:
+        p.add_argument("--storage", metavar="URL",
+                       help="study store URL (default: the config's, or studies/NAME.db)")
+
+
+def load_config(args) -> StudyConfig:
+    cfg = config_mod.load(args.config)
+    if getattr(args, "storage", None):
+        check_url(args.storage)
+    return cfg
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=_default)
+    sys.stdout.write("\n")
+
+
+def _default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(type(o).__name__)
+
+
+def human(n: float | int | None, unit: str = "") -> str:
+    """1234567 -> '1.23M'."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "-"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{suffix}{unit}"
+    return f"{n:g}{unit}"
+
+
+def table(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+    rows = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

@@ -1,0 +1,151 @@
+"""gridsearch plan | run | worker | status | best: the search over one study config."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from ..results import best_trial, trial_summary, trials_table
+from ..search import Search
+from .common import add_config, human, load_config, print_json, table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("plan", help="realise and measure every candidate, no training")
+    add_config(p, storage=False)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=plan)
+
+    for name, helptext in (("run", "run the search (resumes where it stopped)"),
+                           ("worker", "join an existing study and train what is left")):
+        p = sub.add_parser(name, help=helptext)
+        add_config(p)
+        p.add_argument("--max-trials", type=int, metavar="N", help="stop after N trials")
+        p.add_argument("--retry-failed", action="store_true",
+                       help="also re-run points whose trial failed with an error")
+        p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.set_defaults(func=run, create=name == "run")
+
+    p = sub.add_parser("status", help="a table of the study's trials")
+    add_config(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=status)
+
+    p = sub.add_parser("best", help="the best feasible trial")
+    add_config(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=best)
+
+
+def plan(args) -> int:
+    cfg = load_config(args)
+    search = Search(cfg)
+    ref = search.realiser().reference
+    rows = []
+    bar = tqdm(total=len(search.points), desc="measuring", unit="pt", leave=False,
+               disable=args.json or not sys.stderr.isatty())
+
+    def add(i, cand):
+        v = cand.verdict
+        rows.append({"#": i, "alpha": cand.point.alpha, "beta": cand.point.beta,
+                     "gamma": cand.point.gamma, "nominal": round(cand.point.nominal_multiplier, 3),
+                     "depth": round(cand.scaled.depth_mult, 3), "width": round(cand.scaled.width_mult, 3),
+                     "res": v.resolution, "eff_gamma": round(cand.effective_gamma, 4),
+                     "depths": cand.realised.layout.depths, "widths": cand.realised.layout.widths,
+                     "flops": v.complexity.flops, "ratio": round(v.ratio, 3),
+                     "params": v.complexity.params, "acts": v.complexity.activations,
+                     "verdict": "ok" if v.feasible else "infeasible", "reason": v.reason})
+        bar.update(1)
+
+    search.plan(add)
+    bar.close()
+    if args.json:
+        print_json({"baseline": {"model": cfg.model.name, **ref.complexity.as_dict()},
+                    "target": cfg.target_multiplier, "mode": cfg.budget.mode,
+                    "tolerance": cfg.budget.tolerance, "candidates": rows})
+        return 0
+    c = ref.complexity
+    print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {c.resolution} px: "
+          f"{human(c.flops)} FLOPs, {human(c.params)} params, {human(c.activations)} acts")
+    print(f"budget: measured ratio within {cfg.budget.tolerance:.0%} of {cfg.target_multiplier:g} "
+          f"({cfg.budget.mode})")
+    shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
+              "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
+             for r in rows]
+    print(table(shown, ["#", "alpha", "beta", "gamma", "nominal", "res", "eff_gamma", "depths",
+                        "widths", "flops", "ratio", "params", "acts", "verdict"]))
+    n_ok = sum(r["verdict"] == "ok" for r in rows)
+    print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible")
+    return 0
+
+
+def _list(v) -> str:
+    return "-" if v is None else ",".join(map(str, v))
+
+
+def run(args) -> int:
+    cfg = load_config(args)
+    search = Search(cfg, args.storage)
+    if not args.create:
+        search.study(create=False)
+    remaining = search.remaining()
+    total = len(search.points) or search._n_trials()
+    if remaining == 0 and not args.retry_failed:
+        print(f"{cfg.name}: nothing left to run ({total} points done)")
+        return 0
+    bar = tqdm(total=total, initial=total - remaining, desc=cfg.name, unit="trial",
+               disable=args.no_progress, dynamic_ncols=True)
+
+    def started(number, point):
+        bar.set_postfix_str(f"trial {number}: a={point.alpha:g} b={point.beta:g} g={point.gamma:g}")
+
+    def finished(o):
+        bar.update(1)
+        msg = f"trial {o.number} {o.state.lower()}"
+        if o.value is not None:
+            msg += f" acc={o.value:.3f}"
+        if "flops_ratio" in o.attrs:
+            msg += f" ratio={o.attrs['flops_ratio']:.3f}"
+        bar.set_postfix_str(msg)
+
+    try:
+        outcomes = search.run(max_trials=args.max_trials, retry_failed=args.retry_failed,
+                              device=args.device, on_trial=finished, on_start=started)
+    finally:
+        bar.close()
+    counts = {}
+    for o in outcomes:
+        counts[o.state] = counts.get(o.state, 0) + 1
+    ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
+    print(f"{cfg.name}: ran {ran}; {search.remaining()} left")
+    return 0
+
+
+def status(args) -> int:
+    cfg = load_config(args)
+    study = Search(cfg, args.storage).study(create=False)
+    df = trials_table(study)
+    if args.json:
+        print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+        return 0
+    shown = df.assign(flops=df["flops"].map(human), params=df["params"].map(human),
+                      activations=df["activations"].map(human)).to_dict(orient="records")
+    print(table(shown, ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
+                        "params", "activations", "accuracy", "state"]))
+    states = df["state"].value_counts().to_dict()
+    print(f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
+    return 0
+
+
+def best(args) -> int:
+    cfg = load_config(args)
+    study = Search(cfg, args.storage).study(create=False)
+    summary = trial_summary(best_trial(study))
+    if args.json:
+        print_json(summary)
+        return 0
+    for k, v in summary.items():
+        print(f"{k:>16}  {v}")
+    return 0

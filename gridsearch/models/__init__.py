@@ -1,0 +1,34 @@
+"""Baseline registry: a name (or ``module:function``) to a scalable network builder."""
+
+from __future__ import annotations
+
+from ..errors import ModelError
+from .base import Baseline, Layout, Realised, signature
+from .custom import is_factory_ref, load_factory
+from .efficientnet import EFFICIENTNET_B0
+from .mobilenet import MOBILENET_V2
+from .resnet import RESNET18, RESNET50
+
+REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50)}
+
+
+def get_baseline(name: str) -> Baseline:
+    """The baseline called ``name``, or a user factory given as ``package.module:function``."""
+    if is_factory_ref(name):
+        return load_factory(name)
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise ModelError(f"unknown model {name!r} (known: {known}, or package.module:function)") from None
+
+
+def build(name: str, width_mult: float = 1.0, depth_mult: float = 1.0,
+          num_classes: int = 1000) -> Realised:
+    """Build ``name`` scaled by (width_mult, depth_mult)."""
+    if width_mult <= 0 or depth_mult <= 0:
+        raise ModelError(f"width and depth multipliers must be positive, got {width_mult}, {depth_mult}")
+    return get_baseline(name).build(width_mult, depth_mult, num_classes)
+
+
+__all__ = ["ModelError", "Baseline", "Layout", "Realised", "REGISTRY", "build", "get_baseline", "signature"]

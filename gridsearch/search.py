@@ -1,0 +1,345 @@
+"""The search: an Optuna study over (α, β, γ) whose trials are realised, measured and trained.
+
+Grid points are handed out through :class:`~gridsearch.storage.PointClaims` (each point trained
+exactly once, whatever the number of workers); other samplers (TPE, QMC, random) propose α and β
+and solve γ so every proposal meets α·β²·γ² = target.  Every measured figure is a user attribute
+of its trial; accuracy after each epoch is an intermediate value.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from . import data as data_mod
+from . import trainer
+from .candidate import Realiser
+from .complexity import ComplexityCounter
+from .config import StudyConfig
+from .errors import GridsearchError, StorageError
+from .space import Point, beta_bounds, solve_gamma
+from .storage import PointClaims, open_storage, redact
+from .storage.url import HEARTBEAT_INTERVAL_S
+
+log = logging.getLogger(__name__)
+
+# Config keys that may differ between runs of one study without changing what it measures.
+_VOLATILE = {("train", "device")}
+
+
+class PointSampler(optuna.samplers.BaseSampler):
+    """Returns the (α, β, γ) of the grid point assigned to a trial number; samples nothing itself."""
+
+    def __init__(self) -> None:
+        self._assigned: dict[int, Point] = {}
+
+    def assign(self, number: int, point: Point) -> None:
+        self._assigned[number] = point
+
+    def infer_relative_search_space(self, study, trial):
+        return {}
+
+    def sample_relative(self, study, trial, search_space):
+        return {}
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return getattr(self._assigned[trial.number], param_name)
+
+
+def _sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
+    s = cfg.search
+    if s.sampler == "grid":
+        return PointSampler()
+    if s.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=4)
+    if s.sampler == "qmc":
+        return optuna.samplers.QMCSampler(seed=s.seed, warn_independent_sampling=False)
+    return optuna.samplers.RandomSampler(seed=s.seed)
+
+
+def _pruner(cfg: StudyConfig) -> optuna.pruners.BasePruner:
+    p = cfg.search.pruner
+    if p == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if p == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
+    return optuna.pruners.NopPruner()
+
+
+class _Heartbeat:
+    """Records a trial's heartbeat while it runs, so a killed worker's trial is failed and retried."""
+
+    def __init__(self, storage, trial_id: int) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(storage, trial_id), daemon=True)
+
+    def _beat(self, storage, trial_id: int) -> None:
+        while True:
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is retried; never kill the trial
+                log.debug("heartbeat failed", exc_info=True)
+            if self._stop.wait(HEARTBEAT_INTERVAL_S):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class TrialOutcome:
+    number: int
+    point: Point
+    state: str
+    value: float | None
+    attrs: dict[str, Any]
+
+
+class Search:
+    """One study config bound to one storage URL."""
+
+    def __init__(self, cfg: StudyConfig, storage_url: str | None = None,
+                 counter: ComplexityCounter | None = None) -> None:
+        self.cfg = cfg
+        self.url = storage_url or cfg.storage_url()
+        self.points = cfg.points() if cfg.search.sampler == "grid" else []
+        self.counter = counter or ComplexityCounter()
+        self._storage = None
+        self._study: optuna.Study | None = None
+        self._sampler = _sampler(cfg)
+
+    # -- the study ------------------------------------------------------------------------------
+    @property
+    def storage(self):
+        if self._storage is None:
+            self._storage = open_storage(self.url)
+        return self._storage
+
+    def exists(self) -> bool:
+        names = [s.study_name for s in optuna.study.get_all_study_summaries(self.storage)]
+        return self.cfg.name in names
+
+    def study(self, create: bool = True) -> optuna.Study:
+        """Load the study, creating it (once, whoever comes first) when ``create``."""
+        if self._study is not None:
+            return self._study
+        kwargs = dict(study_name=self.cfg.name, storage=self.storage, sampler=self._sampler,
+                      pruner=_pruner(self.cfg))
+        try:
+            study = optuna.load_study(**kwargs)
+        except KeyError:
+            if not create:
+                raise StorageError(f"no study {self.cfg.name!r} in {redact(self.url)} "
+                                   "(run `gridsearch run` first)") from None
+            try:
+                study = optuna.create_study(direction="maximize", **kwargs)
+            except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
+                study = optuna.load_study(**kwargs)
+        self._check_config(study)
+        self._study = study
+        return study
+
+    def _check_config(self, study: optuna.Study) -> None:
+        mine = self.cfg.as_dict()
+        stored = study.user_attrs.get("config")
+        if stored is None:
+            study.set_user_attr("config", mine)
+            study.set_user_attr("n_points", len(self.points))
+            study.set_user_attr("objective", "validation accuracy (maximize)")
+            return
+        diff = _first_difference(stored, mine)
+        if diff:
+            raise StorageError(f"study {self.cfg.name!r} already exists in {redact(self.url)} with a "
+                               f"different config ({diff} differs): use a new name or the old config")
+
+    # -- candidates -----------------------------------------------------------------------------
+    def realiser(self) -> Realiser:
+        if not hasattr(self, "_realiser"):
+            self._realiser = Realiser(self.cfg, self.counter)
+        return self._realiser
+
+    def plan(self, on_candidate: Callable[[int, Any], None] | None = None) -> list:
+        """Realise and measure every grid point, without training."""
+        out = []
+        for i, point in enumerate(self.points):
+            cand = self.realiser().realise(point)
+            out.append(cand)
+            if on_candidate:
+                on_candidate(i, cand)
+        return out
+
+    # -- running --------------------------------------------------------------------------------
+    def remaining(self) -> int:
+        """Grid points not yet finished (or trials left to run, for other samplers)."""
+        study = self.study()
+        if self.cfg.search.sampler != "grid":
+            return max(0, self._n_trials() - len(self._finished_or_running(study)))
+        taken = PointClaims(self.storage, self.cfg.name).taken()
+        done = sum(1 for t in taken.values()
+                   if t is not None and self.storage.get_trial(t).state != TrialState.FAIL)
+        return len(self.points) - done
+
+    def _n_trials(self) -> int:
+        return self.cfg.search.n_trials or len(self.cfg.points())
+
+    @staticmethod
+    def _finished_or_running(study: optuna.Study) -> list[FrozenTrial]:
+        return [t for t in study.get_trials(deepcopy=False)
+                if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)]
+
+    def run(self, max_trials: int | None = None, retry_failed: bool = False,
+            device: str | None = None,
+            on_trial: Callable[[TrialOutcome], None] | None = None,
+            on_start: Callable[[int, Point], None] | None = None) -> list[TrialOutcome]:
+        """Run trials until the grid is done (or ``max_trials`` ran). Resumable at any point."""
+        cfg = self.cfg
+        study = self.study()
+        d = cfg.data
+        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
+                                d.val_size, d.seed, d.image_size)
+        if subsets.num_classes > cfg.model.num_classes:
+            raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
+                                  f"{subsets.num_classes} classes")
+        dev = trainer.resolve_device(device or cfg.train.device)
+        realiser = self.realiser()
+        study.set_user_attr("baseline", {"model": cfg.model.name,
+                                         **realiser.reference.complexity.as_dict(),
+                                         "layout": realiser.reference.layout.describe()})
+        claims = PointClaims(self.storage, cfg.name) if cfg.search.sampler == "grid" else None
+        outcomes: list[TrialOutcome] = []
+        while max_trials is None or len(outcomes) < max_trials:
+            optuna.storages.fail_stale_trials(study)
+            if claims is not None:
+                got = claims.claim(len(self.points), retry_failed)
+                if got is None:
+                    break
+                index, owner = got
+                trial = self._ask(study)
+                claims.bind(index, owner, trial._trial_id)
+                trial.set_user_attr("point", index)
+                self._sampler.assign(trial.number, self.points[index])
+            else:
+                if len(self._finished_or_running(study)) >= self._n_trials():
+                    break
+                trial, index, owner = self._ask(study), None, None
+            outcome = self._run_trial(study, trial, subsets, dev, claims, index, owner, on_start)
+            outcomes.append(outcome)
+            if on_trial:
+                on_trial(outcome)
+        return outcomes
+
+    def _ask(self, study: optuna.Study) -> Trial:
+        with warnings.catch_warnings():
+            # We keep heartbeats under ask/tell on purpose (our own thread beats; see _Heartbeat).
+            warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+            trial = study.ask()
+        self.storage.record_heartbeat(trial._trial_id)
+        return trial
+
+    def _propose(self, trial: Trial) -> Point:
+        s = self.cfg.search
+        a = trial.suggest_float("alpha", s.alpha.min, s.alpha.max)
+        if self.cfg.search.sampler == "grid":
+            return Point(a, trial.suggest_float("beta", s.beta.min, s.beta.max),
+                         trial.suggest_float("gamma", s.gamma.min, s.gamma.max))
+        bounds = beta_bounds(a, s.beta.to_range(), s.gamma.to_range(), s.target)
+        if bounds is None:
+            raise _Infeasible(f"no beta in range gives gamma in range for alpha {a:.4f}")
+        b = trial.suggest_float("beta", *bounds)
+        g = solve_gamma(a, b, s.target)
+        trial.set_user_attr("gamma_solved", g)
+        return Point(round(a, 6), round(b, 6), round(g, 6))
+
+    def _run_trial(self, study, trial: Trial, subsets, dev, claims, index, owner,
+                   on_start) -> TrialOutcome:
+        cfg = self.cfg
+        attrs: dict[str, Any] = {}
+        point = Point(0, 0, 0)
+
+        def record(**kv):
+            for k, v in kv.items():
+                trial.set_user_attr(k, v)
+            attrs.update(kv)
+
+        with _Heartbeat(self.storage, trial._trial_id):
+            try:
+                point = self._propose(trial)
+                if on_start:
+                    on_start(trial.number, point)
+                cand = self.realiser().realise(point)
+                record(**cand.attrs())
+                v = cand.verdict
+                trial.set_constraint("flops_budget", abs(v.deviation) - cfg.budget.tolerance)
+                if not v.feasible:
+                    raise _Infeasible(v.reason)
+
+                def report(epoch: int, acc: float) -> None:
+                    trial.report(acc, epoch)
+                    record(epochs_done=epoch)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+                recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
+                    "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                    "label_smoothing", "seed")})
+                res = trainer.train(cand.realised.module, subsets, v.resolution, recipe, dev, report)
+                record(train_seconds=round(res.seconds, 3),
+                       images_per_second=round(res.images_per_second, 1), device=res.device,
+                       accuracy=res.accuracy)
+                study.tell(trial, res.accuracy)
+                return TrialOutcome(trial.number, point, "COMPLETE", res.accuracy, attrs)
+            except _Infeasible as e:
+                record(feasible=False, verdict="infeasible", budget_reason=str(e))
+                study.tell(trial, state=TrialState.PRUNED)
+                return TrialOutcome(trial.number, point, "INFEASIBLE", None, attrs)
+            except optuna.TrialPruned as e:
+                record(pruned_reason=str(e))
+                study.tell(trial, state=TrialState.PRUNED)
+                return TrialOutcome(trial.number, point, "PRUNED", None, attrs)
+            except KeyboardInterrupt:
+                _safe(lambda: trial.set_user_attr("interrupted", True))
+                _safe(lambda: study.tell(trial, state=TrialState.FAIL))
+                if claims is not None:
+                    _safe(lambda: claims.release(index, owner))
+                raise
+            except Exception as e:  # noqa: BLE001 - one bad candidate must not stop the study
+                reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:500]
+                log.warning("trial %d failed: %s", trial.number, reason)
+                record(error=redact(reason))
+                study.tell(trial, state=TrialState.FAIL)
+                return TrialOutcome(trial.number, point, "FAIL", None, attrs)
+
+
+class _Infeasible(Exception):
+    pass
+
+
+def _safe(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - best effort while interrupted
+        log.debug("cleanup step failed", exc_info=True)
+
+
+def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            key = f"{prefix}{k}"
+            if tuple(key.split(".")) in _VOLATILE:
+                continue
+            d = _first_difference(a.get(k), b.get(k), key + ".")
+            if d:
+                return d
+        return ""
+    return "" if a == b else prefix.rstrip(".")
