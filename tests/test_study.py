@@ -1,0 +1,113 @@
+"""A whole small study on SQLite, through the library and the real CLI."""
+
+import json
+
+import optuna
+import pytest
+
+from gridsearch import config
+from gridsearch.search import Search
+
+from conftest import cli
+
+
+def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
+    path = tiny_config(name="e2e", mode="reject")
+    n_points = len(config.load(path).points())
+    plan = cli("plan", path, "--json")
+    assert plan.returncode == 0, plan.stderr
+    planned = json.loads(plan.stdout)["candidates"]
+    assert len(planned) == n_points
+
+    r = cli("run", path, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert (tmp_path / "e2e.db").exists()
+
+    status = json.loads(cli("status", path, "--json").stdout)
+    assert len(status) == n_points
+    assert {s["state"] for s in status} <= {"COMPLETE", "INFEASIBLE"}
+    for row, p in zip(sorted(status, key=lambda s: s["number"]), planned):
+        assert row["flops_ratio"] == pytest.approx(p["ratio"], abs=1e-3)  # measured, same figures
+        assert (row["state"] == "INFEASIBLE") == (p["verdict"] != "ok")
+
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path / 'e2e.db'}")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done
+    for t in done:
+        for key in ("depth_mult", "width_mult", "resolution", "effective_gamma", "flops",
+                    "flops_ratio", "params", "activations", "verdict", "train_seconds",
+                    "images_per_second", "device"):
+            assert key in t.user_attrs, key
+        assert sorted(t.intermediate_values) == [1, 2]
+        assert set(t.params) == {"alpha", "beta", "gamma"}
+
+    best = json.loads(cli("best", path, "--json").stdout)
+    assert best["accuracy"] == max(t.value for t in done)
+
+    again = cli("run", path)
+    assert again.returncode == 0 and "nothing left" in again.stdout
+    assert len(optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path / 'e2e.db'}").trials) == n_points
+
+
+def test_resume_trains_only_what_is_left(tiny_config):
+    cfg = config.load(tiny_config(name="resume", mode="repair"))
+    first = Search(cfg).run(max_trials=2)
+    assert len(first) == 2
+    rest = Search(cfg).run()
+    assert len(rest) == len(cfg.points()) - 2
+    study = Search(cfg).study(create=False)
+    points = [t.user_attrs["point"] for t in study.trials]
+    assert sorted(points) == list(range(len(cfg.points())))  # each point exactly once
+
+
+def test_interrupted_trial_is_failed_and_rerun(tiny_config, monkeypatch):
+    from gridsearch import trainer
+
+    cfg = config.load(tiny_config(name="ctrlc"))
+    real_train = trainer.train
+    calls = {"n": 0}
+
+    def interrupting(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        return real_train(*a, **kw)
+
+    monkeypatch.setattr(trainer, "train", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        Search(cfg).run()
+    study = Search(cfg).study(create=False)
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs["interrupted"]
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    monkeypatch.setattr(trainer, "train", real_train)
+    Search(cfg).run()
+    study = Search(cfg).study(create=False)
+    finished = [t.user_attrs["point"] for t in study.trials
+                if t.state != optuna.trial.TrialState.FAIL]
+    assert sorted(finished) == list(range(len(cfg.points())))
+
+
+def test_nan_loss_fails_the_trial_and_the_study_goes_on(tiny_config):
+    cfg = config.load(tiny_config(name="nan", extra=""))
+    cfg = config.from_dict({**_raw(cfg), "train": {**_raw(cfg)["train"], "lr": 1e12}}, cfg.path)
+    outcomes = Search(cfg).run()
+    assert len(outcomes) == len(cfg.points())
+    fails = [o for o in outcomes if o.state == "FAIL"]
+    assert fails and all("non-finite" in o.attrs["error"] for o in fails)
+
+
+def test_study_with_other_space_is_refused(tiny_config):
+    cfg = config.load(tiny_config(name="same"))
+    Search(cfg).study()
+    raw = _raw(cfg)
+    raw["search"]["tolerance"] = 0.3
+    other = config.from_dict(raw, cfg.path)
+    with pytest.raises(Exception, match="different config"):
+        Search(other).study()
+
+
+def _raw(cfg):
+    d = cfg.as_dict()
+    return {**d, "storage": cfg.storage}
