@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -266,6 +267,7 @@ class Search:
         cfg = self.cfg
         attrs: dict[str, Any] = {}
         point = Point(0, 0, 0)
+        started: float | None = None  # when training began
 
         def record(**kv):
             for k, v in kv.items():
@@ -293,6 +295,7 @@ class Search:
                 recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
                     "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
                     "label_smoothing", "seed")})
+                started = time.perf_counter()
                 res = trainer.train(cand.realised.module, subsets, v.resolution, recipe, dev, report)
                 record(train_seconds=round(res.seconds, 3),
                        images_per_second=round(res.images_per_second, 1), device=res.device,
@@ -305,6 +308,8 @@ class Search:
                 return TrialOutcome(trial.number, point, "INFEASIBLE", None, attrs)
             except optuna.TrialPruned as e:
                 record(pruned_reason=str(e))
+                if started is not None:
+                    record(train_seconds=round(time.perf_counter() - started, 3))
                 study.tell(trial, state=TrialState.PRUNED)
                 return TrialOutcome(trial.number, point, "PRUNED", None, attrs)
             except KeyboardInterrupt:

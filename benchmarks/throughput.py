@@ -1,0 +1,114 @@
+"""Proxy-training throughput: the naive reference loop vs gridsearch's trainer, one trainer and N at once.
+
+    python benchmarks/throughput.py                  # GPU if present (64 px, 8,192 images), else a CPU-sized run
+    python benchmarks/throughput.py --concurrency 4  # N trainers at once on one device
+
+Prints images/s of each and the ratio to the naive loop measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from common import device_name, naive_train, print_table  # noqa: E402
+from gridsearch import data, models, trainer  # noqa: E402
+
+
+def _subsets(n: int, val: int) -> data.Subsets:
+    # digits has 1,797 images: tile them for a GPU-sized run (throughput, not accuracy, is measured)
+    s = data.load("digits", train_size=min(n, 1797 - val), val_size=val, seed=0)
+    reps = -(-n // len(s.train_x))
+    return data.Subsets(s.train_x.repeat(reps, 1, 1, 1)[:n], s.train_y.repeat(reps)[:n],
+                        s.val_x, s.val_y, s.num_classes, s.source)
+
+
+def _project(args, device: str, seed: int = 0) -> dict:
+    s = _subsets(args.images, args.val)
+    m = models.build(args.model, args.width, args.depth, 10).module
+    r = trainer.Recipe(epochs=args.epochs, batch_size=args.batch, optimizer="adamw", lr=3e-3, seed=seed)
+    res = trainer.train(m, s, args.resolution, r, device)
+    return {"images_per_second": res.images_per_second, "seconds": res.seconds, "accuracy": res.accuracy}
+
+
+def _worker(args, device, seed, start, out):
+    start.wait()
+    out.put(_project(args, device, seed))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--model", default="efficientnet_b0")
+    p.add_argument("--width", type=float, default=1.0)
+    p.add_argument("--depth", type=float, default=1.0)
+    p.add_argument("--resolution", type=int)
+    p.add_argument("--images", type=int)
+    p.add_argument("--val", type=int, default=256)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--naive-batch", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--concurrency", type=int)
+    args = p.parse_args()
+    device = trainer.resolve_device(args.device)
+    gpu = device.type == "cuda"
+    # GPU: DESIGN.md §6's setting. CPU: a reduced size that finishes in a minute or two.
+    args.resolution = args.resolution or (64 if gpu else 32)
+    args.images = args.images or (8192 if gpu else 512)
+    args.batch = args.batch or (512 if gpu else 64)
+    args.concurrency = args.concurrency or (4 if gpu else 2)
+    if not gpu:
+        args.width = args.width if args.width != 1.0 else 0.5
+        args.depth = args.depth if args.depth != 1.0 else 0.5
+
+    s = _subsets(args.images, args.val)
+    warm = models.build(args.model, args.width, args.depth, 10).module
+    trainer.train(warm, _subsets(args.batch * 2, args.val), args.resolution,
+                  trainer.Recipe(epochs=1, batch_size=args.batch), device)  # warm-up (cuDNN, allocator)
+
+    m = models.build(args.model, args.width, args.depth, 10).module
+    naive = naive_train(m, s, args.resolution,
+                        trainer.Recipe(epochs=args.epochs, batch_size=args.naive_batch,
+                                       optimizer="adamw", lr=3e-3), device)
+    one = _project(args, str(device))
+
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    if not gpu:
+        torch.set_num_threads(1)
+    procs = [ctx.Process(target=_worker, args=(args, str(device), i, start, out))
+             for i in range(args.concurrency)]
+    for pr in procs:
+        pr.start()
+    time.sleep(2.0)
+    t0 = time.perf_counter()
+    start.set()
+    results = [out.get() for _ in procs]
+    wall = time.perf_counter() - t0
+    for pr in procs:
+        pr.join()
+    together = args.concurrency * args.images * args.epochs / wall
+
+    print(f"device: {device_name(device)}; {args.model} w={args.width:g} d={args.depth:g} at "
+          f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
+    rows = [
+        {"loop": f"naive (DataLoader, fp32, batch {args.naive_batch})",
+         "img/s": naive["images_per_second"], "ratio": 1.0, "val_acc": naive["accuracy"]},
+        {"loop": f"gridsearch trainer (batch {args.batch})", "img/s": one["images_per_second"],
+         "ratio": one["images_per_second"] / naive["images_per_second"], "val_acc": one["accuracy"]},
+        {"loop": f"{args.concurrency} gridsearch trainers at once (total)", "img/s": together,
+         "ratio": together / naive["images_per_second"],
+         "val_acc": sum(r["accuracy"] for r in results) / len(results)},
+    ]
+    print_table(rows, ["loop", "img/s", "ratio", "val_acc"])
+
+
+if __name__ == "__main__":
+    main()
