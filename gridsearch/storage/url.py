@@ -12,8 +12,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ..errors import StorageError
 
 SQLITE_TIMEOUT_S = 30        # busy timeout: 4+ writers on one SQLite file never hit "locked"
-HEARTBEAT_INTERVAL_S = 10    # a RUNNING trial whose worker is gone is failed after the grace period
-GRACE_PERIOD_S = 30
+HEARTBEAT_INTERVAL_S = 10.0  # a RUNNING trial whose worker is gone is failed after the grace period
+GRACE_PERIOD_S = 30.0
 
 _PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
 
@@ -36,26 +36,41 @@ def check_url(url: str) -> str:
     return dialect
 
 
-def open_storage(url: str, heartbeat: bool = True) -> optuna.storages.RDBStorage:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+                 grace_period: float = GRACE_PERIOD_S) -> optuna.storages.RDBStorage:
     """Open (creating tables if needed) Optuna's RDB storage at ``url``.
 
-    SQLite gets a 30 s busy timeout; a heartbeat lets a crashed worker's trial be failed and retried.
+    SQLite gets a 30 s busy timeout; a heartbeat lets a crashed worker's trial be failed and retried:
+    a RUNNING trial without a heartbeat for ``grace_period`` seconds is failed by the next worker
+    that looks.  Every worker of one study must use the same figures (the study config holds them).
     """
     dialect = check_url(url)
     engine_kwargs: dict = {}
     if dialect == "sqlite":
-        path = make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StorageError(f"storage: cannot create the folder of {redact(url)}: "
+                                   f"{e.strerror}") from None
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
     else:
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     kwargs = {}
     if heartbeat:
-        kwargs = {"heartbeat_interval": HEARTBEAT_INTERVAL_S, "grace_period": GRACE_PERIOD_S}
+        kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as e:
+    except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None
