@@ -44,6 +44,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def engine_url(url: str) -> str:
+    """The URL handed to SQLAlchemy. A bare ``postgresql://`` means psycopg (3) to SQLAlchemy 2.1;
+    gridsearch ships psycopg2, so a URL without a driver gets ``+psycopg2``."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
 def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
                  grace_period: float = GRACE_PERIOD_S) -> optuna.storages.RDBStorage:
     """Open (creating tables if needed) Optuna's RDB storage at ``url``.
@@ -70,7 +79,7 @@ def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = H
     if heartbeat:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        return optuna.storages.RDBStorage(engine_url(url), engine_kwargs=engine_kwargs, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None
