@@ -18,6 +18,8 @@ from optuna.trial import TrialState
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .url import retry_schema
+
 metadata = MetaData()
 claims = Table(
     "gridsearch_claims", metadata,
@@ -39,7 +41,7 @@ class PointClaims:
         self.engine = storage.engine
         self.storage = storage
         self.study = study_name
-        metadata.create_all(self.engine, checkfirst=True)
+        retry_schema(lambda: metadata.create_all(self.engine, checkfirst=True))
 
     def _rows(self) -> dict[int, tuple[int | None, str, float]]:
         with self.engine.connect() as conn:

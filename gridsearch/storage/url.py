@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import optuna
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from ..errors import StorageError
 
@@ -15,6 +18,7 @@ SQLITE_TIMEOUT_S = 30        # busy timeout: 4+ writers on one SQLite file never
 HEARTBEAT_INTERVAL_S = 10.0  # a RUNNING trial whose worker is gone is failed after the grace period
 GRACE_PERIOD_S = 30.0
 
+T = TypeVar("T")
 _PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
 
 
@@ -42,6 +46,27 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+_RACE = ("already exists", "unique constraint", "duplicate key", "database is locked")
+
+
+def schema_race(e: Exception) -> bool:
+    """Did creating tables fail because another process created them at the same moment?"""
+    return isinstance(e, IntegrityError) or any(m in str(e).lower() for m in _RACE)
+
+
+def retry_schema(fn: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``fn`` (which creates tables), retrying when a concurrent first start raced it: on a
+    fresh database, several workers create Optuna's tables at once and all but one fail."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except SQLAlchemyError as e:
+            if i == attempts - 1 or not schema_race(e):
+                raise
+            time.sleep(0.2 * (i + 1) + random.random() * 0.3)
+    raise AssertionError("unreachable")
 
 
 def engine_url(url: str) -> str:
@@ -79,7 +104,8 @@ def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = H
     if heartbeat:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
-        return optuna.storages.RDBStorage(engine_url(url), engine_kwargs=engine_kwargs, **kwargs)
+        return retry_schema(lambda: optuna.storages.RDBStorage(
+            engine_url(url), engine_kwargs=engine_kwargs, **kwargs))
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None
