@@ -88,6 +88,14 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True)
+class WorkersConfig:
+    """Crash detection, the same for every worker of a study (so it is part of the stored config)."""
+
+    heartbeat_interval: float = 10.0  # seconds between a running trial's heartbeats
+    grace_period: float = 30.0        # a trial silent this long is failed and its point retried
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     name: str
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -95,6 +103,7 @@ class StudyConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
     storage: str = ""
     path: str = ""            # where the config was read from (not a TOML key)
 
@@ -247,6 +256,11 @@ def validate(cfg: StudyConfig) -> None:
     _choice("budget.mode", b.mode, BUDGET_MODES)
     if not 0 < b.tolerance < 1:
         raise ConfigError(f"budget.tolerance: must be in (0, 1), got {b.tolerance}")
+    w = cfg.workers
+    _positive("workers.heartbeat_interval", w.heartbeat_interval)
+    if w.grace_period <= w.heartbeat_interval:
+        raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
+                          f"({w.heartbeat_interval:g}), got {w.grace_period:g}")
     if s.sampler == "grid" and not cfg.points():
         raise ConfigError(
             f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "

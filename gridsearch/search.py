@@ -9,6 +9,8 @@ of its trial; accuracy after each epoch is an intermediate value.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import warnings
@@ -23,10 +25,9 @@ from . import trainer
 from .candidate import Realiser
 from .complexity import ComplexityCounter
 from .config import StudyConfig
-from .errors import GridsearchError, StorageError
+from .errors import ConfigError, GridsearchError, StorageError
 from .space import Point, beta_bounds, solve_gamma
-from .storage import PointClaims, open_storage, redact
-from .storage.url import HEARTBEAT_INTERVAL_S
+from .storage import PointClaims, open_storage, redact, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class _Heartbeat:
                 storage.record_heartbeat(trial_id)
             except Exception:  # noqa: BLE001 - a missed beat is retried; never kill the trial
                 log.debug("heartbeat failed", exc_info=True)
-            if self._stop.wait(HEARTBEAT_INTERVAL_S):
+            if self._stop.wait(storage.heartbeat_interval):
                 return
 
     def __enter__(self):
@@ -124,7 +125,9 @@ class Search:
     @property
     def storage(self):
         if self._storage is None:
-            self._storage = open_storage(self.url)
+            w = self.cfg.workers
+            self._storage = open_storage(self.url, heartbeat_interval=w.heartbeat_interval,
+                                         grace_period=w.grace_period)
         return self._storage
 
     def exists(self) -> bool:
@@ -135,6 +138,10 @@ class Search:
         """Load the study, creating it (once, whoever comes first) when ``create``."""
         if self._study is not None:
             return self._study
+        path = sqlite_path(self.url)
+        if not create and path is not None and not path.exists():  # don't leave an empty file
+            raise StorageError(f"no study {self.cfg.name!r} in {redact(self.url)} (no such file; "
+                               "run `gridsearch init` or `gridsearch run` first)")
         kwargs = dict(study_name=self.cfg.name, storage=self.storage, sampler=self._sampler,
                       pruner=_pruner(self.cfg))
         try:
@@ -180,6 +187,58 @@ class Search:
                 on_candidate(i, cand)
         return out
 
+    # -- before touching the store ----------------------------------------------------------
+    def prepare(self, device: str | None = None) -> "Prepared":
+        """Check and load what every trial needs (device, baseline, data), before the study is
+        created or changed, so bad input leaves the store as it was."""
+        if getattr(self, "_prepared", None) is not None:
+            return self._prepared
+        cfg, d = self.cfg, self.cfg.data
+        name = device or cfg.train.device
+        if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:")
+                                                   and name[5:].isdigit())):
+            raise ConfigError(f"device: must be auto, cpu, cuda or cuda:N, got {name!r}")
+        dev = trainer.resolve_device(name)
+        if dev.type == "cuda" and dev.index is not None and dev.index >= _cuda_count():
+            raise ConfigError(f"device: {name} requested but this host has {_cuda_count()} "
+                              "CUDA device(s)")
+        realiser = self.realiser()
+        _ = realiser.reference  # builds and measures the baseline: an unknown model fails here
+        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
+                                d.val_size, d.seed, d.image_size)
+        if subsets.num_classes > cfg.model.num_classes:
+            raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
+                                  f"{subsets.num_classes} classes")
+        self._prepared = Prepared(dev, subsets)
+        return self._prepared
+
+    def init(self) -> bool:
+        """Check everything, then create the study (or check the existing one's config).
+        Returns True if this call created it."""
+        self.prepare(device="cpu")
+        path = sqlite_path(self.url)
+        existed = (path is None or path.exists()) and self.exists()
+        self.study(create=True)
+        return not existed
+
+    def progress(self) -> dict[str, int]:
+        """Grid points by what became of them: done (complete, pruned or infeasible), failed
+        (with an error), running, and left (never claimed, or to be retried)."""
+        out = {"points": len(self.points), "done": 0, "failed": 0, "running": 0, "left": 0}
+        taken = PointClaims(self.storage, self.cfg.name).taken()
+        for point in range(len(self.points)):
+            t = taken.get(point)
+            state = self.storage.get_trial(t) if t is not None else None
+            if state is None:
+                out["left"] += 1
+            elif state.state == TrialState.RUNNING:
+                out["running"] += 1
+            elif state.state == TrialState.FAIL:
+                out["failed" if "error" in state.user_attrs else "left"] += 1
+            else:
+                out["done"] += 1
+        return out
+
     # -- running --------------------------------------------------------------------------------
     def remaining(self) -> int:
         """Grid points not yet finished (or trials left to run, for other samplers)."""
@@ -202,32 +261,41 @@ class Search:
     def run(self, max_trials: int | None = None, retry_failed: bool = False,
             device: str | None = None,
             on_trial: Callable[[TrialOutcome], None] | None = None,
-            on_start: Callable[[int, Point], None] | None = None) -> list[TrialOutcome]:
-        """Run trials until the grid is done (or ``max_trials`` ran). Resumable at any point."""
+            on_start: Callable[[int, Point], None] | None = None,
+            create: bool = True, wait: bool = True) -> list[TrialOutcome]:
+        """Run trials until the grid is done (or ``max_trials`` ran). Resumable at any point.
+
+        Several workers may run this on one study at once: each grid point is trained exactly once.
+        With nothing left to claim, a worker waits while other workers' trials run (``wait``):
+        one of them may be killed, and its point must then be retried by someone.
+        """
         cfg = self.cfg
-        study = self.study()
-        d = cfg.data
-        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
-                                d.val_size, d.seed, d.image_size)
-        if subsets.num_classes > cfg.model.num_classes:
-            raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
-                                  f"{subsets.num_classes} classes")
-        dev = trainer.resolve_device(device or cfg.train.device)
+        prepared = self.prepare(device)
+        subsets, dev = prepared.subsets, prepared.device
+        study = self.study(create=create)
         realiser = self.realiser()
         study.set_user_attr("baseline", {"model": cfg.model.name,
                                          **realiser.reference.complexity.as_dict(),
                                          "layout": realiser.reference.layout.describe()})
         claims = PointClaims(self.storage, cfg.name) if cfg.search.sampler == "grid" else None
+        retry_before = time.time() if retry_failed else None
+        worker = f"{socket.gethostname()}:{os.getpid()}"
         outcomes: list[TrialOutcome] = []
         while max_trials is None or len(outcomes) < max_trials:
             optuna.storages.fail_stale_trials(study)
             if claims is not None:
-                got = claims.claim(len(self.points), retry_failed)
+                got = claims.claim(len(self.points), retry_before)
                 if got is None:
+                    if wait and claims.pending():
+                        time.sleep(self.storage.heartbeat_interval)
+                        continue
                     break
                 index, owner = got
                 trial = self._ask(study)
-                claims.bind(index, owner, trial._trial_id)
+                trial.set_user_attr("worker", worker)
+                if not claims.bind(index, owner, trial._trial_id):  # taken over meanwhile
+                    study.tell(trial, state=TrialState.FAIL)
+                    continue
                 trial.set_user_attr("point", index)
                 self._sampler.assign(trial.number, self.points[index])
             else:
@@ -328,6 +396,18 @@ class Search:
 
 class _Infeasible(Exception):
     pass
+
+
+@dataclass
+class Prepared:
+    device: Any
+    subsets: Any
+
+
+def _cuda_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _safe(fn: Callable[[], Any]) -> None:

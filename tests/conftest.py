@@ -63,3 +63,75 @@ def cli(*args, cwd=None, timeout=600, env=None):
     exe = Path(sys.executable).parent / "gridsearch"
     return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+# -- a real PostgreSQL server, started by the tests on loopback ---------------------------------
+PG_USER, PG_PASSWORD = "gridsearch", "pg-Secret-4711"
+
+
+def _pg_bindir():
+    import glob
+    import shutil
+
+    candidates = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)  # Debian layout
+    for d in candidates:
+        if d and (Path(d) / "initdb").exists() and (Path(d) / "pg_ctl").exists():
+            return Path(d)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Start a throw-away PostgreSQL on a free 127.0.0.1 port; yields its base URL (no database)."""
+    import shutil
+    import socket
+    import tempfile
+
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    root = Path(tempfile.mkdtemp(prefix="gridsearch-pg-"))
+    as_postgres = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    pwfile = root / "pw"
+    pwfile.write_text(PG_PASSWORD + "\n")
+    if as_postgres:
+        for p in (root, pwfile):
+            shutil.chown(p, "postgres")
+    data = root / "data"
+    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", PG_USER,
+                    f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8", "--no-sync"],
+                   check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c max_connections=200")
+    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                    "-w", "-t", "60", "-o", opts, "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "-w", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the test server; yields its URL."""
+    import uuid
+
+    import psycopg2
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = psycopg2.connect(postgres_server + "/postgres")
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE DATABASE {name}")
+    conn.close()
+    yield f"{postgres_server}/{name}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import warnings
 
@@ -51,9 +52,15 @@ def _quiet_libraries(verbose: bool) -> None:
     logging.getLogger("fvcore").setLevel(logging.ERROR)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _quiet_libraries(args.verbose)
+    if hasattr(signal, "SIGTERM") and argv is None:  # docker stop / kill: stop like Ctrl-C
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or 0)
     except GridsearchError as e:

@@ -1,13 +1,17 @@
-"""gridsearch plan | run | worker | status | best: the search over one study config."""
+"""gridsearch plan | init | run | worker | status | best: the search over one study config."""
 
 from __future__ import annotations
 
 import sys
+import time
 
 from tqdm import tqdm
 
+from .. import workers
+from ..errors import ConfigError
 from ..results import best_trial, trial_summary, trials_table
 from ..search import Search
+from ..storage import redact
 from .common import add_config, human, load_config, print_json, table
 
 
@@ -17,6 +21,10 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=plan)
 
+    p = sub.add_parser("init", help="create the study (once) and exit; workers then join it")
+    add_config(p)
+    p.set_defaults(func=init)
+
     for name, helptext in (("run", "run the search (resumes where it stopped)"),
                            ("worker", "join an existing study and train what is left")):
         p = sub.add_parser(name, help=helptext)
@@ -25,7 +33,17 @@ def register(sub) -> None:
         p.add_argument("--retry-failed", action="store_true",
                        help="also re-run points whose trial failed with an error")
         p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
+        p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
+        p.add_argument("--no-wait", action="store_true",
+                       help="exit when nothing is free to claim, even while other workers' "
+                            "trials still run (by default a worker waits: one may crash)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        if name == "run":
+            p.add_argument("--workers", type=int, default=1, metavar="N",
+                           help="worker processes on this host (default 1: this process)")
+            p.add_argument("--gpus", metavar="LIST",
+                           help="GPUs to spread the workers over round-robin, e.g. 0,1 "
+                                "(default: every visible GPU)")
         p.set_defaults(func=run, create=name == "run")
 
     p = sub.add_parser("status", help="a table of the study's trials")
@@ -85,14 +103,49 @@ def _list(v) -> str:
     return "-" if v is None else ",".join(map(str, v))
 
 
-def run(args) -> int:
+def init(args) -> int:
     cfg = load_config(args)
     search = Search(cfg, args.storage)
-    if not args.create:
-        search.study(create=False)
+    created = search.init()
+    n = len(search.points) or search._n_trials()
+    verb = "created" if created else "exists:"
+    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} points, "
+          f"{search.remaining()} left)")
+    return 0
+
+
+def _check_run_args(args) -> None:
+    for flag in ("max_trials", "threads"):
+        v = getattr(args, flag)
+        if v is not None and v < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')}: must be ≥ 1, got {v}")
+    if getattr(args, "workers", 1) > 1 and args.max_trials is not None:
+        raise ConfigError("--max-trials cannot be combined with --workers (it counts the trials "
+                          "of one process)")
+    if getattr(args, "workers", 1) > 1 and args.threads is not None:
+        raise ConfigError("--threads cannot be combined with --workers (the cores are shared out)")
+
+
+def run(args) -> int:
+    _check_run_args(args)
+    cfg = load_config(args)
+    if getattr(args, "workers", 1) > 1 or getattr(args, "gpus", None):
+        return run_workers(args, cfg)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    search = Search(cfg, args.storage)
+    search.prepare(args.device)  # bad device, model or data: stop before the store is touched
+    search.study(create=args.create)
     remaining = search.remaining()
     total = len(search.points) or search._n_trials()
-    if remaining == 0 and not args.retry_failed:
+    if search.points:  # a point another worker is training may still fail: then it is not done
+        p = search.progress()
+        nothing = not p["left"] and not p["running"] and not (args.retry_failed and p["failed"])
+    else:
+        nothing = remaining == 0 and not args.retry_failed
+    if nothing:
         print(f"{cfg.name}: nothing left to run ({total} points done)")
         return 0
     bar = tqdm(total=total, initial=total - remaining, desc=cfg.name, unit="trial",
@@ -112,7 +165,8 @@ def run(args) -> int:
 
     try:
         outcomes = search.run(max_trials=args.max_trials, retry_failed=args.retry_failed,
-                              device=args.device, on_trial=finished, on_start=started)
+                              device=args.device, on_trial=finished, on_start=started,
+                              create=args.create, wait=not args.no_wait)
     finally:
         bar.close()
     counts = {}
@@ -121,6 +175,53 @@ def run(args) -> int:
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
     print(f"{cfg.name}: ran {ran}; {search.remaining()} left")
     return 0
+
+
+def run_workers(args, cfg) -> int:
+    """``run --workers N``: create the study here, then N ``gridsearch worker`` processes."""
+    import torch
+
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    gpus = workers.parse_gpus(args.gpus) if args.gpus else None
+    slots = workers.placement(args.workers, args.device or cfg.train.device, gpus, n_cuda,
+                              workers.usable_cores())
+    search = Search(cfg, args.storage)
+    search.init()
+    prog = search.progress()
+    total = prog["points"] or search._n_trials()
+    if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
+        print(f"{cfg.name}: nothing left to run ({total} points done)")
+        return 0
+    where = ", ".join(sorted({s.device for s in slots}))
+    print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each")
+    bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="pt",
+               disable=args.no_progress, dynamic_ncols=True)
+
+    def line(i: int, text: str) -> None:
+        bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
+
+    pool = workers.Pool([workers.worker_command(args.config, s, args.storage, args.retry_failed)
+                         for s in slots], line)
+    try:
+        pool.start()
+        while pool.alive():
+            time.sleep(1.0)
+            p = search.progress()
+            bar.n = p["done"] + p["failed"]
+            bar.set_postfix_str(f"{p['running']} running")
+            bar.refresh()
+        codes = pool.wait()
+    except KeyboardInterrupt:
+        bar.close()
+        print("gridsearch: stopping the workers (their running trials are marked failed)",
+              file=sys.stderr)
+        pool.stop()
+        raise
+    bar.close()
+    p = search.progress()
+    print(f"{cfg.name}: workers exited {codes}; {p['done']} done, {p['failed']} failed, "
+          f"{p['left'] + p['running']} left")
+    return workers.exit_code(codes)
 
 
 def status(args) -> int:

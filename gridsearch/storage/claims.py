@@ -18,6 +18,8 @@ from optuna.trial import TrialState
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .url import retry_schema
+
 metadata = MetaData()
 claims = Table(
     "gridsearch_claims", metadata,
@@ -39,7 +41,7 @@ class PointClaims:
         self.engine = storage.engine
         self.storage = storage
         self.study = study_name
-        metadata.create_all(self.engine, checkfirst=True)
+        retry_schema(lambda: metadata.create_all(self.engine, checkfirst=True))
 
     def _rows(self) -> dict[int, tuple[int | None, str, float]]:
         with self.engine.connect() as conn:
@@ -47,16 +49,24 @@ class PointClaims:
                                        claims.c.updated).where(claims.c.study == self.study))
             return {p: (t, o, u) for p, t, o, u in rows}
 
-    def reclaimable(self, trial_id: int | None, updated: float, retry_failed: bool) -> bool:
+    def reclaimable(self, trial_id: int | None, updated: float,
+                    retry_failed_before: float | None = None) -> bool:
+        """May this claim be taken over?  Killed or interrupted trials: always.  Trials failed with
+        an error: only when retrying, and only those that failed before ``retry_failed_before`` (a
+        time.time()), so a point that fails again in this run is not retried in a loop."""
         if trial_id is None:
             return time.time() - updated > ORPHAN_AFTER_S
         trial = self.storage.get_trial(trial_id)
         if trial.state != TrialState.FAIL:
             return False
-        errored = "error" in trial.user_attrs
-        return retry_failed or not errored
+        if "error" not in trial.user_attrs:
+            return True
+        if retry_failed_before is None:
+            return False
+        done = trial.datetime_complete
+        return done is not None and done.timestamp() < retry_failed_before
 
-    def claim(self, n_points: int, retry_failed: bool = False,
+    def claim(self, n_points: int, retry_failed_before: float | None = None,
               skip: Callable[[int], bool] = lambda p: False) -> tuple[int, str] | None:
         """Own the first free point; return (point, owner token), or None when none is left."""
         owner = uuid.uuid4().hex
@@ -65,33 +75,46 @@ class PointClaims:
             if skip(point):
                 continue
             row = rows.get(point)
+            if row is None:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(claims).values(study=self.study, point=point,
+                                                           trial_id=None, owner=owner,
+                                                           updated=time.time()))
+                    return point, owner
+                except IntegrityError:
+                    continue  # another worker won this point
+            trial_id, old_owner, updated = row
+            if not self.reclaimable(trial_id, updated, retry_failed_before):
+                continue
             with self.engine.begin() as conn:
-                if row is None:
-                    try:
-                        conn.execute(insert(claims).values(study=self.study, point=point, trial_id=None,
-                                                           owner=owner, updated=time.time()))
-                        return point, owner
-                    except IntegrityError:
-                        continue  # another worker won this point
-                trial_id, old_owner, updated = row
-                if not self.reclaimable(trial_id, updated, retry_failed):
-                    continue
                 won = conn.execute(
                     update(claims)
                     .where(claims.c.study == self.study, claims.c.point == point,
                            claims.c.owner == old_owner)
                     .values(owner=owner, trial_id=None, updated=time.time())).rowcount
-                if won == 1:
-                    return point, owner
+            if won == 1:
+                return point, owner
         return None
 
-    def bind(self, point: int, owner: str, trial_id: int) -> None:
-        """Record which trial is training the claimed point."""
+    def pending(self) -> int:
+        """Points held by a running trial (or by a fresh claim not yet bound to a trial): they may
+        still fail and need a worker, so a worker with nothing to claim waits for them."""
+        n = 0
+        for trial_id, _, updated in self._rows().values():
+            if trial_id is None:
+                n += time.time() - updated <= ORPHAN_AFTER_S
+            elif self.storage.get_trial(trial_id).state == TrialState.RUNNING:
+                n += 1
+        return n
+
+    def bind(self, point: int, owner: str, trial_id: int) -> bool:
+        """Record which trial is training the claimed point; False if the claim was lost."""
         with self.engine.begin() as conn:
-            conn.execute(update(claims)
-                         .where(claims.c.study == self.study, claims.c.point == point,
-                                claims.c.owner == owner)
-                         .values(trial_id=trial_id, updated=time.time()))
+            return conn.execute(update(claims)
+                                .where(claims.c.study == self.study, claims.c.point == point,
+                                       claims.c.owner == owner)
+                                .values(trial_id=trial_id, updated=time.time())).rowcount == 1
 
     def release(self, point: int, owner: str) -> None:
         """Give a point back at once (its trial was interrupted): the next claim takes it."""

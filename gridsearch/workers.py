@@ -1,0 +1,145 @@
+"""Several worker processes on one host, sharing one study.
+
+The parent creates the study once (``Search.init``); each worker is a ``gridsearch worker`` process
+that only loads it, so a concurrent first start cannot crash (DESIGN.md §5).  Workers are spread
+over GPUs round-robin (several per GPU allowed) and share the CPU cores for their torch threads.
+Workers run in their own process group: Ctrl-C reaches the parent, which passes one SIGINT to each
+worker (their running trials are failed, not left RUNNING) and waits for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .errors import ConfigError
+
+STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One worker: its number, device and torch thread count."""
+
+    index: int
+    device: str
+    threads: int
+
+
+def parse_gpus(text: str) -> list[int]:
+    """'0,1' -> [0, 1]."""
+    try:
+        gpus = [int(g) for g in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--gpus: expected GPU numbers like 0,1, got {text!r}") from None
+    if not gpus or any(g < 0 for g in gpus):
+        raise ConfigError(f"--gpus: expected GPU numbers like 0,1, got {text!r}")
+    return gpus
+
+
+def placement(n: int, device: str, gpus: Sequence[int] | None, n_cuda: int,
+              cores: int) -> list[Slot]:
+    """Where each of ``n`` workers runs. ``device`` is --device or the config's train.device."""
+    if n < 1:
+        raise ConfigError(f"--workers: must be ≥ 1, got {n}")
+    if gpus is not None:
+        if device == "cpu" or device.startswith("cuda:"):
+            raise ConfigError(f"--gpus cannot be combined with device {device!r} "
+                              "(use --device auto or cuda)")
+        missing = [g for g in gpus if g >= n_cuda]
+        if missing:
+            raise ConfigError(f"--gpus: no CUDA device {missing[0]} (this host has {n_cuda})")
+    elif device in ("auto", "cuda") and n_cuda:
+        gpus = list(range(n_cuda))
+    elif device == "cuda" or (device.startswith("cuda:") and not n_cuda):
+        raise ConfigError(f"device {device!r}: this host has no CUDA device")
+    threads = max(1, cores // n)
+    if gpus:
+        return [Slot(i, f"cuda:{gpus[i % len(gpus)]}", threads) for i in range(n)]
+    return [Slot(i, device if device.startswith("cuda:") else "cpu", threads) for i in range(n)]
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_command(config: str, slot: Slot, storage: str | None = None,
+                   retry_failed: bool = False) -> list[str]:
+    """The ``gridsearch worker`` command line of one slot."""
+    cmd = [sys.executable, "-m", "gridsearch", "worker", str(config), "--device", slot.device,
+           "--threads", str(slot.threads), "--no-progress"]
+    if storage:
+        cmd += ["--storage", storage]
+    if retry_failed:
+        cmd.append("--retry-failed")
+    return cmd
+
+
+class Pool:
+    """Worker processes; their output lines go to ``on_line(worker, line)``."""
+
+    def __init__(self, commands: Sequence[Sequence[str]],
+                 on_line: Callable[[int, str], None]) -> None:
+        self.commands = [list(c) for c in commands]
+        self.on_line = on_line
+        self.procs: list[subprocess.Popen] = []
+        self._readers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i, cmd in enumerate(self.commands):
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 bufsize=1, start_new_session=True)
+            self.procs.append(p)
+            t = threading.Thread(target=self._read, args=(i, p), daemon=True)
+            t.start()
+            self._readers.append(t)
+
+    def _read(self, i: int, p: subprocess.Popen) -> None:
+        for line in p.stdout:
+            self.on_line(i, line.rstrip("\n"))
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def alive(self) -> int:
+        return sum(p.poll() is None for p in self.procs)
+
+    def wait(self, timeout: float | None = None) -> list[int | None]:
+        for p in self.procs:
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        for t in self._readers:
+            t.join(1.0)
+        return [p.returncode for p in self.procs]
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> list[int | None]:
+        """Ctrl-C every worker once, wait for them; kill those still running after ``timeout``."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        codes = self.wait(timeout)
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        return [p.wait() for p in self.procs] if None in codes else codes
+
+
+def exit_code(codes: Sequence[int | None]) -> int:
+    """One exit status for the pool: 0 if every worker succeeded, else the first failure's."""
+    bad = [c for c in codes if c != 0]
+    if not bad:
+        return 0
+    if 130 in bad:
+        return 130
+    return next((c for c in bad if c is not None and c > 0), 1)
