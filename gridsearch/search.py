@@ -283,25 +283,31 @@ class Search:
         outcomes: list[TrialOutcome] = []
         while max_trials is None or len(outcomes) < max_trials:
             optuna.storages.fail_stale_trials(study)
-            if claims is not None:
-                got = claims.claim(len(self.points), retry_before)
-                if got is None:
-                    if wait and claims.pending():
-                        time.sleep(self.storage.heartbeat_interval)
+            trial, index, owner = None, None, None
+            try:
+                if claims is not None:
+                    got = claims.claim(len(self.points), retry_before)
+                    if got is None:
+                        if wait and claims.pending():
+                            time.sleep(self.storage.heartbeat_interval)
+                            continue
+                        break
+                    index, owner = got
+                    trial = self._ask(study)
+                    trial.set_user_attr("worker", worker)
+                    if not claims.bind(index, owner, trial._trial_id):  # taken over meanwhile
+                        study.tell(trial, state=TrialState.FAIL)
                         continue
-                    break
-                index, owner = got
-                trial = self._ask(study)
-                trial.set_user_attr("worker", worker)
-                if not claims.bind(index, owner, trial._trial_id):  # taken over meanwhile
-                    study.tell(trial, state=TrialState.FAIL)
-                    continue
-                trial.set_user_attr("point", index)
-                self._sampler.assign(trial.number, self.points[index])
-            else:
-                if len(self._finished_or_running(study)) >= self._n_trials():
-                    break
-                trial, index, owner = self._ask(study), None, None
+                    trial.set_user_attr("point", index)
+                    self._sampler.assign(trial.number, self.points[index])
+                else:
+                    if len(self._finished_or_running(study)) >= self._n_trials():
+                        break
+                    trial = self._ask(study)
+                    trial.set_user_attr("worker", worker)
+            except KeyboardInterrupt:  # between claiming and training: leave nothing RUNNING
+                _interrupted(study, trial, claims, index, owner)
+                raise
             outcome = self._run_trial(study, trial, subsets, dev, claims, index, owner, on_start)
             outcomes.append(outcome)
             if on_trial:
@@ -381,10 +387,7 @@ class Search:
                 study.tell(trial, state=TrialState.PRUNED)
                 return TrialOutcome(trial.number, point, "PRUNED", None, attrs)
             except KeyboardInterrupt:
-                _safe(lambda: trial.set_user_attr("interrupted", True))
-                _safe(lambda: study.tell(trial, state=TrialState.FAIL))
-                if claims is not None:
-                    _safe(lambda: claims.release(index, owner))
+                _interrupted(study, trial, claims, index, owner)
                 raise
             except Exception as e:  # noqa: BLE001 - one bad candidate must not stop the study
                 reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:500]
@@ -408,6 +411,15 @@ def _cuda_count() -> int:
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _interrupted(study: optuna.Study, trial: Trial | None, claims, index, owner) -> None:
+    """Ctrl-C: fail the trial (marked interrupted) and give its point back for another worker."""
+    if trial is not None:
+        _safe(lambda: trial.set_user_attr("interrupted", True))
+        _safe(lambda: study.tell(trial, state=TrialState.FAIL))
+    if claims is not None and index is not None:
+        _safe(lambda: claims.release(index, owner))
 
 
 def _safe(fn: Callable[[], Any]) -> None:
