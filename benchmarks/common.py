@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import time
-
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
+from gridsearch import reference
 from gridsearch.data import Subsets
-from gridsearch.trainer import Recipe, evaluate, precise_bn, resize
+from gridsearch.trainer import Recipe
 
 
 def naive_train(model, data: Subsets, resolution: int, recipe: Recipe, device) -> dict:
-    """The loop most proxy searches start with: CPU tensors through a DataLoader, fp32, a host
-    sync every step (loss.item()), images resized once on the host."""
-    device = torch.device(device)
-    torch.manual_seed(recipe.seed)
-    model = model.to(device)
-    x = resize(data.train_x, resolution)  # pre-resized on the host, like a transform would
-    loader = DataLoader(TensorDataset(x, data.train_y), batch_size=recipe.batch_size, shuffle=True,
-                        drop_last=True, generator=torch.Generator().manual_seed(recipe.seed))
-    if recipe.optimizer == "adamw":
-        opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                              weight_decay=recipe.weight_decay)
-    seen, losses = 0, []
-    start = time.perf_counter()
-    for _ in range(recipe.epochs):
-        model.train()
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            seen += len(xb)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    precise_bn(model, data.train_x.to(device), resolution, 128, False)
-    acc = evaluate(model, data.val_x.to(device), data.val_y.to(device), resolution, 256, False)
-    return {"images_per_second": seen / seconds, "seconds": seconds, "accuracy": acc}
+    """The naive reference loop (:mod:`gridsearch.reference`), as a row of a table."""
+    res = reference.naive_train(model, data, resolution, recipe, device)
+    return {"images_per_second": res.images_per_second, "seconds": res.seconds,
+            "accuracy": res.accuracy}
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

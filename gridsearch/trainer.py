@@ -57,7 +57,7 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
                          antialias=x.shape[-1] > resolution)
 
 
-def _optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
+def optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     if r.optimizer == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
     return torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum,
@@ -103,14 +103,15 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, resolution: int
 
 def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
           device: torch.device | str = "cpu",
-          report: Callable[[int, float], None] | None = None) -> TrainResult:
+          report: Callable[[int, float], None] | None = None,
+          fast: bool | None = None) -> TrainResult:
     """Train ``model`` for ``recipe.epochs``; call ``report(epoch, val_accuracy)`` after each.
 
     ``report`` may raise (a pruner's TrialPruned) to stop early.  A non-finite loss raises
-    :class:`TrainingError`.
+    :class:`TrainingError`.  ``fast`` (bf16 autocast + channels_last) defaults to on for CUDA.
     """
     device = torch.device(device)
-    fast = device.type == "cuda"
+    fast = device.type == "cuda" if fast is None else fast
     torch.manual_seed(recipe.seed)
     gen = torch.Generator(device="cpu").manual_seed(recipe.seed)
     model = model.to(device)
@@ -118,7 +119,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         model = model.to(memory_format=torch.channels_last)
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
-    opt = _optimizer(model, recipe)
+    opt = optimizer(model, recipe)
     n = len(train_x)
     steps_per_epoch = max(1, n // recipe.batch_size)   # drop the ragged last batch
     total_steps = steps_per_epoch * recipe.epochs
