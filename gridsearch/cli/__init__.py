@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import warnings
 
 from ..errors import GridsearchError
 from ..storage import redact
-from . import count, search
+from . import count, family, search
 
-COMMANDS = (count, search)
+COMMANDS = (count, search, family)
 EXIT_USAGE = 2
 
 
@@ -51,7 +52,23 @@ def _quiet_libraries(verbose: bool) -> None:
     logging.getLogger("fvcore").setLevel(logging.ERROR)
 
 
+# Options whose value may start with '-' (``--phi -1..4``): argparse would take it for an option.
+_DASH_VALUES = ("--phi",)
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--phi -1..4`` → ``--phi=-1..4``."""
+    out: list[str] = []
+    for a in argv:
+        if out and out[-1] in _DASH_VALUES and re.match(r"-[\d.]", a):
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = _join_dash_values(sys.argv[1:] if argv is None else list(argv))
     args = parser().parse_args(argv)
     _quiet_libraries(args.verbose)
     try:
