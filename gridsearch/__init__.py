@@ -3,6 +3,7 @@
 from . import config, models
 from .candidate import Candidate, Realiser
 from .complexity import Complexity, ComplexityCounter
+from .export import load
 from .errors import ConfigError, DataError, GridsearchError, ModelError, StorageError, TrainingError
 from .search import Search
 from .space import Point
@@ -11,4 +12,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Candidate", "Complexity", "ComplexityCounter", "ConfigError", "DataError",
            "GridsearchError", "ModelError", "Point", "Realiser", "Search", "StorageError",
-           "TrainingError", "config", "models"]
+           "TrainingError", "config", "load", "models"]

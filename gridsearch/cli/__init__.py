@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import warnings
 
 from ..errors import GridsearchError
 from ..storage import redact
-from . import count, search
+from . import count, family, search
 
-COMMANDS = (count, search)
+COMMANDS = (count, search, family)
 EXIT_USAGE = 2
 
 
@@ -56,10 +57,26 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+# Options whose value may start with '-' (``--phi -1..4``): argparse would take it for an option.
+_DASH_VALUES = ("--phi",)
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """``--phi -1..4`` → ``--phi=-1..4``."""
+    out: list[str] = []
+    for a in argv:
+        if out and out[-1] in _DASH_VALUES and re.match(r"-[\d.]", a):
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    console = argv is None  # the console script, not a call from Python
+    args = parser().parse_args(_join_dash_values(sys.argv[1:] if console else list(argv)))
     _quiet_libraries(args.verbose)
-    if hasattr(signal, "SIGTERM") and argv is None:  # docker stop / kill: stop like Ctrl-C
+    if hasattr(signal, "SIGTERM") and console:  # docker stop / kill: stop like Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or 0)

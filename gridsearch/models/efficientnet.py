@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from torchvision.models import efficientnet as tv
 
+from ..scaling import make_divisible
 from .base import Baseline, Layout, Realised
 
 DROPOUT = 0.2
@@ -36,7 +37,12 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
         "channel_multiplier": width_mult,
         "depth_multiplier": depth_mult,
         "num_classes": num_classes,
+        "pretrained": False,
     }
+    timm_head = make_divisible(1280 * width_mult)
+    if timm_head != head:  # timm's head is round(1280·w); torchvision's is 4× the last stage
+        timm["note"] = (f"timm builds a {timm_head}-channel head where torchvision has {head}: "
+                        "its counts differ slightly")
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 

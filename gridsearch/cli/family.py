@@ -1,0 +1,258 @@
+"""gridsearch freeze | scale | export | build: from the best trial to a measured family and back."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import export as export_mod
+from .. import models
+from ..candidate import Realiser
+from ..complexity import ComplexityCounter
+from ..config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
+from ..errors import ConfigError, GridsearchError
+from ..family import Family, parse_phis, scale
+from ..freeze import Frozen, freeze, rank, store_frozen, stored_frozen
+from ..search import Search
+from ..space import Point
+from .common import add_config, human, load_config, print_json, table
+
+DEFAULT_PHI = "-1..4"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("freeze", help="pick the best feasible trial and record its coefficients",
+                       description="Freeze (alpha, beta, gamma): the best feasible, finished trial "
+                                   "(a point trained twice counts once, with its mean value; ties go "
+                                   "to fewer measured FLOPs). Stored as the study user attribute "
+                                   "'frozen', which the dashboard shows.")
+    add_config(p)
+    p.add_argument("--top", type=int, default=5, metavar="N", help="show the N best points (5)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=freeze_cmd)
+
+    p = sub.add_parser("scale", help="scale the frozen coefficients over phi: a measured family",
+                       description="Realise and measure one network per phi: depth alpha^phi, width "
+                                   "beta^phi, resolution base*gamma^phi, rounded as in the search, "
+                                   "counted with fvcore. Give a study CONFIG (its frozen or best "
+                                   "coefficients), or --model with --alpha --beta --gamma.")
+    p.add_argument("config", nargs="?", help="study config (TOML); or use --model ...")
+    p.add_argument("--storage", metavar="URL", help="study store URL (default: the config's)")
+    p.add_argument("--model", help="baseline (instead of a CONFIG), e.g. efficientnet_b0")
+    p.add_argument("--alpha", type=float)
+    p.add_argument("--beta", type=float)
+    p.add_argument("--gamma", type=float)
+    p.add_argument("--base-resolution", type=int, default=224, help="with --model (224)")
+    p.add_argument("--num-classes", type=int, default=1000, help="with --model (1000)")
+    p.add_argument("--target", type=float, default=2.0, help="FLOPs multiplier per phi, with --model (2)")
+    p.add_argument("--tolerance", type=float,
+                   help="repair tolerance (default: the config's budget.tolerance, or 0.05)")
+    _add_family_options(p)
+    p.add_argument("--plot", metavar="PNG", help="write a figure of the family")
+    p.add_argument("--json", action="store_true", help="print the export document instead of a table")
+    p.set_defaults(func=scale_cmd)
+
+    p = sub.add_parser("export", help="write the coefficients, the measured family and provenance as JSON",
+                       description="Write JSON (schema gridsearch.family/v1) that other tools rebuild "
+                                   "from: measured baseline, coefficients, each member with its counts "
+                                   "and torchvision (and timm) arguments, provenance. Atomic; never "
+                                   "overwrites without --force; never holds a storage URL.")
+    add_config(p)
+    p.add_argument("-o", "--output", required=True, metavar="JSON")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--tolerance", type=float, help="repair tolerance (default: budget.tolerance)")
+    _add_family_options(p)
+    p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser("build", help="rebuild a member of an exported family and measure it",
+                       description="Rebuild the network of one phi from an export and count it with "
+                                   "fvcore; the counts must equal the file's. In Python: "
+                                   "gridsearch.load(path).build(phi).")
+    p.add_argument("file", help="an export written by `gridsearch export`")
+    p.add_argument("--phi", required=True, type=float)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=build_cmd)
+
+
+def _add_family_options(p) -> None:
+    p.add_argument("--phi", default=DEFAULT_PHI, metavar="SPEC",
+                   help=f"values of phi: -1..4, 0,0.5,1 or 0..2:0.5 (default {DEFAULT_PHI})")
+    p.add_argument("--repair", dest="repair", action="store_const", const=True, default=None,
+                   help="solve each member's resolution to land within the tolerance of target^phi "
+                        "(default: the study's budget.mode; off with --model)")
+    p.add_argument("--no-repair", dest="repair", action="store_const", const=False,
+                   help="measure at round(base*gamma^phi) only")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+
+
+# -- freeze ---------------------------------------------------------------------------------------
+def freeze_cmd(args) -> int:
+    cfg = load_config(args)
+    study = Search(cfg, args.storage).study(create=False)
+    ranked = rank(study)
+    frozen = store_frozen(study, freeze(study))
+    if args.json:
+        print_json({"frozen": frozen.as_dict(),
+                    "candidates": [{**r.point.as_dict(), "value": r.value, "runs": r.runs,
+                                    "trials": list(r.trials), "flops": r.flops,
+                                    "effective_gamma": r.effective_gamma} for r in ranked]})
+        return 0
+    rows = [{"rank": i + 1, **r.point.as_dict(), "value": round(r.value, 4), "runs": r.runs,
+             "trials": ",".join(map(str, r.trials)), "flops": human(r.flops),
+             "eff_gamma": round(r.effective_gamma, 4)} for i, r in enumerate(ranked[:max(1, args.top)])]
+    print(f"{cfg.name}: {len(ranked)} feasible finished point(s); best first")
+    print(table(rows, ["rank", "alpha", "beta", "gamma", "value", "runs", "trials", "flops", "eff_gamma"]))
+    print(f"frozen: alpha={frozen.alpha:g} beta={frozen.beta:g} gamma={frozen.gamma:g} "
+          f"(effective gamma {frozen.effective_gamma:.4g}; trial {frozen.trial}, value "
+          f"{frozen.value:.4g}); stored as study user attribute 'frozen'")
+    return 0
+
+
+# -- scale / export -------------------------------------------------------------------------------
+def _note(args, msg: str) -> None:
+    if not getattr(args, "no_progress", False):
+        print(f"gridsearch: {msg}", file=sys.stderr, flush=True)
+
+
+def _from_config(args) -> tuple[StudyConfig, Frozen]:
+    cfg = load_config(args)
+    study = Search(cfg, args.storage).study(create=False)
+    frozen = stored_frozen(study)
+    if frozen is None:
+        frozen = freeze(study)
+        _note(args, f"{cfg.name}: not frozen yet; using the best feasible trial {frozen.trial} "
+                    "(run `gridsearch freeze` to record it)")
+    return cfg, frozen
+
+
+def _from_flags(args) -> StudyConfig:
+    models.get_baseline(args.model)  # an unknown name fails before anything is counted
+    missing = [f"--{k}" for k in ("alpha", "beta", "gamma") if getattr(args, k) is None]
+    if missing:
+        raise ConfigError(f"scale --model needs {', '.join(missing)}")
+    for k in ("alpha", "beta", "gamma"):
+        if not getattr(args, k) >= 1:
+            raise ConfigError(f"--{k}: a coefficient must be ≥ 1, got {getattr(args, k)}")
+    if args.base_resolution < 1 or args.num_classes < 1:
+        raise ConfigError("--base-resolution and --num-classes must be positive")
+    if not args.target >= 1:
+        raise ConfigError(f"--target: a FLOPs multiplier must be ≥ 1, got {args.target}")
+    return StudyConfig(name="scale",
+                       model=ModelConfig(args.model, args.base_resolution, args.num_classes),
+                       search=SearchConfig(target=args.target),
+                       budget=BudgetConfig(mode="reject", tolerance=0.05))
+
+
+def _tolerance(args, cfg: StudyConfig) -> float:
+    tol = cfg.budget.tolerance if args.tolerance is None else args.tolerance
+    if not 0 < tol < 1:
+        raise ConfigError(f"--tolerance: must be in (0, 1), got {tol}")
+    return tol
+
+
+def _scale(args, cfg: StudyConfig, point: Point) -> Family:
+    phis = parse_phis(args.phi)
+    repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
+    tol = _tolerance(args, cfg)
+    _note(args, f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
+    realiser = Realiser(cfg, ComplexityCounter())
+
+    def start(i, phi):
+        _note(args, f"[{i + 1}/{len(phis)}] phi={phi:g}: building and counting"
+                    + (" (repairing the resolution)" if repair else ""))
+
+    def done(i, m):
+        _note(args, f"[{i + 1}/{len(phis)}] phi={m.phi:g}: {m.resolution} px, {human(m.flops)} FLOPs "
+                    f"(x{m.flops_ratio:.3f}, target x{m.target:.3g}) in {m.seconds:.1f} s")
+
+    return scale(realiser, point, phis, repair=repair, tolerance=tol, on_start=start, on_member=done)
+
+
+def scale_cmd(args) -> int:
+    if args.config and (args.model or args.alpha or args.beta or args.gamma):
+        raise ConfigError("give either a study CONFIG or --model with --alpha --beta --gamma, not both")
+    if not args.config and not args.model:
+        raise ConfigError("give a study CONFIG, or --model with --alpha --beta --gamma")
+    if args.plot:
+        export_mod.check_writable(args.plot, force=True)
+    if args.config:
+        cfg, frozen = _from_config(args)
+        point = frozen.point
+    else:
+        cfg, frozen = _from_flags(args), None
+        point = Point(args.alpha, args.beta, args.gamma)
+    fam = _scale(args, cfg, point)
+    if args.plot:
+        from ..plot import plot_family
+
+        _note(args, f"figure written to {plot_family(fam, args.plot)}")
+    if args.json:
+        print_json(export_mod.document(fam, frozen, cfg if args.config else None))
+        return 0
+    print_table(fam, frozen)
+    return 0
+
+
+def print_table(fam: Family, frozen: Frozen | None) -> None:
+    b = fam.baseline
+    src = f" (study {frozen.study}, trial {frozen.trial})" if frozen else ""
+    print(f"{fam.model}: alpha={fam.alpha:g} beta={fam.beta:g} gamma={fam.gamma:g}{src}; "
+          f"baseline {b['resolution']} px: {human(b['flops'])} FLOPs, {human(b['params'])} params, "
+          f"{human(b['activations'])} acts")
+    how = (f"resolution repaired to within {fam.tolerance:.0%} of target" if fam.repair
+           else "nominal resolution round(base*gamma^phi)")
+    print(f"FLOPs measured by fvcore (multiply-adds); target = {fam.target_multiplier:g}^phi; {how}")
+    rows = [{"phi": f"{m.phi:g}", "depth": round(m.depth_mult, 3), "width": round(m.width_mult, 3),
+             "res": m.resolution, "eff_gamma": round(m.effective_gamma, 4),
+             "depths": _list(m.layout.get("depths")), "widths": _list(m.layout.get("widths")),
+             "flops": human(m.flops), "ratio": round(m.flops_ratio, 3), "target": round(m.target, 3),
+             "dev": f"{m.deviation:+.1%}", "params": human(m.params), "acts": human(m.activations),
+             "ok": "yes" if m.within_tolerance else "no"} for m in fam.members]
+    print(table(rows, ["phi", "depth", "width", "res", "eff_gamma", "depths", "widths", "flops",
+                       "ratio", "target", "dev", "params", "acts", "ok"]))
+    for m in fam.members:
+        if fam.repair and not m.within_tolerance:
+            print(f"phi={m.phi:g}: {m.note}")
+
+
+def _list(v) -> str:
+    return "-" if not v else ",".join(map(str, v))
+
+
+def export_cmd(args) -> int:
+    export_mod.check_writable(args.output, args.force)
+    cfg, frozen = _from_config(args)
+    fam = _scale(args, cfg, frozen.point)
+    doc = export_mod.document(fam, frozen, cfg)
+    path = export_mod.write(doc, args.output, force=args.force)
+    print(f"{path}: {cfg.name}, alpha={fam.alpha:g} beta={fam.beta:g} gamma={fam.gamma:g}, "
+          f"{len(fam.members)} members (phi {', '.join(f'{m.phi:g}' for m in fam.members)})")
+    return 0
+
+
+# -- build ----------------------------------------------------------------------------------------
+def build_cmd(args) -> int:
+    exported = export_mod.load(args.file)
+    m, b = exported.member(args.phi), exported.baseline
+    realised = models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"])
+    c = ComplexityCounter().count(realised.module, m["resolution"])
+    measured = {"flops": c.flops, "params": c.params, "activations": c.activations}
+    stated = {k: m[k] for k in measured}
+    if args.json:
+        print_json({"phi": m["phi"], "model": b["model"], "resolution": m["resolution"],
+                    "width_mult": m["width_mult"], "depth_mult": m["depth_mult"],
+                    "layout": realised.layout.as_dict(), **measured, "matches_file": measured == stated,
+                    "torchvision": m.get("torchvision"), "timm": m.get("timm")})
+    else:
+        print(f"{b['model']}  phi {args.phi:g}  width {m['width_mult']:.4g}  depth {m['depth_mult']:.4g}"
+              f"  resolution {m['resolution']}")
+        print(f"  layout       {realised.layout.describe()}")
+        for k, v in measured.items():
+            print(f"  {k:<12} {v:,} ({human(v)})")
+    if measured != stated:
+        diff = ", ".join(f"{k} {measured[k]:,} vs {stated[k]:,} in the file"
+                         for k in measured if measured[k] != stated[k])
+        raise GridsearchError(f"{args.file}: the rebuilt phi={args.phi:g} network differs: {diff} "
+                              "(another torchvision or fvcore version?)")
+    if not args.json:
+        print("  counts equal the file's")
+    return 0

@@ -1,0 +1,185 @@
+"""The family as JSON other tools rebuild from, and :func:`load` to rebuild it here.
+
+The document (schema ``gridsearch.family/v1``, shipped as ``gridsearch/schemas/family-v1.json``)
+holds the measured baseline, the coefficients, every member with its measured counts and the
+arguments that rebuild it (torchvision alone; timm for EfficientNet), and provenance.  Files are
+written atomically (a temporary file in the same folder, then ``os.replace``) and never overwrite
+without ``force``.  No storage URL is written, so no password can leak into the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .errors import GridsearchError
+from .family import Family, Member
+from .freeze import Frozen
+
+SCHEMA = "gridsearch.family/v1"
+SCHEMA_FILE = "family-v1.json"
+FLOPS_CONVENTION = "fvcore: one multiply-add counts as one FLOP (batch 1, eval)"
+_PACKAGES = ("gridsearch", "torch", "torchvision", "fvcore", "optuna")
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the export, as shipped in the package."""
+    return json.loads(resources.files("gridsearch").joinpath("schemas", SCHEMA_FILE).read_text())
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _phi(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
+def _member(m: Member) -> dict[str, Any]:
+    d = m.as_dict()
+    d["phi"] = _phi(m.phi)
+    d.pop("seconds")
+    return d
+
+
+def document(family: Family, frozen: Frozen | None = None, cfg=None,
+             created: str | None = None) -> dict[str, Any]:
+    """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
+    b = family.baseline
+    eff = frozen.effective_gamma if frozen is not None else family.gamma
+    prov: dict[str, Any] = {
+        "study": frozen.study if frozen else None,
+        "trial": frozen.trial if frozen else None,
+        "trials": list(frozen.trials) if frozen else [],
+        "value": frozen.value if frozen else None,
+        "objective": "validation accuracy (maximize)" if frozen else None,
+        "dataset": None, "train_size": None, "val_size": None, "epochs": None,
+        "versions": versions(),
+        "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if cfg is not None:
+        prov.update(dataset=cfg.data.source, train_size=cfg.data.train_size,
+                    val_size=cfg.data.val_size, epochs=cfg.train.epochs,
+                    search={"phi": cfg.search.phi, "target": cfg.search.target,
+                            "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance})
+    return {
+        "schema": SCHEMA,
+        "flops_convention": FLOPS_CONVENTION,
+        "baseline": {
+            "model": family.model, "resolution": b["resolution"], "flops": b["flops"],
+            "params": b["params"], "activations": b["activations"],
+            "width_mult": family.base_width_mult, "depth_mult": family.base_depth_mult,
+            "num_classes": family.num_classes, "layout": b["layout"],
+        },
+        "coefficients": {"alpha": family.alpha, "beta": family.beta, "gamma": family.gamma,
+                         "effective_gamma": eff},
+        "target_multiplier": family.target_multiplier,
+        "scaling": {"repair": family.repair, "tolerance": family.tolerance,
+                    "depth": "ceil(repeats * depth_mult) per stage",
+                    "width": "channels to a multiple of 8, never below 90%",
+                    "resolution": "round(base * gamma^phi)" + (", then solved to the target"
+                                                               if family.repair else "")},
+        "family": [_member(m) for m in family.members],
+        "provenance": prov,
+    }
+
+
+def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:
+    """Write ``doc`` atomically; refuse an existing file unless ``force``."""
+    path = Path(path)
+    check_writable(path, force)
+    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_writable(path: str | Path, force: bool = False) -> None:
+    """Fail early (before hours of counting) when ``path`` cannot or must not be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise GridsearchError(f"{path} is a directory")
+    if path.exists() and not force:
+        raise GridsearchError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise GridsearchError(f"{path.parent}: no such directory")
+
+
+# -- load and rebuild -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exported:
+    """A family read back from its JSON file."""
+
+    doc: dict[str, Any]
+    path: str = ""
+
+    @property
+    def baseline(self) -> dict[str, Any]:
+        return self.doc["baseline"]
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        return self.doc["coefficients"]
+
+    @property
+    def phis(self) -> list[float]:
+        return [m["phi"] for m in self.doc["family"]]
+
+    def member(self, phi: float) -> dict[str, Any]:
+        for m in self.doc["family"]:
+            if math.isclose(float(m["phi"]), float(phi), abs_tol=1e-9):
+                return m
+        have = ", ".join(f"{p:g}" for p in self.phis)
+        raise GridsearchError(f"{self.path or 'family'}: no member with phi = {phi:g} "
+                              f"(it has {have}); export again with --phi")
+
+    def build(self, phi: float) -> nn.Module:
+        """The member's network (fresh weights); feed it ``member(phi)['resolution']`` pixels."""
+        from . import models
+
+        m, b = self.member(phi), self.baseline
+        return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"]).module
+
+
+def load(path: str | Path) -> Exported:
+    """Read an exported family; ``load(path).build(phi)`` returns the network."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise GridsearchError(f"{p}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise GridsearchError(f"{p}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        got = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+        raise GridsearchError(f"{p}: not a gridsearch family export (schema {got!r}, "
+                              f"expected {SCHEMA!r})")
+    for key in ("baseline", "coefficients", "family"):
+        if key not in doc:
+            raise GridsearchError(f"{p}: missing {key!r}")
+    return Exported(doc, str(p))

@@ -1,0 +1,159 @@
+"""Scale frozen coefficients over φ into a family of networks, each realised and measured.
+
+:func:`scale` realises each φ with the same rounding as the search (depth α^φ, width β^φ,
+resolution r0·γ^φ), measures it with fvcore and compares it with ``target^φ``; with ``repair`` the
+resolution is solved so each member lands within the budget tolerance, as in the core check.
+:func:`parse_phis` reads ``-1..4``, ``0,0.5,1`` and ``0..2:0.5`` forms.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from .candidate import Candidate, Realiser
+from .errors import ConfigError
+from .space import Point
+
+MAX_PHIS = 64
+
+
+# -- φ lists --------------------------------------------------------------------------------------
+def parse_phis(text: str) -> list[float]:
+    """``"-1..4"`` → [-1, 0, 1, 2, 3, 4]; ``"0,0.5,1"``; ``"0..2:0.5"`` (step); sorted, unique."""
+    out: set[float] = set()
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            raise ConfigError(f"--phi {text!r}: empty item")
+        if ".." in part:
+            span, _, step_s = part.partition(":")
+            lo_s, _, hi_s = span.partition("..")
+            lo, hi = _number(lo_s, text), _number(hi_s, text)
+            step = _number(step_s, text) if step_s else 1.0
+            if step <= 0:
+                raise ConfigError(f"--phi {text!r}: the step must be > 0")
+            if hi < lo:
+                raise ConfigError(f"--phi {text!r}: {lo:g}..{hi:g} is empty (write the smaller first)")
+            n = int(math.floor((hi - lo) / step + 1e-9))
+            if n + 1 > MAX_PHIS:
+                raise ConfigError(f"--phi {text!r}: more than {MAX_PHIS} values")
+            out.update(round(lo + i * step, 6) for i in range(n + 1))
+        else:
+            out.add(round(_number(part, text), 6))
+    if len(out) > MAX_PHIS:
+        raise ConfigError(f"--phi {text!r}: more than {MAX_PHIS} values")
+    return sorted(out)
+
+
+def _number(s: str, text: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise ConfigError(f"--phi {text!r}: {s.strip()!r} is not a number "
+                          "(use e.g. -1..4, 0,0.5,1 or 0..2:0.5)") from None
+    if not math.isfinite(v):
+        raise ConfigError(f"--phi {text!r}: {s.strip()!r} is not a finite number")
+    return v
+
+
+# -- scale ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Member:
+    """One φ, realised and measured."""
+
+    phi: float
+    depth_mult: float
+    width_mult: float
+    nominal_resolution: int
+    resolution: int
+    effective_gamma: float
+    flops: int
+    flops_ratio: float
+    target: float              # target_multiplier ** φ
+    deviation: float           # flops_ratio / target − 1
+    within_tolerance: bool
+    repaired: bool
+    params: int
+    activations: int
+    layout: dict[str, Any]
+    torchvision: dict[str, Any] | None = None
+    timm: dict[str, Any] | None = None
+    seconds: float = 0.0       # wall time to build and count it
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A scaled family: the baseline, the coefficients, and every member measured."""
+
+    model: str
+    base_resolution: int
+    base_width_mult: float
+    base_depth_mult: float
+    num_classes: int
+    baseline: dict[str, Any]          # measured: flops, params, activations, resolution, layout
+    alpha: float
+    beta: float
+    gamma: float
+    target_multiplier: float
+    repair: bool
+    tolerance: float
+    members: tuple[Member, ...] = field(default_factory=tuple)
+
+    def member(self, phi: float) -> Member:
+        for m in self.members:
+            if math.isclose(m.phi, phi, abs_tol=1e-9):
+                return m
+        raise KeyError(phi)
+
+
+def _member(c: Candidate, seconds: float) -> Member:
+    v = c.verdict
+    cx = v.complexity
+    return Member(
+        phi=c.phi, depth_mult=c.scaled.depth_mult, width_mult=c.scaled.width_mult,
+        nominal_resolution=v.nominal_resolution, resolution=v.resolution,
+        effective_gamma=round(c.effective_gamma, 6), flops=cx.flops,
+        flops_ratio=round(v.ratio, 6), target=round(v.target, 6), deviation=round(v.deviation, 6),
+        within_tolerance=v.feasible, repaired=v.repaired, params=cx.params,
+        activations=cx.activations, layout=c.realised.layout.as_dict(),
+        torchvision=c.realised.torchvision, timm=c.realised.timm, seconds=round(seconds, 2),
+        note=v.reason)
+
+
+def scale(realiser: Realiser, point: Point, phis: list[float], repair: bool = False,
+          tolerance: float | None = None,
+          on_start: Callable[[int, float], None] | None = None,
+          on_member: Callable[[int, Member], None] | None = None) -> Family:
+    """Realise and measure ``point`` at every φ in ``phis``.
+
+    Without ``repair`` each member is measured at round(r0·γ^φ) and its deviation from
+    ``target^φ`` reported; with it, the resolution is solved (γ ≥ 1 kept) so the measured ratio
+    lands within ``tolerance`` (the config's budget tolerance by default).
+    """
+    cfg = realiser.cfg
+    tol = cfg.budget.tolerance if tolerance is None else tolerance
+    members = []
+    for i, phi in enumerate(phis):
+        if on_start:
+            on_start(i, phi)
+        t0 = time.perf_counter()
+        cand = realiser.realise(point, phi=phi, mode="repair" if repair else "reject", tolerance=tol)
+        m = _member(cand, time.perf_counter() - t0)
+        members.append(m)
+        if on_member:
+            on_member(i, m)
+    ref = realiser.reference
+    m = cfg.model
+    return Family(
+        model=m.name, base_resolution=m.base_resolution, base_width_mult=m.width_mult,
+        base_depth_mult=m.depth_mult, num_classes=m.num_classes,
+        baseline={**ref.complexity.as_dict(), "layout": ref.layout.as_dict()},
+        alpha=point.alpha, beta=point.beta, gamma=point.gamma,
+        target_multiplier=cfg.search.target, repair=repair, tolerance=tol,
+        members=tuple(members))
