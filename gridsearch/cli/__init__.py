@@ -14,9 +14,9 @@ import warnings
 
 from ..errors import GridsearchError
 from ..storage import redact
-from . import count, search
+from . import count, search, viz
 
-COMMANDS = (count, search)
+COMMANDS = (count, search, viz)
 EXIT_USAGE = 2
 
 
