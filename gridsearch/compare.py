@@ -5,12 +5,15 @@ feasible trial) is realised and measured; every other strategy (depth only, widt
 only, see :mod:`gridsearch.strategies`) is solved so its *measured* FLOPs match the compound
 network's within the budget tolerance.  Each network is proxy-trained with the study's recipe,
 seeds and data subsets, and stored as a trial of its own study ``<study>-compare`` in the same
-store (param ``strategy``; user attributes as in the search, plus ``phi`` and ``knob``).
+store (param ``strategy``; user attributes as in the search, plus ``phi``, ``knob`` and
+``compound_point``, the (α, β, γ) compared against).  A re-run reuses the stored networks of the
+same φ and compound point without measuring anything again.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,7 +24,7 @@ from optuna.trial import TrialState
 
 from . import data as data_mod
 from . import strategies, trainer
-from .errors import GridsearchError
+from .errors import ConfigError, GridsearchError
 from .results import best_trial
 from .search import Search
 from .space import Point
@@ -30,6 +33,16 @@ from .strategies import Setting
 log = logging.getLogger(__name__)
 
 COMPOUND = "compound"
+MAX_PHI = 8.0   # 2^8 × the baseline's FLOPs, each network proxy-trained: far enough
+
+
+def check_phi(phi: float) -> float:
+    """A φ to compare at: finite, not 0 (the baseline itself), |φ| ≤ MAX_PHI."""
+    if not math.isfinite(phi) or abs(phi) > MAX_PHI:
+        raise ConfigError(f"phi must be a number between {-MAX_PHI:g} and {MAX_PHI:g}, got {phi:g}")
+    if phi == 0:
+        raise ConfigError("phi = 0 is the baseline itself: nothing to compare (try --phi 1)")
+    return phi
 
 
 def compare_study_name(study_name: str) -> str:
@@ -72,6 +85,11 @@ def compound_point(study: optuna.Study) -> tuple[Point, str]:
     return p, f"best feasible trial {t.number}"
 
 
+def _key(point: Point) -> list[float]:
+    """How a compound point is stored (a JSON list) and matched."""
+    return [round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6)]
+
+
 class Compare:
     """Runs and stores the comparison for one study config."""
 
@@ -98,23 +116,32 @@ class Compare:
         study.set_user_attr("objective", "validation accuracy (maximize)")
         return study
 
-    def entries(self, study: optuna.Study | None = None) -> list[Entry]:
-        """Every finished comparison trial, as entries."""
+    def point(self) -> tuple[Point, str]:
+        """The compound point compared against, and where it comes from."""
+        return compound_point(self.search.study(create=False))
+
+    def entries(self, study: optuna.Study | None = None, point: Point | None = None) -> list[Entry]:
+        """The finished comparison trials (the latest per strategy and φ), as entries.
+
+        With ``point``, only those compared against that compound point.
+        """
         study = study or self.study(create=False)
-        out = []
+        latest: dict[tuple[str, float], Entry] = {}
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             u = t.user_attrs
-            out.append(Entry(t.params["strategy"], float(u["phi"]),
-                             Setting(u["depth_mult"], u["width_mult"], u["resolution"]), dict(u),
-                             t.value, [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
-                             t.number, reused=True))
-        return out
+            if point is not None and u.get("compound_point") != _key(point):
+                continue
+            e = Entry(t.params["strategy"], float(u["phi"]),
+                      Setting(u["depth_mult"], u["width_mult"], u["resolution"]), dict(u),
+                      t.value, [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
+                      t.number, reused=True)
+            latest[(e.strategy, round(e.phi, 6))] = e
+        return list(latest.values())
 
     # -- running ------------------------------------------------------------------------------
-    def plan(self, phi: float) -> list[Entry]:
+    def plan(self, phi: float, compound: tuple[Point, str] | None = None) -> list[Entry]:
         """Realise and measure the compound network and solve every strategy to its FLOPs."""
-        source = self.search.study(create=False)
-        point, origin = compound_point(source)
+        point, origin = compound or self.point()
         realiser = self.search.realiser()
         cand = realiser.realise(point, phi=phi)
         m = self.cfg.model
@@ -122,7 +149,7 @@ class Compare:
                                                 cand.scaled.width_mult / m.width_mult,
                                                 cand.verdict.resolution),
                          {**cand.attrs(), "alpha": point.alpha, "beta": point.beta,
-                          "gamma": point.gamma, "origin": origin})
+                          "gamma": point.gamma, "origin": origin, "compound_point": _key(point)})
         target = cand.verdict.ratio
         entries = [compound]
         base_flops = realiser.reference.complexity.flops
@@ -142,6 +169,7 @@ class Compare:
                      "activations": c.activations, "feasible": sol.within,
                      "verdict": "feasible" if sol.within else "off target",
                      "target_ratio": round(target, 6), "knob": round(sol.knob, 6),
+                     "compound_point": _key(point),
                      "layout": net.layout.describe(),
                      "budget_reason": "" if sol.within else (
                          f"closest measured ratio {sol.ratio:.3f} vs compound {target:.3f} "
@@ -151,10 +179,22 @@ class Compare:
 
     def run(self, phi: float, rerun: bool = False, device: str | None = None,
             on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
-        """Plan, then train every network not yet trained at this φ; returns all of them."""
+        """Plan, then train every network not yet trained at this φ; returns all of them.
+
+        When every network of this φ and compound point is stored (and not ``rerun``), nothing
+        is measured or trained: the stored entries are returned.
+        """
+        check_phi(phi)
+        compound = self.point()
         study = self.study()
-        done = {(e.strategy, round(e.phi, 6)): e for e in self.entries(study)}
-        planned = self.plan(phi)
+        done = {(e.strategy, round(e.phi, 6)): e for e in self.entries(study, compound[0])}
+        wanted = [(n, round(phi, 6)) for n in (COMPOUND, *self.names)]
+        if not rerun and all(k in done for k in wanted):
+            for k in wanted:
+                if on_entry:
+                    on_entry(done[k])
+            return [done[k] for k in wanted]
+        planned = self.plan(phi, compound)
         todo = {id(e) for e in planned if rerun or (e.strategy, round(phi, 6)) not in done}
         out = []
         if todo:

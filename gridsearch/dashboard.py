@@ -24,7 +24,7 @@ from optuna_dashboard import get_note, save_note, wsgi
 from optuna_dashboard._note import get_note_from_system_attrs
 
 from .errors import GridsearchError
-from .report import facts
+from .report import facts, frozen_of, frozen_text
 from .results import state_of
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,11 @@ def study_note(study: optuna.Study) -> str:
                   f"γ = {b['gamma']:g}; accuracy **{b['accuracy']:.4f}**; resolution "
                   f"{b['resolution']} (effective γ {b['effective_gamma']:g}); measured FLOPs ratio "
                   f"{b['flops_ratio']:.3f}", ""]
-    fr = f.get("frozen")
-    if isinstance(fr, dict) and {"alpha", "beta", "gamma"} <= set(fr):
+    fr = frozen_of(f)
+    if fr:
         lines += ["### Frozen coefficients", "",
-                  f"α = {fr['alpha']:g}, β = {fr['beta']:g}, γ = {fr['gamma']:g} "
-                  f"(trial {fr.get('trial', '?')})", ""]
+                  frozen_text(fr).removeprefix("frozen: "),
+                  "", "(study user attribute `frozen`; the measured family is `family`)", ""]
     return "\n".join(lines)
 
 
@@ -130,6 +130,8 @@ def bind(storage, host: str = "127.0.0.1", port: int = 8080) -> Server:
 
     A port in use raises :class:`GridsearchError` with one line.
     """
+    if not 0 <= port <= 65535:
+        raise GridsearchError(f"dashboard: port must be 0 to 65535, got {port}")
     app = wsgi(storage)
     cls = _server_class(host)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .. import compare as compare_mod
@@ -17,7 +18,8 @@ def register(sub) -> None:
     add_config(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; the dashboard has no authentication)")
-    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--port", type=_port, default=8080,
+                   help="port (default 8080; 0 picks a free one)")
     p.add_argument("--no-notes", action="store_true",
                    help="do not write the feasibility notes into the study before serving")
     p.set_defaults(func=dashboard)
@@ -38,6 +40,16 @@ def register(sub) -> None:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=compare)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {text!r}")
+    return port
 
 
 def dashboard(args) -> int:
@@ -65,7 +77,8 @@ def dashboard(args) -> int:
 def report(args) -> int:
     cfg = load_config(args)
     study = Search(cfg, args.storage).study(create=False)
-    rep = report_mod.build(study, args.output, cfg.target_multiplier, cfg.budget.tolerance)
+    rep = report_mod.build(study, args.output, cfg.target_multiplier, cfg.budget.tolerance,
+                           cfg.search.target)
     if args.json:
         print_json({**rep.facts, "files": [str(f) for f in rep.files]})
         return 0
@@ -88,16 +101,20 @@ def compare(args) -> int:
             print(f"  {e.strategy:>10}: ratio {e.attrs.get('flops_ratio', 0):.3f}  accuracy {acc}"
                   + ("  (stored)" if e.reused else ""), flush=True)
 
+    compare_mod.check_phi(args.phi)
+    point, origin = comp.point()   # fails early, in one line, when there is nothing to compare
     if not args.json:
         print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g} "
-              f"(stored as study {compare_mod.compare_study_name(cfg.name)!r})", flush=True)
+              f"(stored as study {compare_mod.compare_study_name(cfg.name)!r})\n"
+              f"compound point: α={point.alpha:g} β={point.beta:g} γ={point.gamma:g}, {origin}",
+              flush=True)
     entries = comp.run(args.phi, rerun=args.rerun, device=args.device, on_entry=done)
     rows = [e.row() for e in entries]
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    all_rows = [e.row() for e in comp.entries()]
+    all_rows = [e.row() for e in comp.entries(point=point)]
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
-    png = plots.compare(all_rows, out / "compare.png")
+    png = plots.compare(all_rows, out / "compare.png", cfg.budget.tolerance)
     if args.json:
         print_json({"phi": args.phi, "rows": rows, "files": [str(out / "compare.csv"), str(png)]})
         return 0
