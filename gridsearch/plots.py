@@ -44,7 +44,7 @@ def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: s
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
     bad = df[(df["state"] == "INFEASIBLE") & df["flops_ratio"].notna()]
     if len(bad):
-        ax.plot(bad["flops_ratio"], np.zeros(len(bad)), "|", ms=14, color="tab:gray",
+        ax.plot(bad["flops_ratio"], np.full(len(bad), 0.03), "x", ms=8, color="tab:red",
                 transform=ax.get_xaxis_transform(), label="infeasible (not trained)")
     ax.set_xlabel("measured FLOPs / baseline FLOPs (fvcore)")
     ax.set_ylabel("validation accuracy")
@@ -79,11 +79,22 @@ def alpha_beta_plane(df: pd.DataFrame, path: str | Path) -> Path:
         ax.scatter(bad["alpha"], bad["beta"], marker="x", color="tab:red", label="infeasible",
                    zorder=4)
         ax.legend(fontsize=8)
+    _pad(ax, df["alpha"], df["beta"])
     ax.set_xlabel("α (depth)")
     ax.set_ylabel("β (width)")
     ax.set_title("accuracy over the (α, β) plane (best γ at each)")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def _pad(ax, xs: pd.Series, ys: pd.Series, frac: float = 0.08) -> None:
+    """Limits with a margin, so points on the edge of the grid (and their labels) stay visible."""
+    xs, ys = pd.to_numeric(xs, errors="coerce").dropna(), pd.to_numeric(ys, errors="coerce").dropna()
+    for values, setter in ((xs, ax.set_xlim), (ys, ax.set_ylim)):
+        if len(values):
+            lo, hi = float(values.min()), float(values.max())
+            pad = (hi - lo) * frac or 0.05
+            setter(lo - pad, hi + pad)
 
 
 def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
@@ -105,43 +116,77 @@ def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
     return _save(fig, path)
 
 
-def family(members: list[dict[str, Any]], path: str | Path, baseline: dict[str, Any] | None = None
-           ) -> Path:
-    """FLOPs, params and activations of the scaled family against φ (log scale)."""
+def family(members: list[dict[str, Any]], path: str | Path, baseline: dict[str, Any] | None = None,
+           target: float | None = None) -> Path:
+    """FLOPs, params and activations of the scaled family against φ (log scale).
+
+    With the baseline's FLOPs and the ``target`` multiplier, the nominal FLOPs (target^φ ×
+    baseline) are drawn beside the measured ones.
+    """
     members = sorted(members, key=lambda m: m["phi"])
     phis = [m["phi"] for m in members]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
     for ax, key in zip(axes, ("flops", "params", "activations")):
-        ys = [m.get(key) for m in members]
-        ax.plot(phis, ys, marker="o")
+        pts = [(p, m[key]) for p, m in zip(phis, members) if m.get(key) is not None]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label="measured")
+        base = baseline.get(key) if baseline else None
+        if base:
+            ax.axhline(base, color="tab:gray", ls="--", lw=1, label="baseline")
+            if key == "flops" and target:
+                xs = np.linspace(min(phis), max(phis), 50)
+                ax.plot(xs, base * target ** xs, color="tab:green", lw=1, ls=":",
+                        label=f"nominal {target:g}^φ")
         ax.set_yscale("log")
         ax.set_xlabel("φ")
         ax.set_title(key)
         ax.grid(alpha=0.3, which="both")
-        if baseline and baseline.get(key):
-            ax.axhline(baseline[key], color="tab:gray", ls="--", lw=1, label="baseline")
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.suptitle("the scaled family, measured")
     return _save(fig, path)
 
 
-def compare(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Accuracy against measured FLOPs, one line (over φ) and marker per strategy."""
+def _si(x: float, _pos=None) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None) -> Path:
+    """Accuracy against measured FLOPs, one line (over φ) and marker per strategy.
+
+    With ``tolerance``, the band of FLOPs that counts as "the same" around each compound point.
+    """
+    from matplotlib.ticker import FuncFormatter
+
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     markers = {"compound": "*", "depth": "s", "width": "^", "resolution": "o"}
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    flops = [r["flops"] for r in rows if r.get("flops")]
+    if tolerance:
+        for r in rows:
+            if r["strategy"] == "compound" and r.get("flops"):
+                ax.axvspan(r["flops"] * (1 - tolerance), r["flops"] * (1 + tolerance),
+                           color="tab:blue", alpha=0.08, lw=0)
     for s in strategies:
         pts = sorted((r["flops"], r["accuracy"]) for r in rows
                      if r["strategy"] == s and r.get("accuracy") is not None)
         if not pts:
             continue
         xs, ys = zip(*pts)
-        ax.plot(xs, ys, marker=markers.get(s, "D"), ms=12 if s == "compound" else 8,
+        ax.plot(xs, ys, marker=markers.get(s, "D"), ms=14 if s == "compound" else 8,
                 lw=1.5, label=s)
-    ax.set_xscale("log")
-    ax.set_xlabel("measured FLOPs (fvcore, multiply-adds)")
+    if flops and max(flops) / min(flops) > 4:
+        ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_si))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+    ax.set_xlabel("measured FLOPs (fvcore, multiply-adds)"
+                  + (f"; band: compound ± {tolerance:.0%}" if tolerance else ""))
     ax.set_ylabel("validation accuracy")
     ax.set_title("compound vs single-dimension scaling at equal FLOPs")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _save(fig, path)

@@ -95,10 +95,9 @@ def summary_text(f: dict[str, Any]) -> str:
                      f"  params {b['params']:,}  activations {b['activations']:,}")
     else:
         lines.append("best: no feasible finished trial yet")
-    fr = f.get("frozen")
-    if isinstance(fr, dict) and {"alpha", "beta", "gamma"} <= set(fr):
-        lines.append(f"frozen: α={fr['alpha']:g} β={fr['beta']:g} γ={fr['gamma']:g}"
-                     f" (trial {fr.get('trial', '?')})")
+    fr = frozen_of(f)
+    if fr:
+        lines.append(frozen_text(fr))
     lines.append(f"training time vs complexity over {f['timed_trials']} trained trials (Pearson r):")
     for k in PREDICTORS:
         r = f["pearson_r_vs_train_seconds"][k]
@@ -110,8 +109,47 @@ def summary_text(f: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build(study: optuna.Study, out_dir: str | Path, target: float, tolerance: float) -> Report:
-    """Write trials.csv, the PNG plots and summary.txt into ``out_dir``."""
+def frozen_of(f: dict[str, Any]) -> dict[str, Any] | None:
+    """The frozen coefficients (study user attr ``frozen``) when they are usable."""
+    fr = f.get("frozen")
+    return fr if isinstance(fr, dict) and {"alpha", "beta", "gamma"} <= set(fr) else None
+
+
+def frozen_text(fr: dict[str, Any]) -> str:
+    """One line: α, β, γ (effective γ), the trial and its accuracy."""
+    text = f"frozen: α={fr['alpha']:g} β={fr['beta']:g} γ={fr['gamma']:g}"
+    if fr.get("effective_gamma") is not None:
+        text += f" (effective γ {fr['effective_gamma']:g})"
+    text += f", trial {fr.get('trial', '?')}"
+    if isinstance(fr.get("value"), (int, float)):
+        text += f", accuracy {fr['value']:.4f}"
+    return text
+
+
+def family_text(members: list[dict[str, Any]]) -> str:
+    """The family in a few lines: φ, resolution, measured FLOPs (and ratio), params, activations."""
+    lines = ["family (measured):"]
+    for m in sorted(members, key=lambda m: m["phi"]):
+        parts = [f"  φ={m['phi']:g}"]
+        if m.get("resolution") is not None:
+            parts.append(f"{m['resolution']} px")
+        if m.get("flops") is not None:
+            parts.append(f"FLOPs {m['flops']:,}" + (f" ({m['flops_ratio']:.3g}×)"
+                                                     if m.get("flops_ratio") is not None else ""))
+        for k in ("params", "activations"):
+            if m.get(k) is not None:
+                parts.append(f"{k} {m[k]:,}")
+        lines.append("  ".join(parts))
+    return "\n".join(lines)
+
+
+def build(study: optuna.Study, out_dir: str | Path, target: float, tolerance: float,
+          per_phi: float | None = None) -> Report:
+    """Write trials.csv, the PNG plots and summary.txt into ``out_dir``.
+
+    ``target`` and ``tolerance`` are the study's FLOPs budget; ``per_phi`` the FLOPs multiplier per
+    unit of φ (the config's ``search.target``, default ``target``) for the family's nominal line.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     df = trials_table(study)
@@ -133,7 +171,9 @@ def build(study: optuna.Study, out_dir: str | Path, target: float, tolerance: fl
     members, baseline = family_members(study)
     text = summary_text(f)
     if members:
-        files.append(plots.family(members, out / "family.png", baseline))
+        text += "\n" + family_text(members)
+        files.append(plots.family(members, out / "family.png", baseline,
+                                  per_phi or target))
     else:
         text += "\nfamily: none stored (freeze and scale the study to plot one)"
     (out / "summary.txt").write_text(text + "\n")
