@@ -202,6 +202,18 @@ def test_bad_input_is_one_line(study_path, tmp_path, capsys):
     assert not (tmp_path / "r").exists() and not (tmp_path / "c").exists()
 
 
+def test_dashboard_binds_loopback_by_default(study_path):
+    from gridsearch.dashboard import bind
+
+    server = bind(config.load(study_path).storage_url(), port=0)
+    try:
+        host, port = server.httpd.server_address[:2]
+        assert host == "127.0.0.1" and port > 0 and server.port == port
+        assert server.url(3) == f"http://127.0.0.1:{port}/dashboard/studies/3"
+    finally:
+        server.httpd.server_close()
+
+
 def test_infeasible_trials_get_a_note(tiny_config):
     from gridsearch.dashboard import annotate, study_note
     from optuna_dashboard._note import get_note_from_system_attrs
