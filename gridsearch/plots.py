@@ -107,6 +107,9 @@ def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
         strong = label == highlight
         ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=3, lw=2.5 if strong else 1,
                 alpha=1 if strong else 0.6, label=label if strong or len(curves) <= 12 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
     ax.set_title("learning curves")
