@@ -8,6 +8,11 @@ import pytest
 
 warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.jit\.script.*")
 
+# The tests run on small, shared CPUs: one intra-op thread there is far faster than OpenMP threads
+# spin-waiting on each other (a tiny study measured 12 s vs 116 s under load). Set before torch is
+# imported; subprocesses (the CLI) inherit it. An OMP_NUM_THREADS already set wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = """

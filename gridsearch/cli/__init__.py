@@ -16,9 +16,9 @@ import warnings
 
 from ..errors import GridsearchError
 from ..storage import redact
-from . import count, family, search
+from . import count, family, search, viz
 
-COMMANDS = (count, search, family)
+COMMANDS = (count, search, family, viz)
 EXIT_USAGE = 2
 
 

@@ -1,0 +1,240 @@
+"""Compound scaling vs single-dimension scaling at the same measured FLOPs.
+
+For a target φ the compound point (the frozen coefficients when the study has them, else its best
+feasible trial) is realised and measured; every other strategy (depth only, width only, resolution
+only, see :mod:`gridsearch.strategies`) is solved so its *measured* FLOPs match the compound
+network's within the budget tolerance.  Each network is proxy-trained with the study's recipe,
+seeds and data subsets, and stored as a trial of its own study ``<study>-compare`` in the same
+store (param ``strategy``; user attributes as in the search, plus ``phi``, ``knob`` and
+``compound_point``, the (α, β, γ) compared against).  A re-run reuses the stored networks of the
+same φ and compound point without measuring anything again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import optuna
+import torch
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+
+from . import data as data_mod
+from . import strategies, trainer
+from .errors import ConfigError, GridsearchError
+from .results import best_trial
+from .search import Search
+from .space import Point
+from .strategies import Setting
+
+log = logging.getLogger(__name__)
+
+COMPOUND = "compound"
+MAX_PHI = 8.0   # 2^8 × the baseline's FLOPs, each network proxy-trained: far enough
+
+
+def check_phi(phi: float) -> float:
+    """A φ to compare at: finite, not 0 (the baseline itself), |φ| ≤ MAX_PHI."""
+    if not math.isfinite(phi) or abs(phi) > MAX_PHI:
+        raise ConfigError(f"phi must be a number between {-MAX_PHI:g} and {MAX_PHI:g}, got {phi:g}")
+    if phi == 0:
+        raise ConfigError("phi = 0 is the baseline itself: nothing to compare (try --phi 1)")
+    return phi
+
+
+def compare_study_name(study_name: str) -> str:
+    return f"{study_name}-compare"
+
+
+@dataclass
+class Entry:
+    """One network of the comparison: how it was scaled, what it measured, how it trained."""
+
+    strategy: str
+    phi: float
+    setting: Setting
+    attrs: dict[str, Any]
+    accuracy: float | None = None
+    history: list[float] | None = None
+    trial: int | None = None
+    reused: bool = False
+
+    def row(self) -> dict[str, Any]:
+        a = self.attrs
+        return {"strategy": self.strategy, "phi": self.phi,
+                "depth_mult": round(self.setting.depth_mult, 4),
+                "width_mult": round(self.setting.width_mult, 4),
+                "resolution": self.setting.resolution, "flops": a.get("flops"),
+                "flops_ratio": a.get("flops_ratio"), "params": a.get("params"),
+                "activations": a.get("activations"), "within_tolerance": a.get("feasible"),
+                "train_seconds": a.get("train_seconds"), "accuracy": self.accuracy,
+                "trial": self.trial}
+
+
+def compound_point(study: optuna.Study) -> tuple[Point, str]:
+    """The frozen coefficients if the study has them, else its best feasible trial's point."""
+    frozen = study.user_attrs.get("frozen")
+    if isinstance(frozen, dict) and {"alpha", "beta", "gamma"} <= set(frozen):
+        p = Point(float(frozen["alpha"]), float(frozen["beta"]), float(frozen["gamma"]))
+        return p, f"frozen (trial {frozen.get('trial', '?')})"
+    t = best_trial(study)
+    p = Point(*(float(t.params[k]) for k in ("alpha", "beta", "gamma")))
+    return p, f"best feasible trial {t.number}"
+
+
+def _key(point: Point) -> list[float]:
+    """How a compound point is stored (a JSON list) and matched."""
+    return [round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6)]
+
+
+class Compare:
+    """Runs and stores the comparison for one study config."""
+
+    def __init__(self, search: Search, names: tuple[str, ...] = strategies.SINGLE) -> None:
+        self.search = search
+        self.cfg = search.cfg
+        self.names = names
+        for n in names:
+            strategies.get(n)
+
+    # -- the compare study --------------------------------------------------------------------
+    def study(self, create: bool = True) -> optuna.Study:
+        name = compare_study_name(self.cfg.name)
+        try:
+            return optuna.load_study(study_name=name, storage=self.search.storage)
+        except KeyError:
+            if not create:
+                raise GridsearchError(f"no comparison yet for study {self.cfg.name!r} "
+                                      "(run `gridsearch compare` first)") from None
+        study = optuna.create_study(study_name=name, storage=self.search.storage,
+                                    direction="maximize")
+        study.set_user_attr("config", self.cfg.as_dict())
+        study.set_user_attr("source_study", self.cfg.name)
+        study.set_user_attr("objective", "validation accuracy (maximize)")
+        return study
+
+    def point(self) -> tuple[Point, str]:
+        """The compound point compared against, and where it comes from."""
+        return compound_point(self.search.study(create=False))
+
+    def entries(self, study: optuna.Study | None = None, point: Point | None = None) -> list[Entry]:
+        """The finished comparison trials (the latest per strategy and φ), as entries.
+
+        With ``point``, only those compared against that compound point.
+        """
+        study = study or self.study(create=False)
+        latest: dict[tuple[str, float], Entry] = {}
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            u = t.user_attrs
+            if point is not None and u.get("compound_point") != _key(point):
+                continue
+            e = Entry(t.params["strategy"], float(u["phi"]),
+                      Setting(u["depth_mult"], u["width_mult"], u["resolution"]), dict(u),
+                      t.value, [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
+                      t.number, reused=True)
+            latest[(e.strategy, round(e.phi, 6))] = e
+        return list(latest.values())
+
+    # -- running ------------------------------------------------------------------------------
+    def plan(self, phi: float, compound: tuple[Point, str] | None = None) -> list[Entry]:
+        """Realise and measure the compound network and solve every strategy to its FLOPs."""
+        point, origin = compound or self.point()
+        realiser = self.search.realiser()
+        cand = realiser.realise(point, phi=phi)
+        m = self.cfg.model
+        compound = Entry(COMPOUND, phi, Setting(cand.scaled.depth_mult / m.depth_mult,
+                                                cand.scaled.width_mult / m.width_mult,
+                                                cand.verdict.resolution),
+                         {**cand.attrs(), "alpha": point.alpha, "beta": point.beta,
+                          "gamma": point.gamma, "origin": origin, "compound_point": _key(point)})
+        target = cand.verdict.ratio
+        entries = [compound]
+        base_flops = realiser.reference.complexity.flops
+
+        def measure(st: Setting):
+            net = realiser.build(m.width_mult * st.width_mult, m.depth_mult * st.depth_mult)
+            return net, realiser.counter.count(net.module, st.resolution)
+
+        for name in self.names:
+            sol = strategies.solve(strategies.get(name), lambda st: measure(st)[1].flops / base_flops,
+                                   target, self.cfg.budget.tolerance, m.base_resolution)
+            net, c = measure(sol.setting)
+            attrs = {"depth_mult": m.depth_mult * sol.setting.depth_mult,
+                     "width_mult": m.width_mult * sol.setting.width_mult,
+                     "resolution": c.resolution, "flops": c.flops,
+                     "flops_ratio": round(sol.ratio, 6), "params": c.params,
+                     "activations": c.activations, "feasible": sol.within,
+                     "verdict": "feasible" if sol.within else "off target",
+                     "target_ratio": round(target, 6), "knob": round(sol.knob, 6),
+                     "compound_point": _key(point),
+                     "layout": net.layout.describe(),
+                     "budget_reason": "" if sol.within else (
+                         f"closest measured ratio {sol.ratio:.3f} vs compound {target:.3f} "
+                         f"(more than {self.cfg.budget.tolerance:.0%} off)")}
+            entries.append(Entry(name, phi, sol.setting, attrs))
+        return entries
+
+    def run(self, phi: float, rerun: bool = False, device: str | None = None,
+            on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
+        """Plan, then train every network not yet trained at this φ; returns all of them.
+
+        When every network of this φ and compound point is stored (and not ``rerun``), nothing
+        is measured or trained: the stored entries are returned.
+        """
+        check_phi(phi)
+        compound = self.point()
+        study = self.study()
+        done = {(e.strategy, round(e.phi, 6)): e for e in self.entries(study, compound[0])}
+        wanted = [(n, round(phi, 6)) for n in (COMPOUND, *self.names)]
+        if not rerun and all(k in done for k in wanted):
+            for k in wanted:
+                if on_entry:
+                    on_entry(done[k])
+            return [done[k] for k in wanted]
+        planned = self.plan(phi, compound)
+        todo = {id(e) for e in planned if rerun or (e.strategy, round(phi, 6)) not in done}
+        out = []
+        if todo:
+            subsets, recipe, dev = self._training(device)
+        for e in planned:
+            if id(e) not in todo:
+                out.append(done[(e.strategy, round(phi, 6))])
+                if on_entry:
+                    on_entry(out[-1])
+                continue
+            self._train(study, e, subsets, recipe, dev)
+            out.append(e)
+            if on_entry:
+                on_entry(e)
+        return out
+
+    def _training(self, device: str | None):
+        cfg = self.cfg
+        d = cfg.data
+        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
+                                d.val_size, d.seed, d.image_size)
+        recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
+            "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+            "label_smoothing", "seed")})
+        return subsets, recipe, trainer.resolve_device(device or cfg.train.device)
+
+    def _train(self, study: optuna.Study, e: Entry, subsets, recipe, dev) -> None:
+        m = self.cfg.model
+        torch.manual_seed(recipe.seed)   # same initial weights' seed for every strategy
+        net = self.search.realiser().build(e.attrs["width_mult"], e.attrs["depth_mult"])
+        res = trainer.train(net.module, subsets, e.setting.resolution, recipe, dev)
+        e.accuracy, e.history = res.accuracy, list(res.history)
+        e.attrs.update(phi=e.phi, train_seconds=round(res.seconds, 3),
+                       images_per_second=round(res.images_per_second, 1), device=res.device,
+                       accuracy=res.accuracy, base_resolution=m.base_resolution)
+        choices = (COMPOUND, *strategies.REGISTRY)
+        trial = optuna.trial.create_trial(
+            params={"strategy": e.strategy},
+            distributions={"strategy": CategoricalDistribution(choices)},
+            value=res.accuracy, user_attrs=e.attrs,
+            intermediate_values={i + 1: v for i, v in enumerate(res.history)})
+        study.add_trial(trial)
+        e.trial = study.get_trials(deepcopy=False)[-1].number

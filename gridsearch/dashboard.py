@@ -1,0 +1,160 @@
+"""optuna-dashboard on a study's store, and notes that make budget feasibility visible there.
+
+optuna-dashboard 0.21 does not read Optuna 5's constraints (``trial.set_constraint``), so the
+budget verdict is shown three other ways: every trial carries the user attributes ``feasible``,
+``verdict`` and ``budget_reason``; infeasible trials are PRUNED, never COMPLETE, so the dashboard's
+"best trial" is always a feasible one; and :func:`annotate` writes a Markdown note on the study
+(best feasible trial, counts, frozen coefficients) and on every infeasible trial (the reason).
+
+The dashboard has no authentication and can delete studies: it binds to 127.0.0.1 by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import optuna
+from optuna.trial import TrialState
+from optuna_dashboard import get_note, save_note, wsgi
+from optuna_dashboard._note import get_note_from_system_attrs
+
+from .errors import GridsearchError
+from .report import facts, frozen_of, frozen_text
+from .results import state_of
+
+log = logging.getLogger(__name__)
+
+METRIC_NAME = "val_accuracy"
+
+
+def study_note(study: optuna.Study) -> str:
+    """The study note: what feasibility means here, the best feasible trial, counts, frozen."""
+    f = facts(study)
+    c = f["counts"]
+    lines = [f"## {study.study_name}",
+             "",
+             f"{f['trials']} trials: **{c['COMPLETE']} complete (feasible)**, "
+             f"**{c['INFEASIBLE']} infeasible** (over or under the FLOPs budget, pruned, not "
+             f"trained), {c['PRUNED']} pruned by the pruner, {c['FAIL']} failed.",
+             "",
+             "Feasibility: see the user attributes `feasible`, `verdict` and `budget_reason` of a "
+             "trial (this dashboard does not show Optuna 5 constraints). Infeasible trials are "
+             "*Pruned* and carry a note.",
+             ""]
+    b = f["best"]
+    if b:
+        lines += ["### Best feasible trial", "",
+                  f"trial **{b['trial']}**: α = {b['alpha']:g}, β = {b['beta']:g}, "
+                  f"γ = {b['gamma']:g}; accuracy **{b['accuracy']:.4f}**; resolution "
+                  f"{b['resolution']} (effective γ {b['effective_gamma']:g}); measured FLOPs ratio "
+                  f"{b['flops_ratio']:.3f}", ""]
+    fr = frozen_of(f)
+    if fr:
+        lines += ["### Frozen coefficients", "",
+                  frozen_text(fr).removeprefix("frozen: "),
+                  "", "(study user attribute `frozen`; the measured family is `family`)", ""]
+    return "\n".join(lines)
+
+
+def trial_note(t: optuna.trial.FrozenTrial) -> str | None:
+    """A note for a trial the budget rejected (or one that failed); None for the others."""
+    u = t.user_attrs
+    if state_of(t) == "INFEASIBLE":
+        return (f"**Infeasible** (not trained): {u.get('budget_reason') or 'outside the budget'}. "
+                f"Measured FLOPs ratio {u.get('flops_ratio', '?')} at resolution "
+                f"{u.get('resolution', '?')}.")
+    if t.state == TrialState.FAIL and u.get("error"):
+        return f"**Failed**: {u['error']}"
+    return None
+
+
+def annotate(study: optuna.Study) -> int:
+    """Write (or refresh) the study note and the notes of infeasible/failed trials.
+
+    Only changed notes are written. Returns how many notes were written.
+    """
+    written = 0
+    if study.metric_names != [METRIC_NAME]:
+        study.set_metric_names([METRIC_NAME])
+    text = study_note(study)
+    if get_note(study) != text:
+        save_note(study, text)
+        written += 1
+    storage, study_id = study._storage, study._study_id
+    attrs = storage.get_study_system_attrs(study_id)
+    for t in study.get_trials(deepcopy=False):
+        note = trial_note(t)
+        if note is None or get_note_from_system_attrs(attrs, t._trial_id)["body"] == note:
+            continue
+        # save_note only reads .storage, .study and ._trial_id: a finished trial is fine.
+        save_note(SimpleNamespace(storage=storage, study=study, _trial_id=t._trial_id), note)
+        written += 1
+    return written
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("dashboard: " + format, *args)
+
+
+@dataclass
+class Server:
+    """A bound (not yet serving) dashboard server."""
+
+    httpd: WSGIServer
+    host: str
+    port: int
+
+    def url(self, study_id: int | None = None) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"http://{host}:{self.port}/dashboard"
+        return base if study_id is None else f"{base}/studies/{study_id}"
+
+    def serve_forever(self) -> None:
+        try:
+            self.httpd.serve_forever()
+        finally:
+            self.httpd.server_close()
+
+    def shutdown(self) -> None:
+        self.httpd.shutdown()
+
+
+def bind(storage, host: str = "127.0.0.1", port: int = 8080) -> Server:
+    """Bind optuna-dashboard's WSGI app to ``host:port`` (0 picks a free port).
+
+    A port in use raises :class:`GridsearchError` with one line.
+    """
+    if not 0 <= port <= 65535:
+        raise GridsearchError(f"dashboard: port must be 0 to 65535, got {port}")
+    app = wsgi(storage)
+    cls = _server_class(host)
+    try:
+        httpd = make_server(host, port, app, server_class=cls, handler_class=_QuietHandler)
+    except OSError as e:
+        if e.errno in (98, 48, 10048) or "in use" in str(e).lower():
+            raise GridsearchError(f"dashboard: port {port} on {host} is already in use "
+                                  "(pick another with --port)") from None
+        raise GridsearchError(f"dashboard: cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return Server(httpd, host, httpd.server_address[1])
+
+
+def _server_class(host: str) -> type[WSGIServer]:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    class _Server(WSGIServer):
+        address_family = family
+
+    return _Server
+
+
+def serve(storage, host: str, port: int, on_ready: Callable[[Server], None] | None = None) -> None:
+    server = bind(storage, host, port)
+    if on_ready:
+        on_ready(server)
+    server.serve_forever()

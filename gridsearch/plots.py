@@ -1,0 +1,195 @@
+"""PNG plots of a study with matplotlib's Agg backend (no display needed).
+
+Every function takes plain data (a trials DataFrame, lists of dicts) and a path, writes one PNG
+and returns its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DPI = 110
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: str | Path) -> Path:
+    """Validation accuracy against the measured FLOPs ratio; infeasible points as a rug below."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.axvspan(target * (1 - tolerance), target * (1 + tolerance), color="tab:green", alpha=0.12,
+               label=f"budget {target:g} ± {tolerance:.0%}")
+    ax.axvline(target, color="tab:green", lw=1)
+    done = df[df["state"] == "COMPLETE"]
+    if len(done):
+        best = done.loc[done["accuracy"].idxmax()]
+        ax.scatter(done["flops_ratio"], done["accuracy"], c="tab:blue", label="trained")
+        ax.scatter([best["flops_ratio"]], [best["accuracy"]], s=160, facecolors="none",
+                   edgecolors="tab:red", lw=2, label=f"best (trial {int(best['number'])})")
+        for _, r in done.iterrows():
+            ax.annotate(f"{r['alpha']:g},{r['beta']:g},{r['gamma']:g}", (r["flops_ratio"], r["accuracy"]),
+                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+    bad = df[(df["state"] == "INFEASIBLE") & df["flops_ratio"].notna()]
+    if len(bad):
+        ax.plot(bad["flops_ratio"], np.full(len(bad), 0.03), "x", ms=8, color="tab:red",
+                transform=ax.get_xaxis_transform(), label="infeasible (not trained)")
+    ax.set_xlabel("measured FLOPs / baseline FLOPs (fvcore)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("accuracy vs measured FLOPs")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def alpha_beta_plane(df: pd.DataFrame, path: str | Path) -> Path:
+    """Best accuracy at each (α, β), filled contours where the points span a plane."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.8))
+    done = df[df["state"] == "COMPLETE"]
+    grid = done.groupby(["alpha", "beta"], as_index=False)["accuracy"].max()
+    if len(grid) >= 3 and grid["alpha"].nunique() > 1 and grid["beta"].nunique() > 1:
+        try:
+            cs = ax.tricontourf(grid["alpha"], grid["beta"], grid["accuracy"], levels=12,
+                                cmap="viridis", alpha=0.55)
+            fig.colorbar(cs, ax=ax, label="validation accuracy")
+        except (ValueError, RuntimeError):  # collinear points: no triangulation
+            pass
+    if len(grid):
+        sc = ax.scatter(grid["alpha"], grid["beta"], c=grid["accuracy"], cmap="viridis",
+                        edgecolors="k", s=70, zorder=3)
+        if not ax.collections[:-1]:
+            fig.colorbar(sc, ax=ax, label="validation accuracy")
+        for _, r in grid.iterrows():
+            ax.annotate(f"{r['accuracy']:.3f}", (r["alpha"], r["beta"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    bad = df[df["state"] == "INFEASIBLE"].drop_duplicates(["alpha", "beta"])
+    if len(bad):
+        ax.scatter(bad["alpha"], bad["beta"], marker="x", color="tab:red", label="infeasible",
+                   zorder=4)
+        ax.legend(fontsize=8)
+    _pad(ax, df["alpha"], df["beta"])
+    ax.set_xlabel("α (depth)")
+    ax.set_ylabel("β (width)")
+    ax.set_title("accuracy over the (α, β) plane (best γ at each)")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _pad(ax, xs: pd.Series, ys: pd.Series, frac: float = 0.08) -> None:
+    """Limits with a margin, so points on the edge of the grid (and their labels) stay visible."""
+    xs, ys = pd.to_numeric(xs, errors="coerce").dropna(), pd.to_numeric(ys, errors="coerce").dropna()
+    for values, setter in ((xs, ax.set_xlim), (ys, ax.set_ylim)):
+        if len(values):
+            lo, hi = float(values.min()), float(values.max())
+            pad = (hi - lo) * frac or 0.05
+            setter(lo - pad, hi + pad)
+
+
+def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
+                    highlight: str | None = None) -> Path:
+    """Validation accuracy after every epoch, one line per trial."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for label, ys in curves:
+        if not ys:
+            continue
+        strong = label == highlight
+        ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=3, lw=2.5 if strong else 1,
+                alpha=1 if strong else 0.6, label=label if strong or len(curves) <= 12 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("learning curves")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
+
+
+def family(members: list[dict[str, Any]], path: str | Path, baseline: dict[str, Any] | None = None,
+           target: float | None = None) -> Path:
+    """FLOPs, params and activations of the scaled family against φ (log scale).
+
+    With the baseline's FLOPs and the ``target`` multiplier, the nominal FLOPs (target^φ ×
+    baseline) are drawn beside the measured ones.
+    """
+    members = sorted(members, key=lambda m: m["phi"])
+    phis = [m["phi"] for m in members]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    for ax, key in zip(axes, ("flops", "params", "activations")):
+        pts = [(p, m[key]) for p, m in zip(phis, members) if m.get(key) is not None]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label="measured")
+        base = baseline.get(key) if baseline else None
+        if base:
+            ax.axhline(base, color="tab:gray", ls="--", lw=1, label="baseline")
+            if key == "flops" and target:
+                xs = np.linspace(min(phis), max(phis), 50)
+                ax.plot(xs, base * target ** xs, color="tab:green", lw=1, ls=":",
+                        label=f"nominal {target:g}^φ")
+        ax.set_yscale("log")
+        ax.set_xlabel("φ")
+        ax.set_title(key)
+        ax.grid(alpha=0.3, which="both")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("the scaled family, measured")
+    return _save(fig, path)
+
+
+def _si(x: float, _pos=None) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None) -> Path:
+    """Accuracy against measured FLOPs, one line (over φ) and marker per strategy.
+
+    With ``tolerance``, the band of FLOPs that counts as "the same" around each compound point.
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    markers = {"compound": "*", "depth": "s", "width": "^", "resolution": "o"}
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    flops = [r["flops"] for r in rows if r.get("flops")]
+    if tolerance:
+        for r in rows:
+            if r["strategy"] == "compound" and r.get("flops"):
+                ax.axvspan(r["flops"] * (1 - tolerance), r["flops"] * (1 + tolerance),
+                           color="tab:blue", alpha=0.08, lw=0)
+    for s in strategies:
+        pts = sorted((r["flops"], r["accuracy"]) for r in rows
+                     if r["strategy"] == s and r.get("accuracy") is not None)
+        if not pts:
+            continue
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, marker=markers.get(s, "D"), ms=14 if s == "compound" else 8,
+                lw=1.5, label=s)
+    if flops and max(flops) / min(flops) > 4:
+        ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_si))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+    ax.set_xlabel("measured FLOPs (fvcore, multiply-adds)"
+                  + (f"; band: compound ± {tolerance:.0%}" if tolerance else ""))
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("compound vs single-dimension scaling at equal FLOPs")
+    ax.grid(alpha=0.3, which="both")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
