@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from . import budget, scaling
 from .complexity import Complexity, ComplexityCounter
 from .config import StudyConfig
@@ -72,7 +74,11 @@ class Realiser:
         self.reference = Reference(m.name, self.counter.count(ref.module, m.base_resolution), ref.layout)
 
     def build(self, width_mult: float, depth_mult: float) -> Realised:
-        return self.baseline.build(width_mult, depth_mult, self.cfg.model.num_classes)
+        """The network, its initial weights drawn from the study's training seed (reproducible:
+        the same point gives the same network, whatever ran before it in this process)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.train.seed)
+            return self.baseline.build(width_mult, depth_mult, self.cfg.model.num_classes)
 
     def realise(self, point: Point, phi: float | None = None, mode: str | None = None,
                 tolerance: float | None = None) -> Candidate:
