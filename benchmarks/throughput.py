@@ -61,7 +61,7 @@ def main() -> None:
     gpu = device.type == "cuda"
     # GPU: DESIGN.md §6's setting. CPU: a reduced size that finishes in a minute or two.
     args.resolution = args.resolution or (64 if gpu else 32)
-    args.images = args.images or (8192 if gpu else 512)
+    args.images = args.images or (8192 if gpu else 1024)
     args.batch = args.batch or (512 if gpu else 64)
     args.concurrency = args.concurrency or (4 if gpu else 2)
     if not gpu:
@@ -69,9 +69,14 @@ def main() -> None:
         args.depth = args.depth if args.depth != 1.0 else 0.5
 
     s = _subsets(args.images, args.val)
-    warm = models.build(args.model, args.width, args.depth, 10).module
-    trainer.train(warm, _subsets(args.batch * 2, args.val), args.resolution,
-                  trainer.Recipe(epochs=1, batch_size=args.batch), device)  # warm-up (cuDNN, allocator)
+    # Warm-up of both loops at their own batch shapes (cuDNN autotuning, oneDNN primitives, the
+    # allocator): a first pass at a new shape costs more than a short CPU run itself.
+    small = _subsets(max(args.batch, args.naive_batch) * 2, args.val)
+    trainer.train(models.build(args.model, args.width, args.depth, 10).module, small,
+                  args.resolution, trainer.Recipe(epochs=1, batch_size=args.batch), device)
+    naive_train(models.build(args.model, args.width, args.depth, 10).module, small,
+                args.resolution, trainer.Recipe(epochs=1, batch_size=args.naive_batch), device)
+    where = device_name(device)
 
     m = models.build(args.model, args.width, args.depth, 10).module
     naive = naive_train(m, s, args.resolution,
@@ -96,7 +101,7 @@ def main() -> None:
         pr.join()
     together = args.concurrency * args.images * args.epochs / wall
 
-    print(f"device: {device_name(device)}; {args.model} w={args.width:g} d={args.depth:g} at "
+    print(f"device: {where}; {args.model} w={args.width:g} d={args.depth:g} at "
           f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
     rows = [
         {"loop": f"naive (DataLoader, fp32, batch {args.naive_batch})",

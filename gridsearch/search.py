@@ -282,7 +282,9 @@ class Search:
         worker = f"{socket.gethostname()}:{os.getpid()}"
         outcomes: list[TrialOutcome] = []
         while max_trials is None or len(outcomes) < max_trials:
-            optuna.storages.fail_stale_trials(study)
+            with warnings.catch_warnings():  # experimental in Optuna: used on purpose
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
             trial, index, owner = None, None, None
             try:
                 if claims is not None:
