@@ -38,7 +38,14 @@ def _project(args, device: str, seed: int = 0) -> dict:
     return {"images_per_second": res.images_per_second, "seconds": res.seconds, "accuracy": res.accuracy}
 
 
-def _worker(args, device, seed, start, out):
+def _worker(args, device, seed, start, out, ready):
+    if device == "cpu":
+        torch.set_num_threads(1)  # N processes share the cores
+    # warm up this process (imports, kernels, allocator) before the clock starts
+    trainer.train(models.build(args.model, args.width, args.depth, 10).module,
+                  _subsets(args.batch * 2, args.val), args.resolution,
+                  trainer.Recipe(epochs=1, batch_size=args.batch), device)
+    ready.put(seed)
     start.wait()
     out.put(_project(args, device, seed))
 
@@ -85,14 +92,13 @@ def main() -> None:
     one = _project(args, str(device))
 
     ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    if not gpu:
-        torch.set_num_threads(1)
-    procs = [ctx.Process(target=_worker, args=(args, str(device), i, start, out))
+    start, out, ready = ctx.Event(), ctx.Queue(), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(args, str(device), i, start, out, ready))
              for i in range(args.concurrency)]
     for pr in procs:
         pr.start()
-    time.sleep(2.0)
+    for _ in procs:
+        ready.get()
     t0 = time.perf_counter()
     start.set()
     results = [out.get() for _ in procs]
