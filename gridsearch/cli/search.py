@@ -115,8 +115,8 @@ def init(args) -> int:
 
 
 def _check_run_args(args) -> None:
-    for flag in ("max_trials", "threads"):
-        v = getattr(args, flag)
+    for flag in ("max_trials", "threads", "workers"):
+        v = getattr(args, flag, None)
         if v is not None and v < 1:
             raise ConfigError(f"--{flag.replace('_', '-')}: must be ≥ 1, got {v}")
     if getattr(args, "workers", 1) > 1 and args.max_trials is not None:
