@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -62,7 +64,8 @@ def measure(module: nn.Module, resolution: int, device: torch.device | str = "cp
             num_classes: int | None = None, in_channels: int = 3) -> Latency:
     """Time ``module`` (a copy of it) at ``resolution`` on ``device``."""
     if batch_size < 1 or repeats < 1 or warmup < 0:
-        raise ValueError("batch_size and repeats must be ≥ 1, warmup ≥ 0")
+        raise ConfigError(f"latency: batch_size and repeats must be ≥ 1, warmup ≥ 0 (got "
+                          f"{batch_size}, {repeats}, {warmup})")
     device = torch.device(device)
     fast = device.type == "cuda"
     net = copy.deepcopy(module).to(device)

@@ -58,7 +58,18 @@ class Member:
 
 
 class Scaler:
-    """Realises strategy members of one baseline (one counter, one measured reference)."""
+    """Realises strategy members of one baseline (one counter, one measured reference).
+
+    What a ``scale`` command calls::
+
+        scaler = Scaler("efficientnet_b0", base_resolution=224)
+        member = scaler.scale("fast", 4, a=0.8)     # realised and counted with fvcore
+        member = scaler.time(member, "cpu")         # + inference latency and train-step time
+        print(member.as_dict())                     # JSON-ready: multipliers, counts, ratios, layout
+
+    Bad input raises :class:`~gridsearch.errors.GridsearchError` subclasses (an unknown model or
+    strategy, a non-positive multiplier), which the CLI prints as one line with exit status 2.
+    """
 
     def __init__(self, model: str, base_resolution: int = 224, num_classes: int = 1000,
                  base_width: float = 1.0, base_depth: float = 1.0,

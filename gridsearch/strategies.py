@@ -20,6 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
+class StrategyError(ConfigError, ValueError):
+    """A strategy, multiplier or width share that makes no sense: one line, exit 2 in the CLI."""
+
+
 NAMES = ("depth", "width", "resolution", "uniform", "fast", "compound")
 # The five that need no searched coefficients, in the order `--strategy all` shows them.
 STANDARD = ("depth", "width", "resolution", "uniform", "fast")
@@ -55,7 +61,7 @@ def canonical(name: str) -> str:
     """A strategy's canonical name (``depth-only`` → ``depth``); ValueError if unknown."""
     key = ALIASES.get(name, name)
     if key not in NAMES:
-        raise ValueError(f"unknown strategy {name!r} (known: {', '.join(NAMES)}, "
+        raise StrategyError(f"unknown strategy {name!r} (known: {', '.join(NAMES)}, "
                          f"or {', '.join(ALIASES)})")
     return key
 
@@ -64,7 +70,7 @@ def fast(s: float, a: float = DEFAULT_WIDTH_SHARE) -> Multipliers:
     """d = s^((1−a)/2), w = s^(a/2), r = s^((1−a)/4) for a width share a in [0, 1]."""
     _check_s(s)
     if not 0.0 <= a <= 1.0:
-        raise ValueError(f"the width share a must be in [0, 1], got {a}")
+        raise StrategyError(f"the width share a must be in [0, 1], got {a}")
     name = "uniform" if math.isclose(a, UNIFORM_WIDTH_SHARE) else "fast"
     return Multipliers(name, s, s ** ((1 - a) / 2), s ** (a / 2), s ** ((1 - a) / 4), a)
 
@@ -75,7 +81,7 @@ def compound(s: float, alpha: float, beta: float, gamma: float) -> Multipliers:
     _check_s(s)
     base = alpha * beta**2 * gamma**2
     if min(alpha, beta, gamma) <= 0 or math.isclose(base, 1.0):
-        raise ValueError(f"(alpha, beta, gamma) = ({alpha}, {beta}, {gamma}) do not scale FLOPs "
+        raise StrategyError(f"(alpha, beta, gamma) = ({alpha}, {beta}, {gamma}) do not scale FLOPs "
                          f"(alpha*beta^2*gamma^2 = {base:g})")
     phi = math.log(s) / math.log(base)
     return Multipliers("compound", s, alpha**phi, beta**phi, gamma**phi)
@@ -98,7 +104,7 @@ def multipliers(strategy: str, s: float, a: float = DEFAULT_WIDTH_SHARE,
         m = fast(s, a)
         return Multipliers("fast", s, m.depth, m.width, m.resolution, a)
     if coefficients is None:
-        raise ValueError("the compound strategy needs searched (alpha, beta, gamma)")
+        raise StrategyError("the compound strategy needs searched (alpha, beta, gamma)")
     return compound(s, *coefficients)
 
 
@@ -122,4 +128,4 @@ def resolution_for(base_resolution: int, m: Multipliers) -> int:
 
 def _check_s(s: float) -> None:
     if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
-        raise ValueError(f"the FLOPs multiplier must be a positive number, got {s!r}")
+        raise StrategyError(f"the FLOPs multiplier must be a positive number, got {s!r}")
