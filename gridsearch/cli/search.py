@@ -69,7 +69,9 @@ def plan(args) -> int:
 
     def add(i, cand):
         v = cand.verdict
-        rows.append({"#": i, "alpha": cand.point.alpha, "beta": cand.point.beta,
+        shares = cfg.width_shares()
+        rows.append({"#": i, **({"width_share": shares[i]} if shares else {}),
+                     "alpha": cand.point.alpha, "beta": cand.point.beta,
                      "gamma": cand.point.gamma, "nominal": round(cand.point.nominal_multiplier, 3),
                      "depth": round(cand.scaled.depth_mult, 3), "width": round(cand.scaled.width_mult, 3),
                      "res": v.resolution, "eff_gamma": round(cand.effective_gamma, 4),
@@ -94,7 +96,8 @@ def plan(args) -> int:
     shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
               "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
              for r in rows]
-    print(table(shown, ["#", "alpha", "beta", "gamma", "nominal", "res", "eff_gamma", "depths",
+    print(table(shown, ["#", *(["width_share"] if cfg.width_shares() else []), "alpha", "beta",
+                        "gamma", "nominal", "res", "eff_gamma", "depths",
                         "widths", "flops", "ratio", "params", "acts", "verdict"]))
     n_ok = sum(r["verdict"] == "ok" for r in rows)
     print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible")
