@@ -41,6 +41,14 @@ class Complexity:
 
 def measure(module: nn.Module, resolution: int, in_channels: int = 3) -> tuple[Complexity, Counter]:
     """Trace ``module`` once at ``resolution``; return its counts and the operators fvcore skipped."""
+    complexity, skipped, _ = measure_modules(module, resolution, in_channels)
+    return complexity, skipped
+
+
+def measure_modules(module: nn.Module, resolution: int,
+                    in_channels: int = 3) -> tuple[Complexity, Counter, dict[str, dict[str, int]]]:
+    """:func:`measure`, plus fvcore's count per module: ``{"flops": {name: n}, "activations": …}``
+    (the name ``""`` is the whole network)."""
     was_training = module.training
     module.eval()
     x = torch.zeros(1, in_channels, resolution, resolution)
@@ -53,10 +61,11 @@ def measure(module: nn.Module, resolution: int, in_channels: int = 3) -> tuple[C
             acts.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             total_flops, total_acts = int(flops.total()), int(acts.total())
             skipped = Counter(flops.unsupported_ops())
+            by_module = {"flops": dict(flops.by_module()), "activations": dict(acts.by_module())}
     finally:
         module.train(was_training)
     params = sum(p.numel() for p in module.parameters())
-    return Complexity(total_flops, params, total_acts, resolution), skipped
+    return Complexity(total_flops, params, total_acts, resolution), skipped, by_module
 
 
 class ComplexityCounter:
@@ -68,6 +77,7 @@ class ComplexityCounter:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int, int], Complexity] = {}
+        self._modules: dict[tuple[str, int, int], dict[str, dict[str, int]]] = {}
         self._reported: set[frozenset[str]] = set()
         self.traces = 0  # how many networks were actually traced
 
@@ -76,7 +86,7 @@ class ComplexityCounter:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        result, skipped = measure(module, resolution, in_channels)
+        result, skipped, self._modules[key] = measure_modules(module, resolution, in_channels)
         self.traces += 1
         names = frozenset(skipped)
         if names and names not in self._reported:
@@ -85,3 +95,9 @@ class ComplexityCounter:
                      ", ".join(f"{op.removeprefix('aten::')}" for op in sorted(names)))
         self._cache[key] = result
         return result
+
+    def by_module(self, module: nn.Module, resolution: int,
+                  in_channels: int = 3) -> dict[str, dict[str, int]]:
+        """fvcore's FLOPs and activations per module name (from the cache: no second trace)."""
+        self.count(module, resolution, in_channels)
+        return self._modules[(signature(module), resolution, in_channels)]

@@ -22,6 +22,8 @@ OPTIMIZERS = ("sgd", "adamw")
 SAMPLERS = ("grid", "tpe", "qmc", "random")
 PRUNERS = ("none", "median", "hyperband")
 BUDGET_MODES = ("reject", "repair")
+# What a study may minimise beside accuracy: user attributes every trial records.
+MINIMIZABLE = ("activations", "latency_ms", "train_step_ms", "params")
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,39 @@ class SearchConfig:
     n_trials: int = 0         # for non-grid samplers; 0 = as many as the grid has points
     pruner: str = "none"
     seed: int = 0
+    # Search the width share a of fast compound scaling instead of (α, β, γ): each a is the point
+    # (α, β, γ) = (s^((1−a)/2), s^(a/2), s^((1−a)/4)) with s = target; alpha/beta/gamma are unused.
+    width_share: RangeConfig | None = None
 
 
 @dataclass(frozen=True)
 class BudgetConfig:
     mode: str = "reject"
     tolerance: float = 0.05   # on the measured FLOPs ratio
+
+
+@dataclass(frozen=True)
+class ObjectivesConfig:
+    """What a trial is scored by: accuracy (maximised) alone by default; with ``minimize``, several
+    objectives at once (a Pareto front).  ``max_*`` are constraints: a candidate over one is
+    infeasible, recorded with the reason, and not trained.  0 means no constraint."""
+
+    minimize: tuple[str, ...] = ()   # e.g. ["activations", "latency_ms"]
+    max_activations: int = 0
+    max_latency_ms: float = 0.0
+    latency: bool = False            # time every trial (implied by a latency objective or limit)
+    latency_batch: int = 8
+    latency_repeats: int = 5
+    latency_warmup: int = 2
+
+    @property
+    def multi(self) -> bool:
+        return bool(self.minimize)
+
+    @property
+    def timed(self) -> bool:
+        return (self.latency or self.max_latency_ms > 0
+                or any(k in ("latency_ms", "train_step_ms") for k in self.minimize))
 
 
 @dataclass(frozen=True)
@@ -103,6 +132,7 @@ class StudyConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
     storage: str = ""
     path: str = ""            # where the config was read from (not a TOML key)
@@ -113,8 +143,15 @@ class StudyConfig:
 
     def points(self) -> list[space.Point]:
         s = self.search
+        if s.width_share is not None:
+            return [space.width_share_point(a, s.target) for a in self.width_shares()]
         return space.grid(s.alpha.to_range(), s.beta.to_range(), s.gamma.to_range(),
                           s.target, s.tolerance)
+
+    def width_shares(self) -> list[float]:
+        """The grid of width shares a (empty unless ``search.width_share`` is set)."""
+        w = self.search.width_share
+        return w.to_range().values() if w is not None else []
 
     def storage_url(self) -> str:
         """The configured storage URL, or a SQLite file next to the config named after the study."""
@@ -131,10 +168,19 @@ class StudyConfig:
         return root
 
     def as_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = _lists(dataclasses.asdict(self))
         d.pop("path")
         d.pop("storage")  # may hold a password: never stored or exported
         return d
+
+
+def _lists(obj: Any) -> Any:
+    """Tuples as lists, as JSON stores them (so a stored config compares equal)."""
+    if isinstance(obj, dict):
+        return {k: _lists(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_lists(v) for v in obj]
+    return obj
 
 
 def load(path: str | Path) -> StudyConfig:
@@ -176,6 +222,15 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
+    args = typing.get_args(hint)
+    if type(None) in args:  # X | None: a table given means X (None only from as_dict())
+        if value is None:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value, key)
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {_typename(value)}")
+        return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key + ".")
     if hint is float:
@@ -253,7 +308,14 @@ def validate(cfg: StudyConfig) -> None:
     _choice("search.pruner", s.pruner, PRUNERS)
     if s.n_trials < 0:
         raise ConfigError(f"search.n_trials: must be ≥ 0, got {s.n_trials}")
+    if s.width_share is not None:
+        ws = s.width_share
+        if not 0 <= ws.min <= ws.max <= 1:
+            raise ConfigError(f"search.width_share: need 0 ≤ min ≤ max ≤ 1, got min {ws.min:g}, "
+                              f"max {ws.max:g}")
+        _positive("search.width_share.step", ws.step)
     _choice("budget.mode", b.mode, BUDGET_MODES)
+    _validate_objectives(cfg)
     if not 0 < b.tolerance < 1:
         raise ConfigError(f"budget.tolerance: must be in (0, 1), got {b.tolerance}")
     w = cfg.workers
@@ -265,3 +327,21 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError(
             f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "
             f"within {s.tolerance:.0%} of {s.target:g}")
+
+
+def _validate_objectives(cfg: StudyConfig) -> None:
+    o = cfg.objectives
+    for i, name in enumerate(o.minimize):
+        _choice(f"objectives.minimize[{i}]", name, MINIMIZABLE)
+        if name in o.minimize[:i]:
+            raise ConfigError(f"objectives.minimize[{i}]: {name!r} is listed twice")
+    for key in ("max_activations", "max_latency_ms"):
+        if getattr(o, key) < 0:
+            raise ConfigError(f"objectives.{key}: must be ≥ 0 (0: no limit), got {getattr(o, key)}")
+    _positive("objectives.latency_batch", o.latency_batch)
+    _positive("objectives.latency_repeats", o.latency_repeats)
+    if o.latency_warmup < 0:
+        raise ConfigError(f"objectives.latency_warmup: must be ≥ 0, got {o.latency_warmup}")
+    if o.multi and cfg.search.pruner != "none":
+        raise ConfigError(f"search.pruner: {cfg.search.pruner!r} needs a single objective (Optuna "
+                          "cannot prune multi-objective trials); use \"none\" with objectives.minimize")

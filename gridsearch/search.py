@@ -21,12 +21,13 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from . import data as data_mod
-from . import trainer
+from . import latency, objectives, trainer
 from .candidate import Realiser
 from .complexity import ComplexityCounter
-from .config import StudyConfig
+from .config import StudyConfig, from_dict
 from .errors import ConfigError, GridsearchError, StorageError
-from .space import Point, beta_bounds, solve_gamma
+from .results import store_front
+from .space import Point, beta_bounds, solve_gamma, width_share_point
 from .storage import PointClaims, open_storage, redact, sqlite_path
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,14 @@ _VOLATILE = {("train", "device")}
 
 
 class PointSampler(optuna.samplers.BaseSampler):
-    """Returns the (α, β, γ) of the grid point assigned to a trial number; samples nothing itself."""
+    """Returns the parameters of the grid point assigned to a trial number ((α, β, γ), or the
+    width share); samples nothing itself."""
 
     def __init__(self) -> None:
-        self._assigned: dict[int, Point] = {}
+        self._assigned: dict[int, dict[str, float]] = {}
 
-    def assign(self, number: int, point: Point) -> None:
-        self._assigned[number] = point
+    def assign(self, number: int, params: dict[str, float]) -> None:
+        self._assigned[number] = params
 
     def infer_relative_search_space(self, study, trial):
         return {}
@@ -51,7 +53,7 @@ class PointSampler(optuna.samplers.BaseSampler):
         return {}
 
     def sample_independent(self, study, trial, param_name, param_distribution):
-        return getattr(self._assigned[trial.number], param_name)
+        return self._assigned[trial.number][param_name]
 
 
 def _sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
@@ -104,8 +106,9 @@ class TrialOutcome:
     number: int
     point: Point
     state: str
-    value: float | None
+    value: float | None            # accuracy
     attrs: dict[str, Any]
+    values: list[float] | None = None  # every objective, accuracy first
 
 
 class Search:
@@ -151,7 +154,8 @@ class Search:
                 raise StorageError(f"no study {self.cfg.name!r} in {redact(self.url)} "
                                    "(run `gridsearch run` first)") from None
             try:
-                study = optuna.create_study(direction="maximize", **kwargs)
+                study = optuna.create_study(
+                    directions=objectives.directions(self.cfg.objectives), **kwargs)
             except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
                 study = optuna.load_study(**kwargs)
         self._check_config(study)
@@ -164,8 +168,12 @@ class Search:
         if stored is None:
             study.set_user_attr("config", mine)
             study.set_user_attr("n_points", len(self.points))
-            study.set_user_attr("objective", "validation accuracy (maximize)")
+            study.set_user_attr("objective", "validation " + objectives.describe(self.cfg.objectives))
+            study.set_user_attr("objectives", objectives.names(self.cfg.objectives))
             return
+        # Sections added since the study was created read as their defaults.
+        defaults = from_dict({"name": self.cfg.name}).as_dict()
+        stored = {**{k: v for k, v in defaults.items() if k not in stored}, **stored}
         diff = _first_difference(stored, mine)
         if diff:
             raise StorageError(f"study {self.cfg.name!r} already exists in {redact(self.url)} with a "
@@ -301,7 +309,7 @@ class Search:
                         study.tell(trial, state=TrialState.FAIL)
                         continue
                     trial.set_user_attr("point", index)
-                    self._sampler.assign(trial.number, self.points[index])
+                    self._sampler.assign(trial.number, self._params(index))
                 else:
                     if len(self._finished_or_running(study)) >= self._n_trials():
                         break
@@ -324,8 +332,20 @@ class Search:
         self.storage.record_heartbeat(trial._trial_id)
         return trial
 
+    def _params(self, index: int) -> dict[str, float]:
+        """What the sampler hands a trial for grid point ``index``."""
+        if self.cfg.search.width_share is not None:
+            return {"width_share": self.cfg.width_shares()[index]}
+        return self.points[index].as_dict()
+
     def _propose(self, trial: Trial) -> Point:
         s = self.cfg.search
+        if s.width_share is not None:
+            share = trial.suggest_float("width_share", s.width_share.min, s.width_share.max)
+            point = width_share_point(share, s.target)
+            for k, v in point.as_dict().items():
+                trial.set_user_attr(k, v)
+            return point
         a = trial.suggest_float("alpha", s.alpha.min, s.alpha.max)
         if self.cfg.search.sampler == "grid":
             return Point(a, trial.suggest_float("beta", s.beta.min, s.beta.max),
@@ -361,10 +381,23 @@ class Search:
                 trial.set_constraint("flops_budget", abs(v.deviation) - cfg.budget.tolerance)
                 if not v.feasible:
                     raise _Infeasible(v.reason)
+                self._check_limits(trial, attrs)
+                if cfg.objectives.timed:
+                    o = cfg.objectives
+                    lat = latency.measure(cand.realised.module, v.resolution, dev,
+                                          batch_size=o.latency_batch, warmup=o.latency_warmup,
+                                          repeats=o.latency_repeats,
+                                          num_classes=cfg.model.num_classes)
+                    record(**lat.attrs())
+                    self._check_limits(trial, attrs)
+                history: list[float] = []
 
                 def report(epoch: int, acc: float) -> None:
+                    history.append(acc)
+                    record(epochs_done=epoch, accuracy_history=history)
+                    if cfg.objectives.multi:  # Optuna neither stores nor prunes these
+                        return
                     trial.report(acc, epoch)
-                    record(epochs_done=epoch)
                     if trial.should_prune():
                         raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
@@ -376,8 +409,11 @@ class Search:
                 record(train_seconds=round(res.seconds, 3),
                        images_per_second=round(res.images_per_second, 1), device=res.device,
                        accuracy=res.accuracy)
-                study.tell(trial, res.accuracy)
-                return TrialOutcome(trial.number, point, "COMPLETE", res.accuracy, attrs)
+                values = objectives.values(cfg.objectives, res.accuracy, attrs)
+                study.tell(trial, values if cfg.objectives.multi else values[0])
+                if cfg.objectives.multi:
+                    _safe(lambda: store_front(study))
+                return TrialOutcome(trial.number, point, "COMPLETE", res.accuracy, attrs, values)
             except _Infeasible as e:
                 record(feasible=False, verdict="infeasible", budget_reason=str(e))
                 study.tell(trial, state=TrialState.PRUNED)
@@ -397,6 +433,14 @@ class Search:
                 record(error=redact(reason))
                 study.tell(trial, state=TrialState.FAIL)
                 return TrialOutcome(trial.number, point, "FAIL", None, attrs)
+
+
+    def _check_limits(self, trial: Trial, attrs: dict[str, Any]) -> None:
+        """Record the activations / latency limits that can be checked; over one: infeasible."""
+        for limit in objectives.limits(self.cfg.objectives, attrs):
+            trial.set_constraint(limit.name, limit.value)
+            if not limit.feasible:
+                raise _Infeasible(limit.reason)
 
 
 class _Infeasible(Exception):

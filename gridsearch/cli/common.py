@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, Iterable
 
 from .. import config as config_mod
 from ..config import StudyConfig
+from ..errors import ConfigError
 from ..storage import check_url
 
 
@@ -29,6 +33,30 @@ def load_config(args) -> StudyConfig:
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, default=_default)
     sys.stdout.write("\n")
+
+
+def write_json(path: str, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file beside it, then renamed)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"--output: {path} is a directory")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--output: no such directory: {target.parent}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise ConfigError(f"--output: cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, default=_default)
+            f.write("\n")
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"--output: cannot write {path}: {e.strerror or e}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _default(o: Any) -> Any:

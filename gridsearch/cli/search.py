@@ -9,10 +9,10 @@ from tqdm import tqdm
 
 from .. import workers
 from ..errors import ConfigError
-from ..results import best_trial, trial_summary, trials_table
+from ..results import best_trial, front_export, trial_summary, trials_table
 from ..search import Search
 from ..storage import redact
-from .common import add_config, human, load_config, print_json, table
+from .common import add_config, human, load_config, print_json, table, write_json
 
 
 def register(sub) -> None:
@@ -51,9 +51,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=status)
 
-    p = sub.add_parser("best", help="the best feasible trial")
+    p = sub.add_parser("best", help="the best feasible trial, or the Pareto front when the study "
+                                    "has several objectives")
     add_config(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print it as JSON (the export)")
+    p.add_argument("--output", metavar="FILE", help="also write the JSON to FILE (atomically)")
     p.set_defaults(func=best)
 
 
@@ -67,7 +69,9 @@ def plan(args) -> int:
 
     def add(i, cand):
         v = cand.verdict
-        rows.append({"#": i, "alpha": cand.point.alpha, "beta": cand.point.beta,
+        shares = cfg.width_shares()
+        rows.append({"#": i, **({"width_share": shares[i]} if shares else {}),
+                     "alpha": cand.point.alpha, "beta": cand.point.beta,
                      "gamma": cand.point.gamma, "nominal": round(cand.point.nominal_multiplier, 3),
                      "depth": round(cand.scaled.depth_mult, 3), "width": round(cand.scaled.width_mult, 3),
                      "res": v.resolution, "eff_gamma": round(cand.effective_gamma, 4),
@@ -92,7 +96,8 @@ def plan(args) -> int:
     shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
               "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
              for r in rows]
-    print(table(shown, ["#", "alpha", "beta", "gamma", "nominal", "res", "eff_gamma", "depths",
+    print(table(shown, ["#", *(["width_share"] if cfg.width_shares() else []), "alpha", "beta",
+                        "gamma", "nominal", "res", "eff_gamma", "depths",
                         "widths", "flops", "ratio", "params", "acts", "verdict"]))
     n_ok = sum(r["verdict"] == "ok" for r in rows)
     print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible")
@@ -115,8 +120,8 @@ def init(args) -> int:
 
 
 def _check_run_args(args) -> None:
-    for flag in ("max_trials", "threads"):
-        v = getattr(args, flag)
+    for flag in ("max_trials", "threads", "workers"):
+        v = getattr(args, flag, None)
         if v is not None and v < 1:
             raise ConfigError(f"--{flag.replace('_', '-')}: must be ≥ 1, got {v}")
     if getattr(args, "workers", 1) > 1 and args.max_trials is not None:
@@ -233,8 +238,12 @@ def status(args) -> int:
         return 0
     shown = df.assign(flops=df["flops"].map(human), params=df["params"].map(human),
                       activations=df["activations"].map(human)).to_dict(orient="records")
-    print(table(shown, ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
-                        "params", "activations", "accuracy", "state"]))
+    columns = ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
+               "params", "activations", "accuracy", "state"]
+    for optional, after in (("width_share", "number"), ("latency_ms", "activations")):
+        if df[optional].notna().any():
+            columns.insert(columns.index(after) + 1, optional)
+    print(table(shown, columns))
     states = df["state"].value_counts().to_dict()
     print(f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
     return 0
@@ -242,11 +251,35 @@ def status(args) -> int:
 
 def best(args) -> int:
     cfg = load_config(args)
-    study = Search(cfg, args.storage).study(create=False)
-    summary = trial_summary(best_trial(study))
+    search = Search(cfg, args.storage)
+    study = search.study(create=False)
+    multi = len(study.directions) > 1
+    out = front_export(study) if multi else trial_summary(best_trial(study))
+    if multi:
+        out = {**out, "storage": redact(search.url)}
+    if args.output:
+        write_json(args.output, out)
     if args.json:
-        print_json(summary)
-        return 0
-    for k, v in summary.items():
-        print(f"{k:>16}  {v}")
+        print_json(out)
+    elif multi:
+        _print_front(out)
+    else:
+        for k, v in out.items():
+            print(f"{k:>16}  {v}")
+    if args.output and not args.json:
+        print(f"written to {args.output}")
     return 0
+
+
+def _print_front(export) -> None:
+    names = [o["name"] for o in export["objectives"]]
+    rows = [{**t, **t["values"], "acts": human(t.get("activations")),
+             "flops": human(t.get("flops"))} for t in export["front"]]
+    coefficient = ["width_share"] if any("width_share" in t for t in rows) else []
+    columns = ["trial", *names, *coefficient, "alpha", "beta", "gamma", "resolution", "flops_ratio",
+               "flops", "acts"]
+    columns = list(dict.fromkeys(c for c in columns if c != "activations"))
+    objs = ", ".join(f"{o['name']} ({o['direction']})" for o in export["objectives"])
+    print(f"{export['study']}: Pareto front of {len(rows)} trial(s) over {objs}; "
+          f"{export['n_complete']} complete")
+    print(table(rows, columns))

@@ -7,9 +7,11 @@ from .base import Baseline, Layout, Realised, signature
 from .custom import is_factory_ref, load_factory
 from .efficientnet import EFFICIENTNET_B0
 from .mobilenet import MOBILENET_V2
+from .regnet import REGNET_Y_400MF
 from .resnet import RESNET18, RESNET50
 
-REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50)}
+REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
+                                                     REGNET_Y_400MF)}
 
 
 def get_baseline(name: str) -> Baseline:

@@ -1,0 +1,102 @@
+"""Measured runtime of a network on a device: inference latency and training step time.
+
+Both are timed on a *copy* of the network, so the weights, BatchNorm statistics and random state
+of the network that is then trained are untouched.  A timing is the median of ``repeats`` runs after
+``warmup`` runs; on CUDA every run is bracketed by a synchronisation, and the network runs as the
+trainer runs it there (bf16 autocast, channels_last).
+
+* inference latency: eval mode, no grad, a batch of ``batch_size`` → milliseconds **per image**;
+* training step: forward, cross-entropy, backward and an SGD step on a batch → milliseconds
+  **per step**.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Latency:
+    """What was timed, and how."""
+
+    inference_ms: float          # per image, median
+    train_step_ms: float | None  # per step of ``batch_size`` images, median; None if not timed
+    batch_size: int
+    resolution: int
+    repeats: int
+    device: str
+
+    def attrs(self) -> dict[str, float | int | str | None]:
+        """As stored on a trial."""
+        return {"latency_ms": round(self.inference_ms, 4),
+                "train_step_ms": None if self.train_step_ms is None else round(self.train_step_ms, 3),
+                "latency_batch": self.batch_size, "latency_repeats": self.repeats,
+                "latency_device": self.device}
+
+
+def _timed(fn: Callable[[], object], warmup: int, repeats: int, device: torch.device) -> float:
+    """Median wall time of ``fn`` in milliseconds over ``repeats`` runs, after ``warmup`` runs."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda *a: None)
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def measure(module: nn.Module, resolution: int, device: torch.device | str = "cpu",
+            batch_size: int = 8, warmup: int = 2, repeats: int = 5, train_step: bool = True,
+            num_classes: int | None = None, in_channels: int = 3) -> Latency:
+    """Time ``module`` (a copy of it) at ``resolution`` on ``device``."""
+    if batch_size < 1 or repeats < 1 or warmup < 0:
+        raise ConfigError(f"latency: batch_size and repeats must be ≥ 1, warmup ≥ 0 (got "
+                          f"{batch_size}, {repeats}, {warmup})")
+    device = torch.device(device)
+    fast = device.type == "cuda"
+    net = copy.deepcopy(module).to(device)
+    if fast:
+        net = net.to(memory_format=torch.channels_last)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    x = torch.randn(batch_size, in_channels, resolution, resolution, generator=gen).to(device)
+    if fast:
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def infer():
+        with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=fast):
+            return net(x)
+
+    net.eval()
+    inference = _timed(infer, warmup, repeats, device) / batch_size
+    step_ms = None
+    if train_step:
+        with torch.no_grad():
+            classes = num_classes or int(net(x[:1]).shape[-1])
+        y = torch.randint(0, classes, (batch_size,), generator=gen).to(device)
+        opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+        net.train()
+
+        def step():
+            with torch.autocast(device.type, torch.bfloat16, enabled=fast):
+                loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        step_ms = _timed(step, warmup, repeats, device)
+    del net
+    return Latency(inference, step_ms, batch_size, resolution, repeats, str(device))

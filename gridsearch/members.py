@@ -1,0 +1,120 @@
+"""Strategy members: a baseline scaled by a named strategy (see :mod:`strategies`), realised as a
+network and measured with fvcore like any other candidate, optionally timed.
+
+The nominal multipliers are relative to the baseline's own (``base_width``, ``base_depth``,
+``base_resolution``); realised networks round (channels to multiples of 8, repeats up, the resolution
+to an integer), so the *measured* ratios are what is reported.  With ``repair`` the resolution of a
+member that scales the resolution at all is solved, as the budget check does, so its measured FLOPs
+ratio lands within ``tolerance`` of s; members that keep the resolution fixed (depth or width only)
+are never repaired (that would make them something else) and report what they measure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import torch
+
+from . import budget, latency, models, strategies
+from .complexity import Complexity, ComplexityCounter
+from .models import Realised
+
+
+@dataclass(frozen=True)
+class Member:
+    multipliers: strategies.Multipliers   # nominal (d, w, r) relative to the baseline
+    width_mult: float                     # absolute multipliers handed to the builder
+    depth_mult: float
+    realised: Realised
+    complexity: Complexity                # at the member's (possibly repaired) resolution
+    baseline: Complexity
+    nominal_resolution: int
+    repaired: bool = False
+    latency: latency.Latency | None = None
+
+    @property
+    def resolution(self) -> int:
+        return self.complexity.resolution
+
+    def ratio(self, metric: str) -> float:
+        """Measured ``metric`` (flops, params, activations) over the baseline's."""
+        return getattr(self.complexity, metric) / getattr(self.baseline, metric)
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.complexity
+        out = {**self.multipliers.as_dict(), "width_mult": self.width_mult,
+               "depth_mult": self.depth_mult, "nominal_resolution": self.nominal_resolution,
+               "resolution": self.resolution, "repaired": self.repaired,
+               "flops": c.flops, "params": c.params, "activations": c.activations,
+               "flops_ratio": round(self.ratio("flops"), 4),
+               "params_ratio": round(self.ratio("params"), 4),
+               "activations_ratio": round(self.ratio("activations"), 4),
+               "layout": self.realised.layout.as_dict(),
+               "torchvision": self.realised.torchvision}
+        if self.latency is not None:
+            out.update(self.latency.attrs())
+        return out
+
+
+class Scaler:
+    """Realises strategy members of one baseline (one counter, one measured reference).
+
+    What a ``scale`` command calls::
+
+        scaler = Scaler("efficientnet_b0", base_resolution=224)
+        member = scaler.scale("fast", 4, a=0.8)     # realised and counted with fvcore
+        member = scaler.time(member, "cpu")         # + inference latency and train-step time
+        print(member.as_dict())                     # JSON-ready: multipliers, counts, ratios, layout
+
+    Bad input raises :class:`~gridsearch.errors.GridsearchError` subclasses (an unknown model or
+    strategy, a non-positive multiplier), which the CLI prints as one line with exit status 2.
+    """
+
+    def __init__(self, model: str, base_resolution: int = 224, num_classes: int = 1000,
+                 base_width: float = 1.0, base_depth: float = 1.0,
+                 counter: ComplexityCounter | None = None) -> None:
+        self.model, self.base_resolution, self.num_classes = model, base_resolution, num_classes
+        self.base_width, self.base_depth = base_width, base_depth
+        self.counter = counter or ComplexityCounter()
+        ref = models.build(model, base_width, base_depth, num_classes)
+        self.reference = self.counter.count(ref.module, base_resolution)
+        self._reference_realised = ref
+
+    def member(self, m: strategies.Multipliers, repair: bool = False,
+               tolerance: float = 0.05) -> Member:
+        width, depth = self.base_width * m.width, self.base_depth * m.depth
+        realised = models.build(self.model, width, depth, self.num_classes)
+        nominal = strategies.resolution_for(self.base_resolution, m)
+        scales_resolution = abs(m.resolution - 1.0) > 1e-9
+        if repair and scales_resolution:
+            v = budget.check(lambda r: self.counter.count(realised.module, r),
+                             baseline_flops=self.reference.flops, nominal_resolution=nominal,
+                             base_resolution=self.base_resolution, target=m.s,
+                             tolerance=tolerance, mode="repair", phi=1.0 if m.s >= 1 else -1.0)
+            complexity = v.complexity
+        else:
+            complexity = self.counter.count(realised.module, nominal)
+        return Member(m, width, depth, realised, complexity, self.reference, nominal,
+                      repaired=complexity.resolution != nominal)
+
+    def scale(self, strategy: str, s: float, a: float = strategies.DEFAULT_WIDTH_SHARE,
+              coefficients: tuple[float, float, float] | None = None, repair: bool = False,
+              tolerance: float = 0.05) -> Member:
+        return self.member(strategies.multipliers(strategy, s, a, coefficients), repair, tolerance)
+
+    def compare(self, s: float, names: Iterable[str] = strategies.STANDARD,
+                a: float = strategies.DEFAULT_WIDTH_SHARE,
+                coefficients: tuple[float, float, float] | None = None, repair: bool = False,
+                tolerance: float = 0.05) -> list[Member]:
+        return [self.scale(n, s, a, coefficients, repair, tolerance) for n in names]
+
+    def time(self, member: Member, device: torch.device | str = "cpu", **kwargs) -> Member:
+        """The member with its measured latency (see :func:`latency.measure`)."""
+        lat = latency.measure(member.realised.module, member.resolution, device,
+                              num_classes=self.num_classes, **kwargs)
+        return Member(**{**member.__dict__, "latency": lat})
+
+    def time_baseline(self, device: torch.device | str = "cpu", **kwargs) -> latency.Latency:
+        return latency.measure(self._reference_realised.module, self.base_resolution, device,
+                               num_classes=self.num_classes, **kwargs)

@@ -1,0 +1,56 @@
+"""Named scaling strategies: pure math against the table in the design notes (§4)."""
+
+import math
+
+import pytest
+
+from gridsearch import strategies
+from gridsearch.errors import ConfigError
+
+A = 0.8
+TABLE = {  # flops, params, activations exponents of s
+    "depth": (1, 1, 1),
+    "width": (1, 1, 0.5),
+    "resolution": (1, 0, 1),
+    "uniform": (1, 2 / 3, 5 / 6),
+    "fast": (1, (1 + A) / 2, 1 - A / 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_exponents_are_the_design_table(name):
+    e = strategies.exponents(name, a=A)
+    assert (e["flops"], e["params"], e["activations"]) == pytest.approx(TABLE[name])
+
+
+@pytest.mark.parametrize("name", strategies.STANDARD)
+@pytest.mark.parametrize("s", [0.5, 2, 4, 16])
+def test_every_member_multiplies_flops_by_s(name, s):
+    m = strategies.multipliers(name, s)
+    assert m.nominal_flops == pytest.approx(s)
+
+
+def test_fast_width_shares():
+    assert strategies.fast(4, 1.0).width == pytest.approx(2.0)           # a = 1: width only
+    u = strategies.multipliers("dwr", 4)
+    assert u.strategy == "uniform" and u.depth == pytest.approx(4 ** (1 / 3))
+    f = strategies.multipliers("dWr", 4)
+    assert (f.depth, f.width, f.resolution) == pytest.approx((4 ** 0.1, 4 ** 0.4, 4 ** 0.05))
+    c = strategies.compound(2, 1.2, 1.1, 1.15)
+    assert c.nominal_flops == pytest.approx(2) and c.depth == pytest.approx(
+        1.2 ** (math.log(2) / math.log(1.2 * 1.1**2 * 1.15**2)))
+    assert strategies.resolution_for(224, strategies.multipliers("resolution", 4)) == 448
+
+
+@pytest.mark.parametrize("call", [
+    lambda: strategies.multipliers("sideways", 2),
+    lambda: strategies.multipliers("fast", 0),
+    lambda: strategies.multipliers("fast", float("nan")),
+    lambda: strategies.fast(2, 1.5),
+    lambda: strategies.multipliers("compound", 2),
+    lambda: strategies.compound(2, 1.0, 1.0, 1.0),
+])
+def test_bad_input_is_a_config_error(call):
+    with pytest.raises(ConfigError) as e:
+        call()
+    assert "\n" not in str(e.value)
