@@ -54,3 +54,40 @@ def test_bad_input_is_a_config_error(call):
     with pytest.raises(ConfigError) as e:
         call()
     assert "\n" not in str(e.value)
+
+
+def test_scale_strategy_command_measures_every_member(capsys):
+    """`gridsearch scale --model … --strategy all --flops-multiplier 4 --json`: five members, each
+    count equal to fvcore's on the network rebuilt from the printed multipliers."""
+    import json
+
+    from gridsearch import cli, models
+    from gridsearch.complexity import ComplexityCounter
+
+    code = cli.main(["scale", "--model", "resnet18", "--strategy", "all", "--flops-multiplier", "4",
+                     "--base-resolution", "32", "--num-classes", "10", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [m["strategy"] for m in doc["members"]] == list(strategies.STANDARD)
+    counter = ComplexityCounter()
+    for m in doc["members"]:
+        net = models.build("resnet18", m["width_mult"], m["depth_mult"], 10).module
+        c = counter.count(net, m["resolution"])
+        assert (c.flops, c.params, c.activations) == (m["flops"], m["params"], m["activations"])
+        assert m["flops_ratio"] == pytest.approx(c.flops / doc["baseline"]["flops"], rel=1e-3)
+    width = next(m for m in doc["members"] if m["strategy"] == "width")
+    assert width["resolution"] == 32 and width["width_mult"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["scale", "--model", "resnet18", "--strategy", "sideways", "--flops-multiplier", "4"],
+    ["scale", "--model", "resnet18", "--strategy", "fast"],
+    ["scale", "--model", "resnet18", "--strategy", "fast", "--flops-multiplier", "4", "--a", "2"],
+    ["scale", "--model", "resnet18", "--strategy", "fast", "--flops-multiplier", "-1"],
+])
+def test_scale_strategy_bad_input_is_one_line(argv, capsys):
+    from gridsearch import cli
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gridsearch: error:")

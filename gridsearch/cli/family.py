@@ -14,6 +14,7 @@ from ..family import Family, parse_phis, scale
 from ..freeze import Frozen, freeze, rank, store_frozen, stored_frozen
 from ..search import Search
 from ..space import Point
+from . import members as members_cli
 from .common import add_config, human, load_config, print_json, table
 
 DEFAULT_PHI = "-1..4"
@@ -49,6 +50,7 @@ def register(sub) -> None:
     _add_family_options(p)
     p.add_argument("--plot", metavar="PNG", help="write a figure of the family")
     p.add_argument("--json", action="store_true", help="print the export document instead of a table")
+    members_cli.add_options(p)
     p.set_defaults(func=scale_cmd)
 
     p = sub.add_parser("export", help="write the coefficients, the measured family and provenance as JSON",
@@ -168,6 +170,8 @@ def _scale(args, cfg: StudyConfig, point: Point) -> Family:
 
 
 def scale_cmd(args) -> int:
+    if args.strategy:
+        return members_cli.run(args)
     if args.config and (args.model or args.alpha or args.beta or args.gamma):
         raise ConfigError("give either a study CONFIG or --model with --alpha --beta --gamma, not both")
     if not args.config and not args.model:
