@@ -8,7 +8,6 @@ only in how the data reaches the network — their accuracies must agree within 
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
@@ -16,7 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from .data import Subsets
-from .trainer import Recipe, TrainResult, evaluate, optimizer, precise_bn, resize
+from .trainer import Recipe, TrainResult, cosine, evaluate, optimizer, precise_bn, resize
 
 
 def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: Recipe,
@@ -28,9 +27,7 @@ def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: 
     loader = DataLoader(TensorDataset(x, data.train_y), batch_size=recipe.batch_size, shuffle=True,
                         drop_last=True, generator=torch.Generator().manual_seed(recipe.seed))
     opt = optimizer(model, recipe)
-    total = max(1, len(loader)) * recipe.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    sched = cosine(opt, max(1, len(loader)) * recipe.epochs)
     result = TrainResult(accuracy=0.0, device=str(device))
     seen = 0
     start = time.perf_counter()

@@ -64,6 +64,12 @@ def optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
                            weight_decay=r.weight_decay, nesterov=r.momentum > 0)
 
 
+def cosine(opt: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine decay of the learning rate to zero over ``total_steps`` steps."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+
+
 def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: int,
                autocast: bool, max_images: int = 256) -> None:
     """Recompute BatchNorm running statistics as exact averages over training batches.
@@ -123,8 +129,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     n = len(train_x)
     steps_per_epoch = max(1, n // recipe.batch_size)   # drop the ragged last batch
     total_steps = steps_per_epoch * recipe.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    sched = cosine(opt, total_steps)
     result = TrainResult(accuracy=0.0, device=str(device))
     seen = 0
     start = time.perf_counter()
