@@ -353,6 +353,8 @@ def test_scale_cli_with_study_json_and_plot(tiny_config, tmp_path, run):
     assert doc["coefficients"]["alpha"] == p.alpha
     assert "not frozen yet" in r.stderr and "[3/3] phi=1" in r.stderr  # progress on stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    stored = Search(cfg).study(create=False).user_attrs["family"]  # for the report and dashboard
+    assert stored["members"] == doc["family"] and stored["baseline"] == doc["baseline"]
 
     r = run("scale", path, "--phi", "0,0.5")
     assert r.returncode == 0, r.stderr

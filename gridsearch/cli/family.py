@@ -185,6 +185,10 @@ def scale_cmd(args) -> int:
         cfg, frozen = _from_flags(args), None
         point = Point(args.alpha, args.beta, args.gamma)
     fam = _scale(args, cfg, point)
+    if args.config:  # the report and the dashboard show the family stored on the study
+        doc = export_mod.document(fam, frozen, cfg)
+        Search(cfg, args.storage).study(create=False).set_user_attr(
+            "family", {"baseline": doc["baseline"], "members": doc["family"]})
     if args.plot:
         from ..plot import plot_family
 
