@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from . import budget, scaling
 from .complexity import Complexity, ComplexityCounter
 from .config import StudyConfig
@@ -72,7 +74,11 @@ class Realiser:
         self.reference = Reference(m.name, self.counter.count(ref.module, m.base_resolution), ref.layout)
 
     def build(self, width_mult: float, depth_mult: float) -> Realised:
-        return self.baseline.build(width_mult, depth_mult, self.cfg.model.num_classes)
+        """Build the network with its initial weights drawn under the training seed, so they do not
+        depend on what ran before in the process (torch seeds itself at random on import)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.train.seed)
+            return self.baseline.build(width_mult, depth_mult, self.cfg.model.num_classes)
 
     def realise(self, point: Point, phi: float | None = None, mode: str | None = None,
                 tolerance: float | None = None) -> Candidate:
