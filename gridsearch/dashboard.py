@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
@@ -116,9 +117,21 @@ class Server:
         return base if study_id is None else f"{base}/studies/{study_id}"
 
     def serve_forever(self) -> None:
+        """Serve until Ctrl-C (or SIGTERM, which the CLI turns into Ctrl-C).
+
+        Requests are served on a thread of their own: wsgiref's handler catches *everything*
+        raised while it handles a request, so an interrupt that lands mid-request in the main
+        thread would be swallowed and the server would keep running (a test's terminate() did).
+        The main thread only waits, so the interrupt always reaches it.
+        """
+        worker = threading.Thread(target=self.httpd.serve_forever, name="dashboard", daemon=True)
+        worker.start()
         try:
-            self.httpd.serve_forever()
+            while worker.is_alive():
+                worker.join(0.5)
         finally:
+            self.httpd.shutdown()
+            worker.join(5)
             self.httpd.server_close()
 
     def shutdown(self) -> None:
