@@ -185,16 +185,17 @@ def scale_cmd(args) -> int:
         cfg, frozen = _from_flags(args), None
         point = Point(args.alpha, args.beta, args.gamma)
     fam = _scale(args, cfg, point)
+    doc = export_mod.document(fam, frozen, cfg if args.config else None)
     if args.config:  # the report and the dashboard show the family stored on the study
-        doc = export_mod.document(fam, frozen, cfg)
         Search(cfg, args.storage).study(create=False).set_user_attr(
             "family", {"baseline": doc["baseline"], "members": doc["family"]})
-    if args.plot:
-        from ..plot import plot_family
+    if args.plot:  # the report's family figure
+        from ..plots import family as plot_family
 
-        _note(args, f"figure written to {plot_family(fam, args.plot)}")
+        png = plot_family(doc["family"], args.plot, doc["baseline"], fam.target_multiplier)
+        _note(args, f"figure written to {png}")
     if args.json:
-        print_json(export_mod.document(fam, frozen, cfg if args.config else None))
+        print_json(doc)
         return 0
     print_table(fam, frozen)
     return 0
