@@ -130,8 +130,8 @@ def exponents(strategy: str, a: float = DEFAULT_WIDTH_SHARE,
 
 
 def resolution_for(base_resolution: int, m: Multipliers) -> int:
-    """The nominal input size of a member: round(r0 · r)."""
-    return max(1, int(round(base_resolution * m.resolution)))
+    """The nominal input size of a member: round(r0 · r), as the search rounds it."""
+    return round_resolution(base_resolution * m.resolution)
 
 
 def _check_s(s: float) -> None:
