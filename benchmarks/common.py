@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from gridsearch import reference
-from gridsearch.data import Subsets
-from gridsearch.trainer import Recipe
+from gridsearch.training import _reference as reference
+from gridsearch.training._data import Subsets
+from gridsearch.training._trainer import Recipe
 
 
 def naive_train(model, data: Subsets, resolution: int, recipe: Recipe, device) -> dict:

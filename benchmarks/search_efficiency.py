@@ -17,9 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
-from gridsearch import config, trainer  # noqa: E402
-from gridsearch.results import feasible_complete  # noqa: E402
-from gridsearch.search import Search  # noqa: E402
+from gridsearch import config  # noqa: E402
+from gridsearch.training import _trainer as trainer  # noqa: E402
+from gridsearch.study._trials import feasible_complete  # noqa: E402
+from gridsearch.study._search import Search  # noqa: E402
 
 
 def study(folder: Path, name: str, seed: int, sampler: str, pruner: str, n_trials: int,

@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
-from gridsearch import strategies  # noqa: E402
-from gridsearch.members import Scaler  # noqa: E402
+from gridsearch.scaling import _strategies as strategies  # noqa: E402
+from gridsearch.measure._members import Scaler  # noqa: E402
 
 METRICS = ("flops", "params", "activations")
 

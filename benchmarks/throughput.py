@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from common import device_name, naive_train, print_table  # noqa: E402
-from gridsearch import data, models, trainer  # noqa: E402
+from gridsearch import models  # noqa: E402
+from gridsearch.training import _data as data  # noqa: E402
+from gridsearch.training import _trainer as trainer  # noqa: E402
 
 
 def _subsets(n: int, val: int) -> data.Subsets:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import space
-from .errors import ConfigError
+from gridsearch.scaling import _space as space
+from gridsearch.errors import ConfigError
 
 DATA_SOURCES = ("digits", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
                 "imagefolder")
@@ -345,3 +345,6 @@ def _validate_objectives(cfg: StudyConfig) -> None:
     if o.multi and cfg.search.pruner != "none":
         raise ConfigError(f"search.pruner: {cfg.search.pruner!r} needs a single objective (Optuna "
                           "cannot prune multi-objective trials); use \"none\" with objectives.minimize")
+
+
+load_config = load  # the name the top-level package exports

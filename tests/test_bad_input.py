@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from gridsearch import cli, config
-from gridsearch.search import Search
+from gridsearch.study._search import Search
 
 from conftest import TINY, cli as run_cli
 

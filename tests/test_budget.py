@@ -1,7 +1,7 @@
 import pytest
 
-from gridsearch import budget
-from gridsearch.complexity import Complexity
+from gridsearch.scaling import _budget as budget
+from gridsearch.measure._complexity import Complexity
 
 
 def quadratic(c0=1000):

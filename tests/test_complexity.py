@@ -3,7 +3,7 @@ import torch
 import torchvision
 
 from gridsearch import models
-from gridsearch.complexity import ComplexityCounter, measure
+from gridsearch.measure._complexity import ComplexityCounter, measure
 
 
 def test_efficientnet_b0_matches_torchvision_and_fvcore():
@@ -62,7 +62,7 @@ def test_user_factory(tmp_path, monkeypatch):
 def test_paper_point_in_both_budget_modes():
     from gridsearch import Realiser
     from gridsearch.config import from_dict
-    from gridsearch.space import Point
+    from gridsearch.scaling._space import Point
 
     cfg = from_dict({"name": "p", "model": {"name": "efficientnet_b0", "base_resolution": 224,
                                             "num_classes": 1000}})

@@ -39,9 +39,9 @@ import math
 import pytest
 import torch
 
-from gridsearch import strategies
-from gridsearch.complexity import ComplexityCounter
-from gridsearch.members import Scaler
+from gridsearch.scaling import _strategies as strategies
+from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch.measure._members import Scaler
 
 METRICS = ("flops", "params", "activations")
 BASE_RESOLUTION = 32

@@ -16,13 +16,16 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 import gridsearch
-from gridsearch import config, export, family, freeze, models
-from gridsearch.candidate import Realiser
+from gridsearch import config, models
+from gridsearch.family import _export as export
+from gridsearch.family import _scale as family
+from gridsearch.family import _freeze as freeze
+from gridsearch.measure._candidate import Realiser
 from gridsearch.cli import main as cli_main
-from gridsearch.complexity import ComplexityCounter
+from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.search import Search
-from gridsearch.space import Point
+from gridsearch.study._search import Search
+from gridsearch.scaling._space import Point
 
 from conftest import cli
 

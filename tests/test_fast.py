@@ -7,8 +7,11 @@ import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 
-from gridsearch import config, data, models, reference, trainer
-from gridsearch.search import Search
+from gridsearch import config, models
+from gridsearch.training import _data as data
+from gridsearch.training import _reference as reference
+from gridsearch.training import _trainer as trainer
+from gridsearch.study._search import Search
 
 from conftest import TINY
 

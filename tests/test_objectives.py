@@ -6,14 +6,16 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from gridsearch import config, objectives, trainer
+from gridsearch import config
+from gridsearch.study import _objectives as objectives
+from gridsearch.training import _trainer as trainer
 from gridsearch.cli import main
 from gridsearch.cli.common import write_json
-from gridsearch.complexity import ComplexityCounter
+from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.errors import ConfigError
-from gridsearch.pareto import dominates, front
-from gridsearch.results import pareto_trials
-from gridsearch.search import Search
+from gridsearch.study._pareto import dominates, front
+from gridsearch.study._trials import pareto_trials
+from gridsearch.study._search import Search
 
 from conftest import cli
 

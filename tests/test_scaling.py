@@ -1,6 +1,7 @@
 import pytest
 
-from gridsearch import models, scaling
+from gridsearch import models
+from gridsearch.scaling import _rounding as scaling
 
 
 @pytest.mark.parametrize("value,expected", [(32, 32), (35.2, 32), (36, 40), (17.6, 16), (4, 8),

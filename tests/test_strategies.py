@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from gridsearch import strategies
+from gridsearch.scaling import _strategies as strategies
 from gridsearch.errors import ConfigError
 
 A = 0.8
@@ -62,7 +62,7 @@ def test_scale_strategy_command_measures_every_member(capsys):
     import json
 
     from gridsearch import cli, models
-    from gridsearch.complexity import ComplexityCounter
+    from gridsearch.measure._complexity import ComplexityCounter
 
     code = cli.main(["scale", "--model", "resnet18", "--strategy", "all", "--flops-multiplier", "4",
                      "--base-resolution", "32", "--num-classes", "10", "--json"])

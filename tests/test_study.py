@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from gridsearch import config
-from gridsearch.search import Search
+from gridsearch.study._search import Search
 
 from conftest import cli
 
@@ -62,7 +62,7 @@ def test_resume_trains_only_what_is_left(tiny_config):
 
 
 def test_interrupted_trial_is_failed_and_rerun(tiny_config, monkeypatch):
-    from gridsearch import trainer
+    from gridsearch.training import _trainer as trainer
 
     cfg = config.load(tiny_config(name="ctrlc"))
     real_train = trainer.train
@@ -118,7 +118,7 @@ def test_a_point_gets_the_same_initial_weights_whatever_ran_before(tiny_config):
     search and a later compare (or a re-run) train the same network."""
     import torch
 
-    from gridsearch.candidate import Realiser
+    from gridsearch.measure._candidate import Realiser
 
     cfg = config.load(tiny_config())
     realiser = Realiser(cfg)

@@ -20,10 +20,11 @@ import numpy as np
 import optuna
 import pytest
 
-from gridsearch import config, strategies
-from gridsearch.compare import compare_study_name
-from gridsearch.report import family_members, pearson
-from gridsearch.search import Search
+from gridsearch import config
+from gridsearch.scaling import _strategies as strategies
+from gridsearch.family._compare import compare_study_name
+from gridsearch.viz._report import family_members, pearson
+from gridsearch.study._search import Search
 
 from conftest import TINY, cli
 
@@ -203,7 +204,7 @@ def test_bad_input_is_one_line(study_path, tmp_path, capsys):
 
 
 def test_dashboard_binds_loopback_by_default(study_path):
-    from gridsearch.dashboard import bind
+    from gridsearch.viz._dashboard import bind
 
     server = bind(config.load(study_path).storage_url(), port=0)
     try:
@@ -215,7 +216,7 @@ def test_dashboard_binds_loopback_by_default(study_path):
 
 
 def test_infeasible_trials_get_a_note(tiny_config):
-    from gridsearch.dashboard import annotate, study_note
+    from gridsearch.viz._dashboard import annotate, study_note
     from optuna_dashboard._note import get_note_from_system_attrs
 
     cfg = config.load(tiny_config(name="notes", mode="reject"))
@@ -274,9 +275,9 @@ def test_report_writes_table_plots_and_summary(study_path, tmp_path, capsys):
 
 def test_report_plots_the_family_once_stored(study_path, tmp_path):
     """A study with `frozen` and `family` (as freeze/scale store them): summary, family.png, note."""
-    from gridsearch.dashboard import study_note
-    from gridsearch.report import build
-    from gridsearch.space import Point
+    from gridsearch.viz._dashboard import study_note
+    from gridsearch.viz._report import build
+    from gridsearch.scaling._space import Point
 
     cfg = config.load(study_path)
     url = f"sqlite:///{tmp_path / 'copy.db'}"
@@ -337,8 +338,8 @@ def test_compare_matches_measured_flops_and_stores_a_study(study_path, tmp_path,
         assert sorted(t.intermediate_values) == [1, 2]
         assert t.user_attrs["flops"] > 0 and t.user_attrs["phi"] == 1
 
-    from gridsearch.compare import Compare
-    from gridsearch.space import Point
+    from gridsearch.family._compare import Compare
+    from gridsearch.scaling._space import Point
 
     comp = Compare(Search(cfg))
     assert len(comp.entries(point=comp.point()[0])) == 4

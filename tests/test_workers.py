@@ -17,7 +17,7 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import config
-from gridsearch.search import Search
+from gridsearch.study._search import Search
 from gridsearch.storage import open_storage
 
 from conftest import TINY, cli
@@ -188,7 +188,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
 def test_retry_failed_reruns_error_failed_points_once(tiny_config, monkeypatch):
     """Points whose trial failed with an error stay failed on a plain re-run, and are trained again
     (once each, even when they fail again) with retry_failed / --retry-failed."""
-    from gridsearch import trainer
+    from gridsearch.training import _trainer as trainer
 
     cfg = config.load(tiny_config(name="retry", mode="repair"))
     real = trainer.train

@@ -14,9 +14,12 @@ import signal
 import sys
 import warnings
 
-from ..errors import GridsearchError
-from ..storage import redact
-from . import count, family, search, viz
+from gridsearch.errors import GridsearchError
+from gridsearch.storage import redact
+from gridsearch.cli import count
+from gridsearch.cli import family
+from gridsearch.cli import search
+from gridsearch.cli import viz
 
 COMMANDS = (count, search, family, viz)
 EXIT_USAGE = 2

@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from .. import config as config_mod
-from ..config import StudyConfig
-from ..errors import ConfigError
-from ..storage import check_url
+from gridsearch import config as config_mod
+from gridsearch.config import StudyConfig
+from gridsearch.errors import ConfigError
+from gridsearch.storage import check_url
 
 
 def add_config(p, storage: bool = True) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import models
-from ..complexity import ComplexityCounter
-from .common import human, print_json
+from gridsearch import models
+from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch.cli.common import human, print_json
 
 
 def register(sub) -> None:

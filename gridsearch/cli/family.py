@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from .. import export as export_mod
-from .. import models
-from ..candidate import Realiser
-from ..complexity import ComplexityCounter
-from ..config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
-from ..errors import ConfigError, GridsearchError
-from ..family import Family, parse_phis, scale
-from ..freeze import Frozen, freeze, rank, store_frozen, stored_frozen
-from ..search import Search
-from ..space import Point
-from . import members as members_cli
-from .common import add_config, human, load_config, print_json, table
+from gridsearch.family import _export as export_mod
+from gridsearch import models
+from gridsearch.measure._candidate import Realiser
+from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch.config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
+from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.family._scale import Family, parse_phis, scale
+from gridsearch.family._freeze import Frozen, freeze, rank, store_frozen, stored_frozen
+from gridsearch.study._search import Search
+from gridsearch.scaling._space import Point
+from gridsearch.cli import members as members_cli
+from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 DEFAULT_PHI = "-1..4"
 
@@ -190,7 +190,7 @@ def scale_cmd(args) -> int:
         Search(cfg, args.storage).study(create=False).set_user_attr(
             "family", {"baseline": doc["baseline"], "members": doc["family"]})
     if args.plot:  # the report's family figure
-        from ..plots import family as plot_family
+        from gridsearch.viz._plots import family as plot_family
 
         png = plot_family(doc["family"], args.plot, doc["baseline"], fam.target_multiplier)
         _note(args, f"figure written to {png}")

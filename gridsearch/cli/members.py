@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..members import Scaler
-from .. import strategies
-from .common import human, print_json, table
+from gridsearch.errors import ConfigError
+from gridsearch.measure._members import Scaler
+from gridsearch.scaling import _strategies as strategies
+from gridsearch.cli.common import human, print_json, table
 
 
 def add_options(p) -> None:

@@ -7,12 +7,12 @@ import time
 
 from tqdm import tqdm
 
-from .. import workers
-from ..errors import ConfigError
-from ..results import best_trial, front_export, trial_summary, trials_table
-from ..search import Search
-from ..storage import redact
-from .common import add_config, human, load_config, print_json, table, write_json
+from gridsearch.study import _workers as workers
+from gridsearch.errors import ConfigError
+from gridsearch.study._trials import best_trial, front_export, trial_summary, trials_table
+from gridsearch.study._search import Search
+from gridsearch.storage import redact
+from gridsearch.cli.common import add_config, human, load_config, print_json, table, write_json
 
 
 def register(sub) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import compare as compare_mod
-from .. import dashboard as dash
-from .. import plots, report as report_mod
-from ..search import Search
-from ..storage import redact
-from .common import add_config, human, load_config, print_json, table
+from gridsearch.family import _compare as compare_mod
+from gridsearch.viz import _dashboard as dash
+from gridsearch.viz import _plots as plots
+from gridsearch.viz import _report as report_mod
+from gridsearch.study._search import Search
+from gridsearch.storage import redact
+from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 
 def register(sub) -> None:

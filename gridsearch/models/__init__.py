@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..errors import ModelError
-from .base import Baseline, Layout, Realised, signature
-from .custom import is_factory_ref, load_factory
-from .efficientnet import EFFICIENTNET_B0
-from .mobilenet import MOBILENET_V2
-from .regnet import REGNET_Y_400MF
-from .resnet import RESNET18, RESNET50
+from gridsearch.errors import ModelError
+from gridsearch.models.base import Baseline, Layout, Realised, signature
+from gridsearch.models.custom import is_factory_ref, load_factory
+from gridsearch.models.efficientnet import EFFICIENTNET_B0
+from gridsearch.models.mobilenet import MOBILENET_V2
+from gridsearch.models.regnet import REGNET_Y_400MF
+from gridsearch.models.resnet import RESNET18, RESNET50
 
 REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
                                                      REGNET_Y_400MF)}

@@ -6,8 +6,8 @@ import importlib
 
 from torch import nn
 
-from ..errors import ModelError
-from .base import Baseline, Layout, Realised
+from gridsearch.errors import ModelError
+from gridsearch.models.base import Baseline, Layout, Realised
 
 
 def is_factory_ref(name: str) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from torchvision.models import efficientnet as tv
 
-from ..scaling import make_divisible
-from .base import Baseline, Layout, Realised
+from gridsearch.scaling._rounding import make_divisible
+from gridsearch.models.base import Baseline, Layout, Realised
 
 DROPOUT = 0.2
 

@@ -11,8 +11,8 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from ..scaling import make_divisible, round_repeats
-from .base import Baseline, Layout, Realised
+from gridsearch.scaling._rounding import make_divisible, round_repeats
+from gridsearch.models.base import Baseline, Layout, Realised
 
 
 class ScaledResNet(tv.ResNet):

@@ -24,9 +24,9 @@ from optuna.trial import TrialState
 from optuna_dashboard import get_note, save_note, wsgi
 from optuna_dashboard._note import get_note_from_system_attrs
 
-from .errors import GridsearchError
-from .report import facts, frozen_of, frozen_text
-from .results import state_of
+from gridsearch.errors import GridsearchError
+from gridsearch.viz._report import facts, frozen_of, frozen_text
+from gridsearch.study._trials import state_of
 
 log = logging.getLogger(__name__)
 

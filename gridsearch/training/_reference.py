@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from .data import Subsets
-from .trainer import Recipe, TrainResult, cosine, evaluate, optimizer, precise_bn, resize
+from gridsearch.training._data import Subsets
+from gridsearch.training._trainer import Recipe, TrainResult, cosine, evaluate, optimizer, precise_bn, resize
 
 
 def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: Recipe,

@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ConfigError
-from .scaling import round_resolution
+from gridsearch.errors import ConfigError
+from gridsearch.scaling._rounding import round_resolution
 
 
 class StrategyError(ConfigError, ValueError):

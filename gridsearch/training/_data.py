@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError
+from gridsearch.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .url import retry_schema
+from gridsearch.storage._url import retry_schema
 
 metadata = MetaData()
 claims = Table(

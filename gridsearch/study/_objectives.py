@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import ObjectivesConfig
+from gridsearch.config import ObjectivesConfig
 
 ACCURACY = "accuracy"
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError
+from gridsearch.errors import ConfigError
 
 
 @dataclass(frozen=True)

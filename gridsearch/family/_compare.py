@@ -22,13 +22,14 @@ import torch
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from . import data as data_mod
-from . import strategies, trainer
-from .errors import ConfigError, GridsearchError
-from .results import best_trial
-from .search import Search
-from .space import Point
-from .strategies import Setting
+from gridsearch.training import _data as data_mod
+from gridsearch.scaling import _strategies as strategies
+from gridsearch.training import _trainer as trainer
+from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.study._trials import best_trial
+from gridsearch.study._search import Search
+from gridsearch.scaling._space import Point
+from gridsearch.scaling._strategies import Setting
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from .errors import GridsearchError
-from .space import Point
+from gridsearch.errors import GridsearchError
+from gridsearch.scaling._space import Point
 
 FROZEN_ATTR = "frozen"
 

@@ -16,9 +16,9 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from . import plots
-from .errors import GridsearchError
-from .results import best_trial, state_of, trials_table
+from gridsearch.viz import _plots as plots
+from gridsearch.errors import GridsearchError
+from gridsearch.study._trials import best_trial, state_of, trials_table
 
 PREDICTORS = ("flops", "params", "activations")
 STATES = ("COMPLETE", "INFEASIBLE", "PRUNED", "FAIL", "RUNNING", "WAITING")

@@ -7,11 +7,12 @@ from typing import Any
 
 import torch
 
-from . import budget, scaling
-from .complexity import Complexity, ComplexityCounter
-from .config import StudyConfig
-from .models import Baseline, Layout, Realised, get_baseline
-from .space import Point
+from gridsearch.scaling import _budget as budget
+from gridsearch.scaling import _rounding as scaling
+from gridsearch.measure._complexity import Complexity, ComplexityCounter
+from gridsearch.config import StudyConfig
+from gridsearch.models import Baseline, Layout, Realised, get_baseline
+from gridsearch.scaling._space import Point
 
 
 @dataclass(frozen=True)

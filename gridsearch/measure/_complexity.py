@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .models import signature
+from gridsearch.models import signature
 
 with warnings.catch_warnings():
     # fvcore's import touches torch.jit.script, deprecated in recent torch: this one warning only.

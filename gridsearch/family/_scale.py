@@ -13,9 +13,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from .candidate import Candidate, Realiser
-from .errors import ConfigError
-from .space import Point
+from gridsearch.measure._candidate import Candidate, Realiser
+from gridsearch.errors import ConfigError
+from gridsearch.scaling._space import Point
 
 MAX_PHIS = 64
 

@@ -16,9 +16,12 @@ from typing import Any, Iterable
 
 import torch
 
-from . import budget, latency, models, strategies
-from .complexity import Complexity, ComplexityCounter
-from .models import Realised
+from gridsearch.scaling import _budget as budget
+from gridsearch.measure import _latency as latency
+from gridsearch import models
+from gridsearch.scaling import _strategies as strategies
+from gridsearch.measure._complexity import Complexity, ComplexityCounter
+from gridsearch.models import Realised
 
 
 @dataclass(frozen=True)

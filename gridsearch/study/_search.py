@@ -20,15 +20,17 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from . import data as data_mod
-from . import latency, objectives, trainer
-from .candidate import Realiser
-from .complexity import ComplexityCounter
-from .config import StudyConfig, from_dict
-from .errors import ConfigError, GridsearchError, StorageError
-from .results import store_front
-from .space import Point, beta_bounds, solve_gamma, width_share_point
-from .storage import PointClaims, open_storage, redact, sqlite_path
+from gridsearch.training import _data as data_mod
+from gridsearch.measure import _latency as latency
+from gridsearch.study import _objectives as objectives
+from gridsearch.training import _trainer as trainer
+from gridsearch.measure._candidate import Realiser
+from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch.config import StudyConfig, from_dict
+from gridsearch.errors import ConfigError, GridsearchError, StorageError
+from gridsearch.study._trials import store_front
+from gridsearch.scaling._space import Point, beta_bounds, solve_gamma, width_share_point
+from gridsearch.storage import PointClaims, open_storage, redact, sqlite_path
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .complexity import Complexity
-from .space import within
+from gridsearch.measure._complexity import Complexity
+from gridsearch.scaling._space import within
 
 MODES = ("reject", "repair")
 

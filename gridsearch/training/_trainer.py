@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Subsets
-from .errors import TrainingError
+from gridsearch.training._data import Subsets
+from gridsearch.errors import TrainingError
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any
 
 from torch import nn
 
-from .errors import GridsearchError
-from .family import Family, Member
-from .freeze import Frozen
+from gridsearch.errors import GridsearchError
+from gridsearch.family._scale import Family, Member
+from gridsearch.family._freeze import Frozen
 
 SCHEMA = "gridsearch.family/v1"
 SCHEMA_FILE = "family-v1.json"
@@ -160,7 +160,7 @@ class Exported:
 
     def build(self, phi: float) -> nn.Module:
         """The member's network (fresh weights); feed it ``member(phi)['resolution']`` pixels."""
-        from . import models
+        from gridsearch import models
 
         m, b = self.member(phi), self.baseline
         return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"]).module

@@ -12,7 +12,7 @@ import optuna
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from ..errors import StorageError
+from gridsearch.errors import StorageError
 
 SQLITE_TIMEOUT_S = 30        # busy timeout: 4+ writers on one SQLite file never hit "locked"
 HEARTBEAT_INTERVAL_S = 10.0  # a RUNNING trial whose worker is gone is failed after the grace period

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .errors import ConfigError
+from gridsearch.errors import ConfigError
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 

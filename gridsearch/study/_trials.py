@@ -8,8 +8,8 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from .errors import GridsearchError
-from .pareto import front
+from gridsearch.errors import GridsearchError
+from gridsearch.study._pareto import front
 
 COLUMNS = ["number", "alpha", "beta", "gamma", "resolution", "effective_gamma", "flops_ratio",
            "flops", "params", "activations", "accuracy", "state", "verdict"]

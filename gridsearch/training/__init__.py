@@ -1,0 +1,10 @@
+"""Proxy training: offline data subsets, the trainer, and the naive loop it is measured against."""
+
+from gridsearch._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "_data": ["Subsets", "load", "stratified_indices"],
+    "_trainer": ["Recipe", "TrainResult", "train", "evaluate", "resolve_device", "resize",
+                 "precise_bn", "cosine", "optimizer"],
+    "_reference": ["naive_train"],
+})

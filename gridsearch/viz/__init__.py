@@ -1,0 +1,8 @@
+"""Seeing a study: the report (CSV, PNG plots, summary), the plots, and optuna-dashboard."""
+
+from gridsearch._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "_report": ["Report", "build", "facts", "summary_text", "pearson", "family_members"],
+    "_dashboard": ["Server", "annotate", "bind", "serve", "study_note", "trial_note"],
+})
