@@ -56,7 +56,20 @@ class TrainConfig:
     weight_decay: float = 5e-5
     label_smoothing: float = 0.0
     seed: int = 0
+    seeds: int = 1          # train every point this many times, seeds seed, seed+1, …
     device: str = "auto"    # auto | cpu | cuda | cuda:N
+
+    def seed_list(self) -> list[int]:
+        """The seeds every point is trained with (weights and batch order)."""
+        return [self.seed + i for i in range(self.seeds)]
+
+    def recipe(self, seed: int | None = None):
+        """The trainer's :class:`~gridsearch.training.Recipe` of this config (one seed)."""
+        from gridsearch.training._trainer import Recipe
+
+        names = {f.name for f in dataclasses.fields(Recipe)}
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
+        return Recipe(**{**fields, "seed": self.seed if seed is None else seed})
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,8 @@ class SearchConfig:
     n_trials: int = 0         # for non-grid samplers; 0 = as many as the grid has points
     pruner: str = "none"
     seed: int = 0
+    # An explicit list of (α, β, γ) instead of the grid (a confirmation study re-trains these).
+    points: tuple[tuple[float, ...], ...] = ()
     # Search the width share a of fast compound scaling instead of (α, β, γ): each a is the point
     # (α, β, γ) = (s^((1−a)/2), s^(a/2), s^((1−a)/4)) with s = target; alpha/beta/gamma are unused.
     width_share: RangeConfig | None = None
@@ -143,6 +158,8 @@ class StudyConfig:
 
     def points(self) -> list[space.Point]:
         s = self.search
+        if s.points:
+            return [space.Point(*p) for p in s.points]
         if s.width_share is not None:
             return [space.width_share_point(a, s.target) for a in self.width_shares()]
         return space.grid(s.alpha.to_range(), s.beta.to_range(), s.gamma.to_range(),
@@ -285,7 +302,7 @@ def validate(cfg: StudyConfig) -> None:
             raise ConfigError(f"data.root: required for source {d.source!r}")
         if not cfg.data_root().is_dir():
             raise ConfigError(f"data.root: no such directory: {d.root}")
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "seeds"):
         _positive(f"train.{key}", getattr(t, key))
     _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
@@ -323,6 +340,9 @@ def validate(cfg: StudyConfig) -> None:
     if w.grace_period <= w.heartbeat_interval:
         raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
                           f"({w.heartbeat_interval:g}), got {w.grace_period:g}")
+    for i, p in enumerate(s.points):
+        if len(p) != 3 or min(p) <= 0:
+            raise ConfigError(f"search.points[{i}]: expected [alpha, beta, gamma], each > 0, got {list(p)}")
     if s.sampler == "grid" and not cfg.points():
         raise ConfigError(
             f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "

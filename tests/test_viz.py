@@ -23,7 +23,8 @@ import pytest
 from gridsearch import config
 from gridsearch.scaling import _strategies as strategies
 from gridsearch.family._compare import compare_study_name
-from gridsearch.viz._report import family_members, pearson
+from gridsearch.family._scale import stored_family as family_members
+from gridsearch.viz._report import pearson
 from gridsearch.study._search import Search
 
 from conftest import TINY, cli

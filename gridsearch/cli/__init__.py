@@ -20,8 +20,9 @@ from gridsearch.cli import count
 from gridsearch.cli import family
 from gridsearch.cli import search
 from gridsearch.cli import viz
+from gridsearch.cli import confirm
 
-COMMANDS = (count, search, family, viz)
+COMMANDS = (count, search, confirm, family, viz)
 EXIT_USAGE = 2
 
 

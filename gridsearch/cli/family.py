@@ -11,7 +11,7 @@ from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._scale import Family, parse_phis, scale
-from gridsearch.family._freeze import Frozen, freeze, rank, store_frozen, stored_frozen
+from gridsearch.family._freeze import Frozen, freeze, store_frozen, stored_frozen
 from gridsearch.study._search import Search
 from gridsearch.scaling._space import Point
 from gridsearch.cli import members as members_cli
@@ -22,10 +22,11 @@ DEFAULT_PHI = "-1..4"
 
 def register(sub) -> None:
     p = sub.add_parser("freeze", help="pick the best feasible trial and record its coefficients",
-                       description="Freeze (alpha, beta, gamma): the best feasible, finished trial "
-                                   "(a point trained twice counts once, with its mean value; ties go "
-                                   "to fewer measured FLOPs). Stored as the study user attribute "
-                                   "'frozen', which the dashboard shows.")
+                       description="Freeze (alpha, beta, gamma): the point with the best mean "
+                                   "accuracy over the confirmation (`gridsearch confirm`) when there "
+                                   "is one, else over the search's seeds; points not significantly "
+                                   "worse (Welch p >= 0.05) are named as ties. Stored as the study "
+                                   "user attribute 'frozen', which the dashboard shows.")
     add_config(p)
     p.add_argument("--top", type=int, default=5, metavar="N", help="show the N best points (5)")
     p.add_argument("--json", action="store_true")
@@ -89,23 +90,28 @@ def _add_family_options(p) -> None:
 # -- freeze ---------------------------------------------------------------------------------------
 def freeze_cmd(args) -> int:
     cfg = load_config(args)
-    study = Search(cfg, args.storage).study(create=False)
-    ranked = rank(study)
-    frozen = store_frozen(study, freeze(study))
+    search = Search(cfg, args.storage)
+    study = search.study(create=False)
+    selection = search.selection()
+    frozen = store_frozen(study, freeze(selection, cfg.name))
+    ranked = selection.ranked
     if args.json:
         print_json({"frozen": frozen.as_dict(),
-                    "candidates": [{**r.point.as_dict(), "value": r.value, "runs": r.runs,
+                    "candidates": [{**r.point.as_dict(), **r.summary.as_dict(),
                                     "trials": list(r.trials), "flops": r.flops,
                                     "effective_gamma": r.effective_gamma} for r in ranked]})
         return 0
-    rows = [{"rank": i + 1, **r.point.as_dict(), "value": round(r.value, 4), "runs": r.runs,
-             "trials": ",".join(map(str, r.trials)), "flops": human(r.flops),
-             "eff_gamma": round(r.effective_gamma, 4)} for i, r in enumerate(ranked[:max(1, args.top)])]
-    print(f"{cfg.name}: {len(ranked)} feasible finished point(s); best first")
-    print(table(rows, ["rank", "alpha", "beta", "gamma", "value", "runs", "trials", "flops", "eff_gamma"]))
-    print(f"frozen: alpha={frozen.alpha:g} beta={frozen.beta:g} gamma={frozen.gamma:g} "
-          f"(effective gamma {frozen.effective_gamma:.4g}; trial {frozen.trial}, value "
-          f"{frozen.value:.4g}); stored as study user attribute 'frozen'")
+    tied = {id(t) for t in selection.ties}
+    rows = [{"rank": i + 1, **r.point.as_dict(), "accuracy": r.summary.text(),
+             "tie": "tie" if id(r) in tied else "", "trials": ",".join(map(str, r.trials)),
+             "flops": human(r.flops), "eff_gamma": round(r.effective_gamma, 4)}
+            for i, r in enumerate(ranked[:max(1, args.top)])]
+    print(f"{cfg.name}: {len(ranked)} feasible finished point(s) of the {selection.source} "
+          f"({selection.study}); best mean first")
+    print(table(rows, ["rank", "alpha", "beta", "gamma", "accuracy", "tie", "trials", "flops",
+                       "eff_gamma"]))
+    print(frozen.text() + "; stored as study user attribute 'frozen'")
+    print(f"verdict: {selection.verdict()}")
     return 0
 
 
@@ -117,12 +123,12 @@ def _note(args, msg: str) -> None:
 
 def _from_config(args) -> tuple[StudyConfig, Frozen]:
     cfg = load_config(args)
-    study = Search(cfg, args.storage).study(create=False)
-    frozen = stored_frozen(study)
+    search = Search(cfg, args.storage)
+    frozen = stored_frozen(search.study(create=False))
     if frozen is None:
-        frozen = freeze(study)
-        _note(args, f"{cfg.name}: not frozen yet; using the best feasible trial {frozen.trial} "
-                    "(run `gridsearch freeze` to record it)")
+        frozen = freeze(search.selection(), cfg.name)
+        _note(args, f"{cfg.name}: not frozen yet; using the selected point (trial {frozen.trial}, "
+                    "run `gridsearch freeze` to record it)")
     return cfg, frozen
 
 

@@ -7,11 +7,11 @@ import time
 
 from tqdm import tqdm
 
-from gridsearch.study import _workers as workers
 from gridsearch.errors import ConfigError
-from gridsearch.study._trials import best_trial, front_export, trial_summary, trials_table
-from gridsearch.study._search import Search
 from gridsearch.storage import redact
+from gridsearch.study import _workers as workers
+from gridsearch.study._search import Search
+from gridsearch.study._trials import front_export, rank, read, summary, trials_table
 from gridsearch.cli.common import add_config, human, load_config, print_json, table, write_json
 
 
@@ -112,7 +112,7 @@ def init(args) -> int:
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     created = search.init()
-    n = len(search.points) or search._n_trials()
+    n = search.total()
     verb = "created" if created else "exists:"
     print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} points, "
           f"{search.remaining()} left)")
@@ -140,12 +140,17 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    search = Search(cfg, args.storage)
+    return run_one(args, Search(cfg, args.storage))
+
+
+def run_one(args, search: Search) -> int:
+    """Run ``search`` in this process with a progress bar (``run`` and ``worker``)."""
+    cfg = search.cfg
     search.prepare(args.device)  # bad device, model or data: stop before the store is touched
     search.study(create=args.create)
     remaining = search.remaining()
-    total = len(search.points) or search._n_trials()
-    if search.points:  # a point another worker is training may still fail: then it is not done
+    total = search.total()
+    if search.units:  # a unit another worker is training may still fail: then it is not done
         p = search.progress()
         nothing = not p["left"] and not p["running"] and not (args.retry_failed and p["failed"])
     else:
@@ -184,16 +189,24 @@ def run(args) -> int:
 
 def run_workers(args, cfg) -> int:
     """``run --workers N``: create the study here, then N ``gridsearch worker`` processes."""
+    search = Search(cfg, args.storage)
+    return pool(args, search, lambda slot: workers.worker_command(
+        args.config, slot, args.storage, args.retry_failed))
+
+
+def pool(args, search: Search, command) -> int:
+    """Create ``search``'s study here, then run ``command(slot)`` in one process per worker slot
+    (``args.workers``, ``args.gpus``, ``args.device``), with one progress bar."""
     import torch
 
+    cfg = search.cfg
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
     gpus = workers.parse_gpus(args.gpus) if args.gpus else None
     slots = workers.placement(args.workers, args.device or cfg.train.device, gpus, n_cuda,
                               workers.usable_cores())
-    search = Search(cfg, args.storage)
     search.init()
     prog = search.progress()
-    total = prog["points"] or search._n_trials()
+    total = search.total()
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
         print(f"{cfg.name}: nothing left to run ({total} points done)")
         return 0
@@ -205,22 +218,21 @@ def run_workers(args, cfg) -> int:
     def line(i: int, text: str) -> None:
         bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
 
-    pool = workers.Pool([workers.worker_command(args.config, s, args.storage, args.retry_failed)
-                         for s in slots], line)
+    procs = workers.Pool([command(s) for s in slots], line)
     try:
-        pool.start()
-        while pool.alive():
+        procs.start()
+        while procs.alive():
             time.sleep(1.0)
             p = search.progress()
             bar.n = p["done"] + p["failed"]
             bar.set_postfix_str(f"{p['running']} running")
             bar.refresh()
-        codes = pool.wait()
+        codes = procs.wait()
     except KeyboardInterrupt:
         bar.close()
         print("gridsearch: stopping the workers (their running trials are marked failed)",
               file=sys.stderr)
-        pool.stop()
+        procs.stop()
         raise
     bar.close()
     p = search.progress()
@@ -231,7 +243,8 @@ def run_workers(args, cfg) -> int:
 
 def status(args) -> int:
     cfg = load_config(args)
-    study = Search(cfg, args.storage).study(create=False)
+    search = Search(cfg, args.storage)
+    study = search.study(create=False)
     df = trials_table(study)
     if args.json:
         print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
@@ -240,12 +253,24 @@ def status(args) -> int:
                       activations=df["activations"].map(human)).to_dict(orient="records")
     columns = ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
                "params", "activations", "accuracy", "state"]
-    for optional, after in (("width_share", "number"), ("latency_ms", "activations")):
+    for optional, after in (("width_share", "number"), ("seed", "gamma"),
+                            ("latency_ms", "activations")):
         if df[optional].notna().any():
             columns.insert(columns.index(after) + 1, optional)
     print(table(shown, columns))
     states = df["state"].value_counts().to_dict()
     print(f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
+    ranked = rank(read(study))
+    if ranked and max(c.runs for c in ranked) > 1:
+        print("per point, over its seeds (best mean first; 95% CI of the mean):")
+        print(table([{**c.point.as_dict(), "accuracy": c.summary.text(),
+                      "ci95": f"[{c.summary.ci_low:.4f}, {c.summary.ci_high:.4f}]",
+                      "trials": ",".join(map(str, c.trials))} for c in ranked],
+                    ["alpha", "beta", "gamma", "accuracy", "ci95", "trials"]))
+    confirm = search.confirmation()
+    if confirm is not None:
+        print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "
+              "(`gridsearch confirm` shows its table)")
     return 0
 
 
@@ -254,9 +279,18 @@ def best(args) -> int:
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     multi = len(study.directions) > 1
-    out = front_export(study) if multi else trial_summary(best_trial(study))
     if multi:
-        out = {**out, "storage": redact(search.url)}
+        out = {**front_export(study), "storage": redact(search.url)}
+    else:
+        sel = search.selection()
+        w = sel.winner
+        first = next((r for r in read(search.confirmation() if sel.source == "confirmation"
+                                      else study) if r.number == w.trials[0]), None)
+        out = {**(summary(first) if first else {}), **w.point.as_dict(),
+               "accuracy": w.value, **{f"accuracy_{k}": v for k, v in w.summary.as_dict().items()},
+               "trials": list(w.trials), "source": sel.source, "margin": sel.margin,
+               "p_value": sel.test.p if sel.test else None,
+               "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
     if args.output:
         write_json(args.output, out)
     if args.json:

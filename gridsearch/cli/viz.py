@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gridsearch.family import _compare as compare_mod
-from gridsearch.viz import _dashboard as dash
-from gridsearch.viz import _plots as plots
-from gridsearch.viz import _report as report_mod
-from gridsearch.study._search import Search
+from gridsearch import _compat
 from gridsearch.storage import redact
+from gridsearch.study._search import Search
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 
@@ -38,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default="report", metavar="DIR",
                    help="folder for compare.csv and compare.png (default report/)")
     p.add_argument("--rerun", action="store_true", help="train again what was already compared")
+    p.add_argument("--seeds", type=int, default=1, metavar="S",
+                   help="train every network with S seeds (train.seed, +1, …): mean ± std and "
+                        "Welch's p of each strategy against compound (default 1)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=compare)
@@ -54,15 +54,17 @@ def _port(text: str) -> int:
 
 
 def dashboard(args) -> int:
+    from gridsearch.viz import _dashboard as dash
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     if not args.no_notes:
-        dash.annotate(study)
+        dash.annotate(search)
 
     def ready(server):
         print(f"optuna-dashboard for study {cfg.name!r} ({redact(search.url)}):")
-        print(f"  {server.url(study._study_id)}")
+        print(f"  {server.url(_compat.study_id(study))}")
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"  warning: listening on {args.host}: anyone who can reach it can change or "
                   "delete studies (no authentication)", file=sys.stderr)
@@ -76,10 +78,10 @@ def dashboard(args) -> int:
 
 
 def report(args) -> int:
+    from gridsearch.viz import _report as report_mod
+
     cfg = load_config(args)
-    study = Search(cfg, args.storage).study(create=False)
-    rep = report_mod.build(study, args.output, cfg.target_multiplier, cfg.budget.tolerance,
-                           cfg.search.target)
+    rep = report_mod.build(Search(cfg, args.storage), args.output)
     if args.json:
         print_json({**rep.facts, "files": [str(f) for f in rep.files]})
         return 0
@@ -93,12 +95,15 @@ def compare(args) -> int:
 
     import pandas as pd
 
+    from gridsearch.family import _compare as compare_mod
+    from gridsearch.viz import _plots as plots
+
     cfg = load_config(args)
     comp = compare_mod.Compare(Search(cfg, args.storage))
 
     def done(e):
         if not args.json:
-            acc = "-" if e.accuracy is None else f"{e.accuracy:.4f}"
+            acc = "-" if e.summary is None else e.summary.text()
             print(f"  {e.strategy:>10}: ratio {e.attrs.get('flops_ratio', 0):.3f}  accuracy {acc}"
                   + ("  (stored)" if e.reused else ""), flush=True)
 
@@ -109,24 +114,47 @@ def compare(args) -> int:
               f"(stored as study {compare_mod.compare_study_name(cfg.name)!r})\n"
               f"compound point: α={point.alpha:g} β={point.beta:g} γ={point.gamma:g}, {origin}",
               flush=True)
-    entries = comp.run(args.phi, rerun=args.rerun, device=args.device, on_entry=done)
-    rows = [e.row() for e in entries]
+    entries = comp.run(args.phi, rerun=args.rerun, device=args.device, on_entry=done,
+                       seeds=args.seeds)
+    base = next(e for e in entries if e.strategy == compare_mod.COMPOUND)
+    rows = [e.row(base) for e in entries]
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    all_rows = [e.row() for e in comp.entries(point=point)]
+    all_entries = comp.entries(point=point)
+    bases = {round(e.phi, 6): e for e in all_entries if e.strategy == compare_mod.COMPOUND}
+    all_rows = [e.row(bases.get(round(e.phi, 6))) for e in all_entries]
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
     png = plots.compare(all_rows, out / "compare.png", cfg.budget.tolerance)
     if args.json:
         print_json({"phi": args.phi, "rows": rows, "files": [str(out / "compare.csv"), str(png)]})
         return 0
     shown = [{**r, "flops": human(r["flops"]), "params": human(r["params"]),
-              "activations": human(r["activations"])} for r in rows]
+              "activations": human(r["activations"]), "accuracy": e.summary.text() if e.summary
+              else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
+              else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries)]
     print(table(shown, ["strategy", "depth_mult", "width_mult", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
-                        "train_seconds", "accuracy"]))
+                        "accuracy", "p_vs_compound"]))
+    print(_compare_verdict(rows))
     off = [r["strategy"] for r in rows if r["within_tolerance"] is False and r["strategy"] != "compound"]
     if off:
         print(f"note: {', '.join(off)} could not match the compound FLOPs within "
               f"{cfg.budget.tolerance:.0%} (rounding); compared at the closest measured FLOPs")
     print(f"wrote {out / 'compare.csv'}, {png}")
     return 0
+
+
+def _compare_verdict(rows) -> str:
+    """Is compound's gap to each strategy significant (Welch's t-test, p < 0.05)?"""
+    base = next(r for r in rows if r["strategy"] == "compound")
+    if base["n"] < 2:
+        return "no noise estimate (one seed each): re-run with --seeds 3 to test the gaps"
+    parts = []
+    for r in rows:
+        if r["strategy"] == "compound" or r["accuracy"] is None:
+            continue
+        gap = base["accuracy"] - r["accuracy"]
+        p = r["p_vs_compound"]
+        sig = "significant" if p is not None and p < 0.05 else "not significant"
+        parts.append(f"{r['strategy']} {gap:+.4f} (p = {'n/a' if p is None else f'{p:.3g}'}, {sig})")
+    return "compound minus: " + "; ".join(parts)

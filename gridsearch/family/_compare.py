@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import optuna
-import torch
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from gridsearch.training import _data as data_mod
-from gridsearch.scaling import _strategies as strategies
-from gridsearch.training import _trainer as trainer
+from gridsearch import stats
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.study._trials import best_trial
-from gridsearch.study._search import Search
+from gridsearch.family._freeze import stored_frozen
+from gridsearch.scaling import _strategies as strategies
 from gridsearch.scaling._space import Point
 from gridsearch.scaling._strategies import Setting
+from gridsearch.study._search import Search
+from gridsearch.study._trials import read
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +57,27 @@ class Entry:
     phi: float
     setting: Setting
     attrs: dict[str, Any]
-    accuracy: float | None = None
+    accuracies: dict[int, float] = field(default_factory=dict)   # seed → accuracy
     history: list[float] | None = None
     trial: int | None = None
     reused: bool = False
 
-    def row(self) -> dict[str, Any]:
+    @property
+    def accuracy(self) -> float | None:
+        """Mean over the seeds trained."""
+        return stats.summarise(list(self.accuracies.values())).mean if self.accuracies else None
+
+    @property
+    def summary(self) -> stats.Summary | None:
+        return stats.summarise(list(self.accuracies.values())) if self.accuracies else None
+
+    def row(self, against: "Entry | None" = None) -> dict[str, Any]:
+        """The table row; with ``against`` (the compound entry), Welch's p of the difference."""
         a = self.attrs
+        s = self.summary
+        test = (stats.welch(list(self.accuracies.values()), list(against.accuracies.values()))
+                if against is not None and against is not self and self.accuracies
+                and against.accuracies else None)
         return {"strategy": self.strategy, "phi": self.phi,
                 "depth_mult": round(self.setting.depth_mult, 4),
                 "width_mult": round(self.setting.width_mult, 4),
@@ -72,18 +85,17 @@ class Entry:
                 "flops_ratio": a.get("flops_ratio"), "params": a.get("params"),
                 "activations": a.get("activations"), "within_tolerance": a.get("feasible"),
                 "train_seconds": a.get("train_seconds"), "accuracy": self.accuracy,
-                "trial": self.trial}
+                "accuracy_std": s.std if s else None, "n": s.n if s else 0,
+                "p_vs_compound": test.p if test else None, "trial": self.trial}
 
 
-def compound_point(study: optuna.Study) -> tuple[Point, str]:
-    """The frozen coefficients if the study has them, else its best feasible trial's point."""
-    frozen = study.user_attrs.get("frozen")
-    if isinstance(frozen, dict) and {"alpha", "beta", "gamma"} <= set(frozen):
-        p = Point(float(frozen["alpha"]), float(frozen["beta"]), float(frozen["gamma"]))
-        return p, f"frozen (trial {frozen.get('trial', '?')})"
-    t = best_trial(study)
-    p = Point(*(float(t.params[k]) for k in ("alpha", "beta", "gamma")))
-    return p, f"best feasible trial {t.number}"
+def compound_point(search: Search) -> tuple[Point, str]:
+    """The frozen coefficients if the study has them, else the selected point."""
+    frozen = stored_frozen(search.study(create=False))
+    if frozen is not None:
+        return frozen.point, f"frozen (trial {frozen.trial})"
+    sel = search.selection()
+    return sel.winner.point, f"selected point of the {sel.source} (trial {sel.winner.trials[0]})"
 
 
 def _key(point: Point) -> list[float]:
@@ -119,25 +131,27 @@ class Compare:
 
     def point(self) -> tuple[Point, str]:
         """The compound point compared against, and where it comes from."""
-        return compound_point(self.search.study(create=False))
+        return compound_point(self.search)
 
     def entries(self, study: optuna.Study | None = None, point: Point | None = None) -> list[Entry]:
-        """The finished comparison trials (the latest per strategy and φ), as entries.
+        """The finished comparison trials merged per strategy and φ (the latest run per seed).
 
         With ``point``, only those compared against that compound point.
         """
         study = study or self.study(create=False)
-        latest: dict[tuple[str, float], Entry] = {}
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            u = t.user_attrs
+        merged: dict[tuple[str, float], Entry] = {}
+        for r in read(study, (TrialState.COMPLETE,)):
+            u = r.attrs
             if point is not None and u.get("compound_point") != _key(point):
                 continue
-            e = Entry(t.params["strategy"], float(u["phi"]),
-                      Setting(u["depth_mult"], u["width_mult"], u["resolution"]), dict(u),
-                      t.value, [t.intermediate_values[k] for k in sorted(t.intermediate_values)],
-                      t.number, reused=True)
-            latest[(e.strategy, round(e.phi, 6))] = e
-        return list(latest.values())
+            k = (r.strategy, round(float(u["phi"]), 6))
+            e = merged.get(k)
+            if e is None:
+                e = merged[k] = Entry(r.strategy, float(u["phi"]),
+                                      Setting(u["depth_mult"], u["width_mult"], u["resolution"]),
+                                      dict(u), {}, list(r.history), r.number, reused=True)
+            e.accuracies[int(u.get("seed", self.cfg.train.seed))] = r.accuracy
+        return list(merged.values())
 
     # -- running ------------------------------------------------------------------------------
     def plan(self, phi: float, compound: tuple[Point, str] | None = None) -> list[Entry]:
@@ -179,63 +193,75 @@ class Compare:
         return entries
 
     def run(self, phi: float, rerun: bool = False, device: str | None = None,
-            on_entry: Callable[[Entry], None] | None = None) -> list[Entry]:
-        """Plan, then train every network not yet trained at this φ; returns all of them.
+            on_entry: Callable[[Entry], None] | None = None, seeds: int = 1) -> list[Entry]:
+        """Plan, then train every (network, seed) not yet trained at this φ; returns all of them.
 
-        When every network of this φ and compound point is stored (and not ``rerun``), nothing
-        is measured or trained: the stored entries are returned.
+        Seeds are the study's ``train.seed``, +1, … (``seeds`` of them): the compound network's
+        accuracies are comparable with the search's.  When every network of this φ and compound
+        point is stored with every seed (and not ``rerun``), nothing is measured or trained.
         """
         check_phi(phi)
+        if seeds < 1:
+            raise ConfigError(f"--seeds: must be ≥ 1, got {seeds}")
+        wanted_seeds = [self.cfg.train.seed + i for i in range(seeds)]
         compound = self.point()
         study = self.study()
         done = {(e.strategy, round(e.phi, 6)): e for e in self.entries(study, compound[0])}
         wanted = [(n, round(phi, 6)) for n in (COMPOUND, *self.names)]
-        if not rerun and all(k in done for k in wanted):
+
+        def missing(k) -> list[int]:
+            have = done[k].accuracies if k in done and not rerun else {}
+            return [s for s in wanted_seeds if s not in have]
+
+        if all(not missing(k) for k in wanted):
             for k in wanted:
                 if on_entry:
                     on_entry(done[k])
             return [done[k] for k in wanted]
         planned = self.plan(phi, compound)
-        todo = {id(e) for e in planned if rerun or (e.strategy, round(phi, 6)) not in done}
+        subsets, dev = self._training(device)
         out = []
-        if todo:
-            subsets, recipe, dev = self._training(device)
         for e in planned:
-            if id(e) not in todo:
-                out.append(done[(e.strategy, round(phi, 6))])
-                if on_entry:
-                    on_entry(out[-1])
-                continue
-            self._train(study, e, subsets, recipe, dev)
+            k = (e.strategy, round(phi, 6))
+            if k in done and not rerun:
+                e.accuracies.update(done[k].accuracies)
+                e.reused = not missing(k)
+            for seed in missing(k):
+                self._train(study, e, subsets, seed, dev)
             out.append(e)
             if on_entry:
                 on_entry(e)
         return out
 
     def _training(self, device: str | None):
+        from gridsearch.training import _data as data_mod
+        from gridsearch.training import _trainer as trainer
+
         cfg = self.cfg
         d = cfg.data
         subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
                                 d.val_size, d.seed, d.image_size)
-        recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
-            "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-            "label_smoothing", "seed")})
-        return subsets, recipe, trainer.resolve_device(device or cfg.train.device)
+        return subsets, trainer.resolve_device(device or cfg.train.device)
 
-    def _train(self, study: optuna.Study, e: Entry, subsets, recipe, dev) -> None:
+    def _train(self, study: optuna.Study, e: Entry, subsets, seed: int, dev) -> None:
+        """Train ``e`` with ``seed`` (initial weights and batch order) and store the trial."""
+        from gridsearch.training import _trainer as trainer
+
         m = self.cfg.model
-        torch.manual_seed(recipe.seed)   # same initial weights' seed for every strategy
-        net = self.search.realiser().build(e.attrs["width_mult"], e.attrs["depth_mult"])
-        res = trainer.train(net.module, subsets, e.setting.resolution, recipe, dev)
-        e.accuracy, e.history = res.accuracy, list(res.history)
-        e.attrs.update(phi=e.phi, train_seconds=round(res.seconds, 3),
-                       images_per_second=round(res.images_per_second, 1), device=res.device,
-                       accuracy=res.accuracy, base_resolution=m.base_resolution)
+        net = self.search.realiser().build(e.attrs["width_mult"], e.attrs["depth_mult"], seed=seed)
+        res = trainer.train(net.module, subsets, e.setting.resolution, self.cfg.train.recipe(seed),
+                            dev)
+        e.accuracies[seed] = res.accuracy
+        e.history = list(res.history)
+        attrs = {**e.attrs, "phi": e.phi, "seed": seed, "train_seconds": round(res.seconds, 3),
+                 "images_per_second": round(res.images_per_second, 1), "device": res.device,
+                 "accuracy": res.accuracy, "base_resolution": m.base_resolution}
+        e.attrs.update({k: v for k, v in attrs.items() if k not in ("seed", "accuracy")})
         choices = (COMPOUND, *strategies.REGISTRY)
         trial = optuna.trial.create_trial(
             params={"strategy": e.strategy},
             distributions={"strategy": CategoricalDistribution(choices)},
-            value=res.accuracy, user_attrs=e.attrs,
+            value=res.accuracy, user_attrs=attrs,
             intermediate_values={i + 1: v for i, v in enumerate(res.history)})
         study.add_trial(trial)
         e.trial = study.get_trials(deepcopy=False)[-1].number

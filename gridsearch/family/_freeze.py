@@ -1,45 +1,27 @@
-"""Freeze: the best feasible, finished trial of a study gives the coefficients (α, β, γ) to scale.
+"""Freeze: the selected point's coefficients (α, β, γ), to be scaled over φ.
 
-A grid point trained more than once (workers re-running a point) is ONE candidate whose value is
-the mean of its runs, so a lucky re-run does not win; ties go to fewer measured FLOPs.
-:func:`store_frozen` records the choice as the study user attribute ``frozen`` (the dashboard shows
-study user attributes).
+The choice is :func:`gridsearch.study._trials.select`'s — the confirmation's best mean when the study
+has one, else the search's over its seeds — so freeze, export, compare, report and the dashboard
+agree.  :func:`store_frozen` records it as the study user attribute ``frozen`` (the dashboard shows
+study user attributes); :func:`stored_frozen` is the one reader of that attribute.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from statistics import fmean
 from typing import Any
-
-import optuna
-from optuna.trial import FrozenTrial, TrialState
 
 from gridsearch.errors import GridsearchError
 from gridsearch.scaling._space import Point
+from gridsearch.study._trials import Selection
 
 FROZEN_ATTR = "frozen"
 
 
 @dataclass(frozen=True)
-class Ranked:
-    """One grid point among the feasible, finished trials (duplicates merged)."""
-
-    point: Point
-    value: float               # mean of its runs
-    trials: tuple[int, ...]    # trial numbers that trained it
-    flops: int
-    effective_gamma: float
-
-    @property
-    def runs(self) -> int:
-        return len(self.trials)
-
-
-@dataclass(frozen=True)
 class Frozen:
-    """The frozen coefficients, and where they came from."""
+    """The frozen coefficients, where they came from, and how sure the choice was."""
 
     alpha: float
     beta: float
@@ -47,9 +29,16 @@ class Frozen:
     effective_gamma: float     # what the search's realised resolution gave (γ unless repaired)
     trial: int                 # the first trial that trained the point
     trials: tuple[int, ...]
-    value: float
+    value: float               # mean accuracy
     study: str
     frozen_at: str = ""
+    std: float = 0.0
+    n: int = 1
+    source: str = "search"     # "search" or "confirmation"
+    margin: float | None = None    # mean accuracy over the runner-up's
+    p_value: float | None = None   # Welch's t-test against the runner-up (None: no noise estimate)
+    ties: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
+    verdict: str = ""
 
     @property
     def point(self) -> Point:
@@ -58,72 +47,60 @@ class Frozen:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["trials"] = list(self.trials)
+        d["ties"] = [list(t) for t in self.ties]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Frozen":
+        """Read a stored ``frozen`` attribute (also one written before seeds existed)."""
         try:
+            opt = {k: (None if d.get(k) is None else float(d[k])) for k in ("margin", "p_value")}
             return cls(alpha=float(d["alpha"]), beta=float(d["beta"]), gamma=float(d["gamma"]),
                        effective_gamma=float(d.get("effective_gamma", d["gamma"])),
-                       trial=int(d["trial"]), trials=tuple(int(t) for t in d.get("trials", [d["trial"]])),
+                       trial=int(d["trial"]),
+                       trials=tuple(int(t) for t in d.get("trials", [d["trial"]])),
                        value=float(d["value"]), study=str(d.get("study", "")),
-                       frozen_at=str(d.get("frozen_at", "")))
+                       frozen_at=str(d.get("frozen_at", "")), std=float(d.get("std", 0.0)),
+                       n=int(d.get("n", len(d.get("trials", [1])))),
+                       source=str(d.get("source", "search")), **opt,
+                       ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
+                       verdict=str(d.get("verdict", "")))
         except (KeyError, TypeError, ValueError) as e:
             raise GridsearchError(f"the study's stored '{FROZEN_ATTR}' attribute is malformed ({e}); "
                                   "run `gridsearch freeze` again") from None
 
-
-def _key(t: FrozenTrial) -> tuple[float, float, float]:
-    return tuple(round(float(t.params[k]), 6) for k in ("alpha", "beta", "gamma"))  # type: ignore
-
-
-def rank(study: optuna.Study) -> list[Ranked]:
-    """Feasible, finished grid points, best first (mean value ↓, measured FLOPs ↑, first trial ↑)."""
-    groups: dict[tuple[float, float, float], list[FrozenTrial]] = {}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if t.value is None or not t.user_attrs.get("feasible", False):
-            continue
-        if not {"alpha", "beta", "gamma"} <= set(t.params):
-            continue
-        groups.setdefault(_key(t), []).append(t)
-    ranked = []
-    for (a, b, g), ts in groups.items():
-        ts.sort(key=lambda t: t.number)
-        first = ts[0].user_attrs
-        ranked.append(Ranked(Point(a, b, g), fmean(t.value for t in ts), tuple(t.number for t in ts),
-                             int(first.get("flops", 0)),
-                             float(first.get("effective_gamma", g))))
-    ranked.sort(key=lambda r: (-r.value, r.flops, r.trials[0]))
-    return ranked
+    def text(self) -> str:
+        """One line: α, β, γ (effective γ), the accuracy with its noise, the margin and p."""
+        acc = f"{self.value:.4f}" + (f" ± {self.std:.4f}" if self.n > 1 else "") + f" (n={self.n})"
+        out = (f"frozen: α={self.alpha:g} β={self.beta:g} γ={self.gamma:g} "
+               f"(effective γ {self.effective_gamma:g}), trial {self.trial}, accuracy {acc} "
+               f"[{self.source}]")
+        if self.margin is not None:
+            out += f", margin {self.margin:+.4f} over the runner-up"
+            out += f" (p = {self.p_value:.3g})" if self.p_value is not None else " (no p: n=1)"
+        return out
 
 
-def freeze(study: optuna.Study) -> Frozen:
-    """The best feasible, finished candidate; :class:`GridsearchError` when there is none."""
-    ranked = rank(study)
-    if not ranked:
-        states: dict[str, int] = {}
-        for t in study.get_trials(deepcopy=False):
-            name = t.state.name
-            if t.state == TrialState.PRUNED and t.user_attrs.get("verdict") == "infeasible":
-                name = "INFEASIBLE"
-            states[name] = states.get(name, 0) + 1
-        seen = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())) or "no trials"
-        raise GridsearchError(f"study {study.study_name!r}: nothing to freeze: no trial is both "
-                              f"feasible and finished ({seen}); run or resume the search first")
-    best = ranked[0]
-    p = best.point
-    return Frozen(p.alpha, p.beta, p.gamma, best.effective_gamma, best.trials[0], best.trials,
-                  best.value, study.study_name)
+def freeze(selection: Selection, study: str) -> Frozen:
+    """The selection's winner as frozen coefficients."""
+    w = selection.winner
+    s = w.summary
+    p = w.point
+    return Frozen(p.alpha, p.beta, p.gamma, w.effective_gamma, w.trials[0], w.trials, s.mean,
+                  study, std=s.std, n=s.n, source=selection.source, margin=selection.margin,
+                  p_value=selection.test.p if selection.test else None,
+                  ties=tuple((t.point.alpha, t.point.beta, t.point.gamma) for t in selection.ties),
+                  verdict=selection.verdict())
 
 
-def store_frozen(study: optuna.Study, frozen: Frozen) -> Frozen:
+def store_frozen(study, frozen: Frozen) -> Frozen:
     """Record the frozen coefficients as the study user attribute ``frozen``."""
     stamped = Frozen(**{**asdict(frozen), "frozen_at": _now()})
     study.set_user_attr(FROZEN_ATTR, stamped.as_dict())
     return stamped
 
 
-def stored_frozen(study: optuna.Study) -> Frozen | None:
+def stored_frozen(study) -> Frozen | None:
     raw = study.user_attrs.get(FROZEN_ATTR)
     return None if raw is None else Frozen.from_dict(raw)
 

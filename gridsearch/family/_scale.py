@@ -157,3 +157,21 @@ def scale(realiser: Realiser, point: Point, phis: list[float], repair: bool = Fa
         alpha=point.alpha, beta=point.beta, gamma=point.gamma,
         target_multiplier=cfg.search.target, repair=repair, tolerance=tol,
         members=tuple(members))
+
+
+FAMILY_ATTR = "family"
+
+
+def stored_family(study) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The one reader of the study user attribute ``family`` (written by ``gridsearch scale`` on a
+    study): its members that have φ and counts, and the measured baseline if stored."""
+    fam = study.user_attrs.get(FAMILY_ATTR)
+    baseline = None
+    if isinstance(fam, dict):
+        baseline = fam.get("baseline") if isinstance(fam.get("baseline"), dict) else None
+        fam = fam.get("members")
+    if not isinstance(fam, list):
+        return [], None
+    members = [m for m in fam if isinstance(m, dict) and "phi" in m
+               and any(m.get(k) is not None for k in ("flops", "params", "activations"))]
+    return members, baseline

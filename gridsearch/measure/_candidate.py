@@ -74,11 +74,11 @@ class Realiser:
         ref = self.build(m.width_mult, m.depth_mult)
         self.reference = Reference(m.name, self.counter.count(ref.module, m.base_resolution), ref.layout)
 
-    def build(self, width_mult: float, depth_mult: float) -> Realised:
-        """The network, its initial weights drawn from the study's training seed (reproducible:
-        the same point gives the same network, whatever ran before it in this process)."""
+    def build(self, width_mult: float, depth_mult: float, seed: int | None = None) -> Realised:
+        """The network, its initial weights drawn from ``seed`` (default: the study's training
+        seed), so the same point gives the same network whatever ran before it in this process."""
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.cfg.train.seed)
+            torch.manual_seed(self.cfg.train.seed if seed is None else seed)
             return self.baseline.build(width_mult, depth_mult, self.cfg.model.num_classes)
 
     def realise(self, point: Point, phi: float | None = None, mode: str | None = None,

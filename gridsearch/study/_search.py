@@ -1,9 +1,11 @@
-"""The search: an Optuna study over (α, β, γ) whose trials are realised, measured and trained.
+"""The search: one study config bound to one store, and the loop that runs its trials.
 
-Grid points are handed out through :class:`~gridsearch.storage.PointClaims` (each point trained
-exactly once, whatever the number of workers); other samplers (TPE, QMC, random) propose α and β
-and solve γ so every proposal meets α·β²·γ² = target.  Every measured figure is a user attribute
-of its trial; accuracy after each epoch is an intermediate value.
+A grid study's work is a list of units, (point, seed) pairs, seed-major (every point once with the
+first seed, then again with the next): a worker claims a unit in the claims table (see
+:class:`~gridsearch.storage.PointClaims`) before it trains it, so each unit is trained exactly once
+whatever the number of workers and resumes.  Other samplers (TPE, QMC, random) propose points; each of
+their trials trains its point with every seed.  :mod:`gridsearch.study._runner` runs one trial,
+:mod:`gridsearch.study._sampling` proposes its point, :mod:`gridsearch.study._trials` reads them back.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,111 +21,43 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from gridsearch.training import _data as data_mod
-from gridsearch.measure import _latency as latency
-from gridsearch.study import _objectives as objectives
-from gridsearch.training import _trainer as trainer
-from gridsearch.measure._candidate import Realiser
-from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch import _compat
 from gridsearch.config import StudyConfig, from_dict
 from gridsearch.errors import ConfigError, GridsearchError, StorageError
-from gridsearch.study._trials import store_front
-from gridsearch.scaling._space import Point, beta_bounds, solve_gamma, width_share_point
+from gridsearch.scaling._space import Point
 from gridsearch.storage import PointClaims, open_storage, redact, sqlite_path
+from gridsearch.study import _objectives as objectives
+from gridsearch.study import _sampling as sampling
+from gridsearch.study._runner import TrialOutcome, TrialRunner
+from gridsearch.study._trials import Selection, read, select
 
 log = logging.getLogger(__name__)
 
 # Config keys that may differ between runs of one study without changing what it measures.
 _VOLATILE = {("train", "device")}
-
-
-class PointSampler(optuna.samplers.BaseSampler):
-    """Returns the parameters of the grid point assigned to a trial number ((α, β, γ), or the
-    width share); samples nothing itself."""
-
-    def __init__(self) -> None:
-        self._assigned: dict[int, dict[str, float]] = {}
-
-    def assign(self, number: int, params: dict[str, float]) -> None:
-        self._assigned[number] = params
-
-    def infer_relative_search_space(self, study, trial):
-        return {}
-
-    def sample_relative(self, study, trial, search_space):
-        return {}
-
-    def sample_independent(self, study, trial, param_name, param_distribution):
-        return self._assigned[trial.number][param_name]
-
-
-def _sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
-    s = cfg.search
-    if s.sampler == "grid":
-        return PointSampler()
-    if s.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=4)
-    if s.sampler == "qmc":
-        return optuna.samplers.QMCSampler(seed=s.seed, warn_independent_sampling=False)
-    return optuna.samplers.RandomSampler(seed=s.seed)
-
-
-def _pruner(cfg: StudyConfig) -> optuna.pruners.BasePruner:
-    p = cfg.search.pruner
-    if p == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if p == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
-    return optuna.pruners.NopPruner()
-
-
-class _Heartbeat:
-    """Records a trial's heartbeat while it runs, so a killed worker's trial is failed and retried."""
-
-    def __init__(self, storage, trial_id: int) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, args=(storage, trial_id), daemon=True)
-
-    def _beat(self, storage, trial_id: int) -> None:
-        while True:
-            try:
-                storage.record_heartbeat(trial_id)
-            except Exception:  # noqa: BLE001 - a missed beat is retried; never kill the trial
-                log.debug("heartbeat failed", exc_info=True)
-            if self._stop.wait(storage.heartbeat_interval):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+CONFIRM_SUFFIX = "-confirm"
 
 
 @dataclass
-class TrialOutcome:
-    number: int
-    point: Point
-    state: str
-    value: float | None            # accuracy
-    attrs: dict[str, Any]
-    values: list[float] | None = None  # every objective, accuracy first
+class Prepared:
+    device: Any
+    subsets: Any
 
 
 class Search:
     """One study config bound to one storage URL."""
 
-    def __init__(self, cfg: StudyConfig, storage_url: str | None = None,
-                 counter: ComplexityCounter | None = None) -> None:
+    def __init__(self, cfg: StudyConfig, storage_url: str | None = None, counter=None) -> None:
         self.cfg = cfg
         self.url = storage_url or cfg.storage_url()
-        self.points = cfg.points() if cfg.search.sampler == "grid" else []
-        self.counter = counter or ComplexityCounter()
+        self.points = cfg.points() if cfg.search.sampler == "grid" or cfg.search.points else []
+        self.seeds = cfg.train.seed_list()
+        self._counter = counter
         self._storage = None
         self._study: optuna.Study | None = None
-        self._sampler = _sampler(cfg)
+        self._realiser = None
+        self._prepared: Prepared | None = None
+        self._sampler = sampling.sampler(cfg)
 
     # -- the study ------------------------------------------------------------------------------
     @property
@@ -135,9 +68,9 @@ class Search:
                                          grace_period=w.grace_period)
         return self._storage
 
-    def exists(self) -> bool:
+    def exists(self, name: str | None = None) -> bool:
         names = [s.study_name for s in optuna.study.get_all_study_summaries(self.storage)]
-        return self.cfg.name in names
+        return (name or self.cfg.name) in names
 
     def study(self, create: bool = True) -> optuna.Study:
         """Load the study, creating it (once, whoever comes first) when ``create``."""
@@ -148,7 +81,7 @@ class Search:
             raise StorageError(f"no study {self.cfg.name!r} in {redact(self.url)} (no such file; "
                                "run `gridsearch init` or `gridsearch run` first)")
         kwargs = dict(study_name=self.cfg.name, storage=self.storage, sampler=self._sampler,
-                      pruner=_pruner(self.cfg))
+                      pruner=sampling.pruner(self.cfg))
         try:
             study = optuna.load_study(**kwargs)
         except KeyError:
@@ -173,19 +106,42 @@ class Search:
             study.set_user_attr("objective", "validation " + objectives.describe(self.cfg.objectives))
             study.set_user_attr("objectives", objectives.names(self.cfg.objectives))
             return
-        # Sections added since the study was created read as their defaults.
-        defaults = from_dict({"name": self.cfg.name}).as_dict()
-        stored = {**{k: v for k, v in defaults.items() if k not in stored}, **stored}
+        # Keys added since the study was created read as their defaults.
+        stored = _with_defaults(from_dict({"name": self.cfg.name}).as_dict(), stored)
         diff = _first_difference(stored, mine)
         if diff:
             raise StorageError(f"study {self.cfg.name!r} already exists in {redact(self.url)} with a "
                                f"different config ({diff} differs): use a new name or the old config")
 
+    def confirmation(self) -> optuna.Study | None:
+        """The study's confirmation (``<name>-confirm`` in the same store), if one was started."""
+        name = self.cfg.name + CONFIRM_SUFFIX
+        try:
+            return optuna.load_study(study_name=name, storage=self.storage)
+        except KeyError:
+            return None
+
+    def selection(self) -> Selection:
+        """THE selection rule (see :func:`gridsearch.study._trials.select`): the confirmation's
+        best mean when there is one, else the search's."""
+        study = self.study(create=False)
+        confirm = self.confirmation()
+        return select(read(study), study.study_name, read(confirm) if confirm else None,
+                      confirm.study_name if confirm else "")
+
     # -- candidates -----------------------------------------------------------------------------
-    def realiser(self) -> Realiser:
-        if not hasattr(self, "_realiser"):
-            self._realiser = Realiser(self.cfg, self.counter)
+    def realiser(self):
+        if self._realiser is None:
+            from gridsearch.measure._candidate import Realiser
+            from gridsearch.measure._complexity import ComplexityCounter
+
+            self._counter = self._counter or ComplexityCounter()
+            self._realiser = Realiser(self.cfg, self._counter)
         return self._realiser
+
+    @property
+    def counter(self):
+        return self.realiser().counter
 
     def plan(self, on_candidate: Callable[[int, Any], None] | None = None) -> list:
         """Realise and measure every grid point, without training."""
@@ -198,11 +154,14 @@ class Search:
         return out
 
     # -- before touching the store ----------------------------------------------------------
-    def prepare(self, device: str | None = None) -> "Prepared":
+    def prepare(self, device: str | None = None) -> Prepared:
         """Check and load what every trial needs (device, baseline, data), before the study is
         created or changed, so bad input leaves the store as it was."""
-        if getattr(self, "_prepared", None) is not None:
+        if self._prepared is not None:
             return self._prepared
+        from gridsearch.training import _data as data_mod
+        from gridsearch.training import _trainer as trainer
+
         cfg, d = self.cfg, self.cfg.data
         name = device or cfg.train.device
         if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:")
@@ -212,8 +171,7 @@ class Search:
         if dev.type == "cuda" and dev.index is not None and dev.index >= _cuda_count():
             raise ConfigError(f"device: {name} requested but this host has {_cuda_count()} "
                               "CUDA device(s)")
-        realiser = self.realiser()
-        _ = realiser.reference  # builds and measures the baseline: an unknown model fails here
+        _ = self.realiser().reference  # builds and measures the baseline: an unknown model fails here
         subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
                                 d.val_size, d.seed, d.image_size)
         if subsets.num_classes > cfg.model.num_classes:
@@ -231,13 +189,27 @@ class Search:
         self.study(create=True)
         return not existed
 
+    # -- units of work: (point, seed) ---------------------------------------------------------
+    @property
+    def units(self) -> int:
+        """Grid units: every point once per seed (0 for other samplers)."""
+        return len(self.points) * len(self.seeds)
+
+    def unit(self, index: int) -> tuple[int, int]:
+        """(point index, seed) of unit ``index``: seed-major."""
+        return index % len(self.points), self.seeds[index // len(self.points)]
+
+    def total(self) -> int:
+        """What ``run`` works through: grid units, or the trials of another sampler."""
+        return self.units or self._n_trials()
+
     def progress(self) -> dict[str, int]:
-        """Grid points by what became of them: done (complete, pruned or infeasible), failed
+        """Grid units by what became of them: done (complete, pruned or infeasible), failed
         (with an error), running, and left (never claimed, or to be retried)."""
-        out = {"points": len(self.points), "done": 0, "failed": 0, "running": 0, "left": 0}
+        out = {"points": self.units, "done": 0, "failed": 0, "running": 0, "left": 0}
         taken = PointClaims(self.storage, self.cfg.name).taken()
-        for point in range(len(self.points)):
-            t = taken.get(point)
+        for unit in range(self.units):
+            t = taken.get(unit)
             state = self.storage.get_trial(t) if t is not None else None
             if state is None:
                 out["left"] += 1
@@ -249,25 +221,20 @@ class Search:
                 out["done"] += 1
         return out
 
-    # -- running --------------------------------------------------------------------------------
     def remaining(self) -> int:
-        """Grid points not yet finished (or trials left to run, for other samplers)."""
+        """Grid units not yet finished (or trials left to run, for other samplers)."""
         study = self.study()
-        if self.cfg.search.sampler != "grid":
-            return max(0, self._n_trials() - len(self._finished_or_running(study)))
+        if not self.units:
+            return max(0, self._n_trials() - len(_finished_or_running(study)))
         taken = PointClaims(self.storage, self.cfg.name).taken()
         done = sum(1 for t in taken.values()
                    if t is not None and self.storage.get_trial(t).state != TrialState.FAIL)
-        return len(self.points) - done
+        return self.units - done
 
     def _n_trials(self) -> int:
         return self.cfg.search.n_trials or len(self.cfg.points())
 
-    @staticmethod
-    def _finished_or_running(study: optuna.Study) -> list[FrozenTrial]:
-        return [t for t in study.get_trials(deepcopy=False)
-                if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)]
-
+    # -- running --------------------------------------------------------------------------------
     def run(self, max_trials: int | None = None, retry_failed: bool = False,
             device: str | None = None,
             on_trial: Callable[[TrialOutcome], None] | None = None,
@@ -275,19 +242,19 @@ class Search:
             create: bool = True, wait: bool = True) -> list[TrialOutcome]:
         """Run trials until the grid is done (or ``max_trials`` ran). Resumable at any point.
 
-        Several workers may run this on one study at once: each grid point is trained exactly once.
+        Several workers may run this on one study at once: each unit is trained exactly once.
         With nothing left to claim, a worker waits while other workers' trials run (``wait``):
-        one of them may be killed, and its point must then be retried by someone.
+        one of them may be killed, and its unit must then be retried by someone.
         """
         cfg = self.cfg
         prepared = self.prepare(device)
-        subsets, dev = prepared.subsets, prepared.device
         study = self.study(create=create)
         realiser = self.realiser()
         study.set_user_attr("baseline", {"model": cfg.model.name,
                                          **realiser.reference.complexity.as_dict(),
                                          "layout": realiser.reference.layout.describe()})
-        claims = PointClaims(self.storage, cfg.name) if cfg.search.sampler == "grid" else None
+        runner = TrialRunner(cfg, realiser, self.storage, prepared.device, prepared.subsets)
+        claims = PointClaims(self.storage, cfg.name) if self.units else None
         retry_before = time.time() if retry_failed else None
         worker = f"{socket.gethostname()}:{os.getpid()}"
         outcomes: list[TrialOutcome] = []
@@ -295,10 +262,10 @@ class Search:
             with warnings.catch_warnings():  # experimental in Optuna: used on purpose
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
-            trial, index, owner = None, None, None
+            trial, index, owner, seeds = None, None, None, self.seeds
             try:
                 if claims is not None:
-                    got = claims.claim(len(self.points), retry_before)
+                    got = claims.claim(self.units, retry_before)
                     if got is None:
                         if wait and claims.pending():
                             time.sleep(self.storage.heartbeat_interval)
@@ -307,20 +274,22 @@ class Search:
                     index, owner = got
                     trial = self._ask(study)
                     trial.set_user_attr("worker", worker)
-                    if not claims.bind(index, owner, trial._trial_id):  # taken over meanwhile
+                    if not claims.bind(index, owner, _compat.trial_id(trial)):  # taken over
                         study.tell(trial, state=TrialState.FAIL)
                         continue
-                    trial.set_user_attr("point", index)
-                    self._sampler.assign(trial.number, self._params(index))
+                    point_index, seed = self.unit(index)
+                    trial.set_user_attr("point", point_index)
+                    self._sampler.assign(trial.number, sampling.grid_params(cfg, point_index))
+                    seeds = [seed]
                 else:
-                    if len(self._finished_or_running(study)) >= self._n_trials():
+                    if len(_finished_or_running(study)) >= self._n_trials():
                         break
                     trial = self._ask(study)
                     trial.set_user_attr("worker", worker)
-            except KeyboardInterrupt:  # between claiming and training: leave nothing RUNNING
+                outcome = runner.run(study, trial, seeds, on_start)
+            except KeyboardInterrupt:  # leave nothing RUNNING, give the unit back
                 _interrupted(study, trial, claims, index, owner)
                 raise
-            outcome = self._run_trial(study, trial, subsets, dev, claims, index, owner, on_start)
             outcomes.append(outcome)
             if on_trial:
                 on_trial(outcome)
@@ -328,131 +297,16 @@ class Search:
 
     def _ask(self, study: optuna.Study) -> Trial:
         with warnings.catch_warnings():
-            # We keep heartbeats under ask/tell on purpose (our own thread beats; see _Heartbeat).
+            # We keep heartbeats under ask/tell on purpose (the runner's own thread beats).
             warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
             trial = study.ask()
-        self.storage.record_heartbeat(trial._trial_id)
+        self.storage.record_heartbeat(_compat.trial_id(trial))
         return trial
 
-    def _params(self, index: int) -> dict[str, float]:
-        """What the sampler hands a trial for grid point ``index``."""
-        if self.cfg.search.width_share is not None:
-            return {"width_share": self.cfg.width_shares()[index]}
-        return self.points[index].as_dict()
 
-    def _propose(self, trial: Trial) -> Point:
-        s = self.cfg.search
-        if s.width_share is not None:
-            share = trial.suggest_float("width_share", s.width_share.min, s.width_share.max)
-            point = width_share_point(share, s.target)
-            for k, v in point.as_dict().items():
-                trial.set_user_attr(k, v)
-            return point
-        a = trial.suggest_float("alpha", s.alpha.min, s.alpha.max)
-        if self.cfg.search.sampler == "grid":
-            return Point(a, trial.suggest_float("beta", s.beta.min, s.beta.max),
-                         trial.suggest_float("gamma", s.gamma.min, s.gamma.max))
-        bounds = beta_bounds(a, s.beta.to_range(), s.gamma.to_range(), s.target)
-        if bounds is None:
-            raise _Infeasible(f"no beta in range gives gamma in range for alpha {a:.4f}")
-        b = trial.suggest_float("beta", *bounds)
-        g = solve_gamma(a, b, s.target)
-        trial.set_user_attr("gamma_solved", g)
-        return Point(round(a, 6), round(b, 6), round(g, 6))
-
-    def _run_trial(self, study, trial: Trial, subsets, dev, claims, index, owner,
-                   on_start) -> TrialOutcome:
-        cfg = self.cfg
-        attrs: dict[str, Any] = {}
-        point = Point(0, 0, 0)
-        started: float | None = None  # when training began
-
-        def record(**kv):
-            for k, v in kv.items():
-                trial.set_user_attr(k, v)
-            attrs.update(kv)
-
-        with _Heartbeat(self.storage, trial._trial_id):
-            try:
-                point = self._propose(trial)
-                if on_start:
-                    on_start(trial.number, point)
-                cand = self.realiser().realise(point)
-                record(**cand.attrs())
-                v = cand.verdict
-                trial.set_constraint("flops_budget", abs(v.deviation) - cfg.budget.tolerance)
-                if not v.feasible:
-                    raise _Infeasible(v.reason)
-                self._check_limits(trial, attrs)
-                if cfg.objectives.timed:
-                    o = cfg.objectives
-                    lat = latency.measure(cand.realised.module, v.resolution, dev,
-                                          batch_size=o.latency_batch, warmup=o.latency_warmup,
-                                          repeats=o.latency_repeats,
-                                          num_classes=cfg.model.num_classes)
-                    record(**lat.attrs())
-                    self._check_limits(trial, attrs)
-                history: list[float] = []
-
-                def report(epoch: int, acc: float) -> None:
-                    history.append(acc)
-                    record(epochs_done=epoch, accuracy_history=history)
-                    if cfg.objectives.multi:  # Optuna neither stores nor prunes these
-                        return
-                    trial.report(acc, epoch)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-                recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
-                    "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                    "label_smoothing", "seed")})
-                started = time.perf_counter()
-                res = trainer.train(cand.realised.module, subsets, v.resolution, recipe, dev, report)
-                record(train_seconds=round(res.seconds, 3),
-                       images_per_second=round(res.images_per_second, 1), device=res.device,
-                       accuracy=res.accuracy)
-                values = objectives.values(cfg.objectives, res.accuracy, attrs)
-                study.tell(trial, values if cfg.objectives.multi else values[0])
-                if cfg.objectives.multi:
-                    _safe(lambda: store_front(study))
-                return TrialOutcome(trial.number, point, "COMPLETE", res.accuracy, attrs, values)
-            except _Infeasible as e:
-                record(feasible=False, verdict="infeasible", budget_reason=str(e))
-                study.tell(trial, state=TrialState.PRUNED)
-                return TrialOutcome(trial.number, point, "INFEASIBLE", None, attrs)
-            except optuna.TrialPruned as e:
-                record(pruned_reason=str(e))
-                if started is not None:
-                    record(train_seconds=round(time.perf_counter() - started, 3))
-                study.tell(trial, state=TrialState.PRUNED)
-                return TrialOutcome(trial.number, point, "PRUNED", None, attrs)
-            except KeyboardInterrupt:
-                _interrupted(study, trial, claims, index, owner)
-                raise
-            except Exception as e:  # noqa: BLE001 - one bad candidate must not stop the study
-                reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:500]
-                log.warning("trial %d failed: %s", trial.number, reason)
-                record(error=redact(reason))
-                study.tell(trial, state=TrialState.FAIL)
-                return TrialOutcome(trial.number, point, "FAIL", None, attrs)
-
-
-    def _check_limits(self, trial: Trial, attrs: dict[str, Any]) -> None:
-        """Record the activations / latency limits that can be checked; over one: infeasible."""
-        for limit in objectives.limits(self.cfg.objectives, attrs):
-            trial.set_constraint(limit.name, limit.value)
-            if not limit.feasible:
-                raise _Infeasible(limit.reason)
-
-
-class _Infeasible(Exception):
-    pass
-
-
-@dataclass
-class Prepared:
-    device: Any
-    subsets: Any
+def _finished_or_running(study: optuna.Study) -> list[FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)]
 
 
 def _cuda_count() -> int:
@@ -462,7 +316,7 @@ def _cuda_count() -> int:
 
 
 def _interrupted(study: optuna.Study, trial: Trial | None, claims, index, owner) -> None:
-    """Ctrl-C: fail the trial (marked interrupted) and give its point back for another worker."""
+    """Ctrl-C: fail the trial (marked interrupted) and give its unit back for another worker."""
     if trial is not None:
         _safe(lambda: trial.set_user_attr("interrupted", True))
         _safe(lambda: study.tell(trial, state=TrialState.FAIL))
@@ -475,6 +329,13 @@ def _safe(fn: Callable[[], Any]) -> None:
         fn()
     except Exception:  # noqa: BLE001 - best effort while interrupted
         log.debug("cleanup step failed", exc_info=True)
+
+
+def _with_defaults(defaults: Any, stored: Any) -> Any:
+    """``stored`` with every key it lacks (added to the config format since) from ``defaults``."""
+    if isinstance(defaults, dict) and isinstance(stored, dict):
+        return {**defaults, **{k: _with_defaults(defaults.get(k), v) for k, v in stored.items()}}
+    return stored
 
 
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str:

@@ -1,126 +1,273 @@
-"""Reading a study back: the trials table, the best feasible trial, and the Pareto front."""
+"""Reading a study back, one way for every kind of study.
+
+:func:`read` turns Optuna's trials into :class:`Record`\\ s: the state as users read it (INFEASIBLE
+is a pruned trial the budget rejected), the point (α, β, γ) whether it was sampled or derived from a
+width share, the accuracy (the first objective, also of a multi-objective study), the seed(s) it was
+trained with, and every measured figure.  :func:`rank` merges the records of one point (several seeds,
+re-runs by workers) into one :class:`Ranked` candidate with its mean, spread and n, and
+:func:`select` is THE selection rule every command uses (freeze, export, compare, report, best,
+the dashboard notes):
+
+* the candidates are the confirmation study's points when there is one, else the search's;
+* the winner has the best mean accuracy (ties: fewer measured FLOPs, then the earlier trial);
+* every candidate whose accuracies are not significantly lower than the winner's (Welch's t-test,
+  p ≥ 0.05) is named a tie; with a single seed there is no noise estimate and nothing is a tie,
+  which :class:`Selection` says.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
 
-import optuna
-import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from gridsearch import stats
 from gridsearch.errors import GridsearchError
+from gridsearch.scaling._space import Point
 from gridsearch.study._pareto import front
 
-COLUMNS = ["number", "alpha", "beta", "gamma", "resolution", "effective_gamma", "flops_ratio",
-           "flops", "params", "activations", "accuracy", "state", "verdict"]
-EXTRA = ["width_share", "latency_ms", "train_step_ms", "train_seconds", "depth_mult", "width_mult",
-         "layout", "error"]
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+COLUMNS = ["number", "alpha", "beta", "gamma", "seed", "resolution", "effective_gamma",
+           "flops_ratio", "flops", "params", "activations", "accuracy", "state", "verdict"]
+EXTRA = ["width_share", "strategy", "latency_ms", "train_step_ms", "peak_memory_mb",
+         "train_seconds", "depth_mult", "width_mult", "layout", "error"]
+FIGURES = ("resolution", "effective_gamma", "flops_ratio", "flops", "params", "activations",
+           "verdict", "latency_ms", "train_step_ms", "peak_memory_mb", "train_seconds",
+           "depth_mult", "width_mult", "layout", "error")
+COEFFICIENTS = ("alpha", "beta", "gamma")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One trial as gridsearch reads it."""
+
+    number: int
+    state: str                         # COMPLETE, INFEASIBLE, PRUNED, FAIL, RUNNING, WAITING
+    point: Point | None                # None for a compare study's trial (see ``strategy``)
+    accuracy: float | None             # mean over the trial's seeds; None unless COMPLETE
+    accuracies: tuple[float, ...]      # one per seed the trial trained
+    values: tuple[float, ...] | None   # every objective, accuracy first
+    seeds: tuple[int, ...]
+    attrs: dict[str, Any]
+    params: dict[str, Any]
+    history: tuple[float, ...]         # accuracy after each epoch (the first seed's)
+    trial_id: int
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.attrs.get("feasible", False))
+
+    @property
+    def strategy(self) -> str | None:
+        return self.params.get("strategy")
+
+    @property
+    def width_share(self) -> float | None:
+        return self.params.get("width_share")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.attrs.get(key, default)
 
 
 def state_of(t: FrozenTrial) -> str:
-    """A trial's state as users read it: INFEASIBLE is a pruned trial the budget rejected."""
     if t.state == TrialState.PRUNED and t.user_attrs.get("verdict") == "infeasible":
         return "INFEASIBLE"
     return t.state.name
 
 
-def accuracy_of(t: FrozenTrial) -> float | None:
-    """The validation accuracy of a complete trial (its first objective), else None."""
-    if t.state != TrialState.COMPLETE or t.values is None:
-        return None
-    return t.values[0]
+def record(t: FrozenTrial) -> Record:
+    u = t.user_attrs
+    coefficients = [t.params.get(k, u.get(k)) for k in COEFFICIENTS]
+    point = Point(*map(float, coefficients)) if None not in coefficients else None
+    accuracies: tuple[float, ...] = ()
+    values = tuple(t.values) if t.state == TrialState.COMPLETE and t.values is not None else None
+    if values is not None:
+        accuracies = tuple(float(a) for a in u.get("seed_accuracies") or [values[0]])
+    seeds = tuple(int(s) for s in u.get("seeds") or ([u["seed"]] if "seed" in u else []))
+    history = tuple(t.intermediate_values[k] for k in sorted(t.intermediate_values)) \
+        or tuple(u.get("accuracy_history", ()))
+    return Record(t.number, state_of(t), point,
+                  stats.summarise(accuracies).mean if accuracies else None, accuracies, values,
+                  seeds, dict(u), dict(t.params), history, t._trial_id)
 
 
-def _coefficient(t: FrozenTrial, key: str) -> Any:
-    # Sampled (α, β, γ), or derived from the sampled width share (then a user attribute).
-    return t.params.get(key, t.user_attrs.get(key))
+def read(study: "optuna.Study", states: Iterable[TrialState] | None = None) -> list[Record]:
+    """Every trial of ``study`` (or those in ``states``), as records, by number."""
+    return [record(t) for t in study.get_trials(deepcopy=False,
+                                                states=tuple(states) if states else None)]
 
 
-def trials_table(study: optuna.Study) -> pd.DataFrame:
+def trials_table(study: "optuna.Study") -> "pd.DataFrame":
+    import pandas as pd
+
     rows = []
-    for t in study.get_trials(deepcopy=False):
-        u = t.user_attrs
-        rows.append({
-            "number": t.number,
-            **{k: _coefficient(t, k) for k in ("alpha", "beta", "gamma")},
-            **{k: u.get(k) for k in ("resolution", "effective_gamma", "flops_ratio", "flops",
-                                     "params", "activations", "verdict", "latency_ms",
-                                     "train_step_ms", "train_seconds", "depth_mult", "width_mult",
-                                     "layout", "error")},
-            "width_share": t.params.get("width_share"),
-            "accuracy": accuracy_of(t),
-            "state": state_of(t),
-        })
+    for r in read(study):
+        p = r.point.as_dict() if r.point else dict.fromkeys(COEFFICIENTS)
+        rows.append({"number": r.number, **p, "seed": ",".join(map(str, r.seeds)) or None,
+                     **{k: r.attrs.get(k) for k in FIGURES}, "width_share": r.width_share,
+                     "strategy": r.strategy, "accuracy": r.accuracy, "state": r.state})
     return pd.DataFrame(rows, columns=COLUMNS + EXTRA)
 
 
-def feasible_complete(study: optuna.Study) -> list[FrozenTrial]:
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("feasible", False) and t.values is not None]
+# -- one point over its seeds -------------------------------------------------------------------
+def key(point: Point) -> tuple[float, float, float]:
+    """How trials of one point are matched (rounded against float noise)."""
+    return (round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6))
 
 
-def best_trial(study: optuna.Study) -> FrozenTrial:
-    """The best feasible, finished trial by accuracy; ties go to fewer measured FLOPs.
+@dataclass(frozen=True)
+class Ranked:
+    """One point among the feasible, finished trials, every seed and re-run merged."""
 
-    Chosen here, not by the dashboard (which ignores Optuna 5 constraints).
-    """
-    trials = feasible_complete(study)
-    if not trials:
-        raise GridsearchError(f"study {study.study_name!r} has no feasible finished trial yet")
-    return max(trials, key=lambda t: (t.values[0], -t.user_attrs.get("flops", 0), -t.number))
+    point: Point
+    accuracies: tuple[float, ...]
+    trials: tuple[int, ...]
+    flops: int
+    effective_gamma: float
+    width_share: float | None = None
+
+    @property
+    def summary(self) -> stats.Summary:
+        return stats.summarise(self.accuracies)
+
+    @property
+    def value(self) -> float:
+        return self.summary.mean
+
+    @property
+    def runs(self) -> int:
+        return len(self.accuracies)
 
 
-def objective_names(study: optuna.Study) -> list[str]:
+def rank(records: Iterable[Record]) -> list[Ranked]:
+    """Feasible, complete points, best first (mean accuracy ↓, measured FLOPs ↑, first trial ↑)."""
+    groups: dict[tuple[float, float, float], list[Record]] = {}
+    for r in records:
+        if r.state == "COMPLETE" and r.feasible and r.point is not None and r.accuracies:
+            groups.setdefault(key(r.point), []).append(r)
+    out = []
+    for k, rs in groups.items():
+        rs.sort(key=lambda r: r.number)
+        first = rs[0]
+        out.append(Ranked(Point(*k), tuple(a for r in rs for a in r.accuracies),
+                          tuple(r.number for r in rs), int(first.get("flops", 0) or 0),
+                          float(first.get("effective_gamma", k[2])), first.width_share))
+    out.sort(key=lambda c: (-c.value, c.flops, c.trials[0]))
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen point, how sure the choice is, and what it rests on."""
+
+    source: str                     # "search" or "confirmation"
+    study: str                      # the study whose trials were ranked
+    ranked: list[Ranked]            # best first
+    ties: list[Ranked] = field(default_factory=list)   # not significantly worse than the winner
+    test: stats.Test | None = None  # winner vs runner-up
+
+    @property
+    def winner(self) -> Ranked:
+        return self.ranked[0]
+
+    @property
+    def runner_up(self) -> Ranked | None:
+        return self.ranked[1] if len(self.ranked) > 1 else None
+
+    @property
+    def margin(self) -> float | None:
+        return None if self.runner_up is None else self.winner.value - self.runner_up.value
+
+    def verdict(self) -> str:
+        """One plain sentence on how sure the winner is."""
+        if self.runner_up is None:
+            return "only one feasible point: nothing to compare it with"
+        if self.test is None:
+            return ("no noise estimate (one seed per point): set [train] seeds ≥ 2 or run "
+                    "`gridsearch confirm` before trusting the margin")
+        if not self.ties:
+            return (f"the winner is significantly better than the runner-up "
+                    f"(Welch p = {self.test.p:.3g})")
+        n = len(self.ties) + 1
+        return (f"the top {n} are indistinguishable at this noise (runner-up p = {self.test.p:.3g}):"
+                " raise seeds or fidelity")
+
+
+def select(search_records: list[Record], study_name: str,
+           confirmation: list[Record] | None = None, confirm_name: str = "") -> Selection:
+    """The selection rule (see the module docstring). :class:`GridsearchError` when nothing is
+    feasible and finished."""
+    source, name, ranked = "search", study_name, rank(search_records)
+    if confirmation:
+        confirmed = rank(confirmation)
+        if confirmed:
+            source, name, ranked = "confirmation", confirm_name, confirmed
+    if not ranked:
+        counts: dict[str, int] = {}
+        for r in search_records:
+            counts[r.state] = counts.get(r.state, 0) + 1
+        seen = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
+        raise GridsearchError(f"study {study_name!r}: no trial is both feasible and finished "
+                              f"({seen}); run or resume the search first")
+    best = ranked[0]
+    tests = {i: stats.welch(best.accuracies, c.accuracies) for i, c in enumerate(ranked[1:], 1)}
+    ties = [ranked[i] for i, t in tests.items() if t is not None and not t.significant]
+    return Selection(source, name, ranked, ties, tests.get(1))
+
+
+# -- multi-objective: the Pareto front ----------------------------------------------------------
+def objective_names(study: "optuna.Study") -> list[str]:
     names = study.user_attrs.get("objectives")
     return list(names) if names else ["accuracy"] + [f"objective_{i}"
                                                      for i in range(1, len(study.directions))]
 
 
-def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+def pareto(study: "optuna.Study") -> list[Record]:
     """The non-dominated feasible, complete trials, most accurate first."""
-    trials = feasible_complete(study)
-    if not trials:
+    done = [r for r in read(study, (TrialState.COMPLETE,)) if r.feasible and r.values]
+    if not done:
         raise GridsearchError(f"study {study.study_name!r} has no feasible finished trial yet")
     dirs = [d.name.lower() for d in study.directions]
-    on_front = [trials[i] for i in front([t.values for t in trials], dirs)]
-    return sorted(on_front, key=lambda t: (-t.values[0], t.number))
+    on_front = [done[i] for i in front([r.values for r in done], dirs)]
+    return sorted(on_front, key=lambda r: (-r.values[0], r.number))
 
 
-def trial_summary(t: FrozenTrial) -> dict[str, Any]:
-    u = t.user_attrs
+def summary(r: Record) -> dict[str, Any]:
+    """A record as ``best`` prints and exports it."""
+    u = r.attrs
     keys = ("depth_mult", "width_mult", "resolution", "effective_gamma", "flops", "flops_ratio",
-            "params", "activations", "train_seconds", "layout")
-    timed = {k: u[k] for k in ("latency_ms", "train_step_ms", "latency_batch", "latency_device")
-             if k in u}
-    coefficients = {k: _coefficient(t, k) for k in ("alpha", "beta", "gamma")}
-    history = ([t.intermediate_values[k] for k in sorted(t.intermediate_values)]
-               or list(u.get("accuracy_history", [])))
-    return {"trial": t.number, "accuracy": accuracy_of(t), **coefficients, **t.params,
-            **{k: u.get(k) for k in keys}, **timed, "history": history}
+            "params", "activations", "train_seconds", "layout", "latency_ms", "train_step_ms",
+            "latency_batch", "latency_device", "peak_memory_mb")
+    return {"trial": r.number, "accuracy": r.accuracy,
+            **(r.point.as_dict() if r.point else {}), **r.params,
+            **{k: u[k] for k in keys if k in u}, "seeds": list(r.seeds),
+            "history": list(r.history)}
 
 
-def store_front(study: optuna.Study) -> dict[str, Any]:
-    """Store the current Pareto front as the study user attribute ``pareto`` (objective names,
-    directions, each front trial's number and values) and return it."""
+def store_front(study: "optuna.Study") -> dict[str, Any]:
+    """Store the Pareto front as the study user attribute ``pareto`` and return it."""
     names = objective_names(study)
     try:
-        trials = sorted(pareto_trials(study), key=lambda t: t.number)
+        members = sorted(pareto(study), key=lambda r: r.number)
     except GridsearchError:
-        trials = []
+        members = []
     stored = {"objectives": names, "directions": [d.name.lower() for d in study.directions],
-              "trials": [{"number": t.number, "values": dict(zip(names, t.values))}
-                         for t in trials]}
+              "trials": [{"number": r.number, "values": dict(zip(names, r.values))}
+                         for r in members]}
     study.set_user_attr("pareto", stored)
     return stored
 
 
-def front_export(study: optuna.Study) -> dict[str, Any]:
-    """The Pareto front as exported by ``gridsearch best --json``: objectives, directions, and each
-    front trial's objective values and summary."""
+def front_export(study: "optuna.Study") -> dict[str, Any]:
+    """The Pareto front as ``gridsearch best --json`` exports it."""
     names = objective_names(study)
     dirs = [d.name.lower() for d in study.directions]
     return {"study": study.study_name,
             "objectives": [{"name": n, "direction": d} for n, d in zip(names, dirs)],
-            "front": [{"trial": t.number, "values": dict(zip(names, t.values)), **trial_summary(t)}
-                      for t in pareto_trials(study)],
+            "front": [{"trial": r.number, "values": dict(zip(names, r.values)), **summary(r)}
+                      for r in pareto(study)],
             "n_complete": len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))}

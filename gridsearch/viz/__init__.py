@@ -3,6 +3,6 @@
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_report": ["Report", "build", "facts", "summary_text", "pearson", "family_members"],
+    "_report": ["Report", "build", "facts", "summary_text", "pearson", "confirmation_rows"],
     "_dashboard": ["Server", "annotate", "bind", "serve", "study_note", "trial_note"],
 })

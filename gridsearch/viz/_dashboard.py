@@ -15,29 +15,28 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import optuna
 from optuna.trial import TrialState
-from optuna_dashboard import get_note, save_note, wsgi
-from optuna_dashboard._note import get_note_from_system_attrs
 
+from gridsearch import _compat
 from gridsearch.errors import GridsearchError
-from gridsearch.viz._report import facts, frozen_of, frozen_text
-from gridsearch.study._trials import state_of
+from gridsearch.family._freeze import Frozen
+from gridsearch.study._trials import objective_names, state_of
+from gridsearch.viz._report import facts
 
 log = logging.getLogger(__name__)
 
 METRIC_NAME = "val_accuracy"
 
 
-def study_note(study: optuna.Study) -> str:
-    """The study note: what feasibility means here, the best feasible trial, counts, frozen."""
-    f = facts(study)
+def study_note(search) -> str:
+    """The study note: what feasibility means here, the selected point, counts, frozen."""
+    f = facts(search)
     c = f["counts"]
-    lines = [f"## {study.study_name}",
+    lines = [f"## {f['study']}",
              "",
              f"{f['trials']} trials: **{c['COMPLETE']} complete (feasible)**, "
              f"**{c['INFEASIBLE']} infeasible** (over or under the FLOPs budget, pruned, not "
@@ -49,15 +48,18 @@ def study_note(study: optuna.Study) -> str:
              ""]
     b = f["best"]
     if b:
-        lines += ["### Best feasible trial", "",
+        sel = f["selection"]
+        acc = f"{b['mean']:.4f}" + (f" ± {b['std']:.4f}" if b["n"] > 1 else "") + f" (n={b['n']})"
+        lines += [f"### Selected point ({b['source']})", "",
                   f"trial **{b['trial']}**: α = {b['alpha']:g}, β = {b['beta']:g}, "
-                  f"γ = {b['gamma']:g}; accuracy **{b['accuracy']:.4f}**; resolution "
-                  f"{b['resolution']} (effective γ {b['effective_gamma']:g}); measured FLOPs ratio "
-                  f"{b['flops_ratio']:.3f}", ""]
-    fr = frozen_of(f)
-    if fr:
+                  f"γ = {b['gamma']:g}; mean accuracy **{acc}**"
+                  + (f"; resolution {b['resolution']} (effective γ {b['effective_gamma']:g}); "
+                     f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else ""),
+                  "", f"Selection: {sel['verdict']}"
+                  + (f"; ties: {len(sel['ties'])}" if sel["ties"] else ""), ""]
+    if f.get("frozen"):
         lines += ["### Frozen coefficients", "",
-                  frozen_text(fr).removeprefix("frozen: "),
+                  Frozen.from_dict(f["frozen"]).text().removeprefix("frozen: "),
                   "", "(study user attribute `frozen`; the measured family is `family`)", ""]
     return "\n".join(lines)
 
@@ -74,26 +76,27 @@ def trial_note(t: optuna.trial.FrozenTrial) -> str | None:
     return None
 
 
-def annotate(study: optuna.Study) -> int:
+def annotate(search) -> int:
     """Write (or refresh) the study note and the notes of infeasible/failed trials.
 
     Only changed notes are written. Returns how many notes were written.
     """
+    from optuna_dashboard import get_note, save_note
+
+    study = search.study(create=False)
     written = 0
-    if study.metric_names != [METRIC_NAME]:
-        study.set_metric_names([METRIC_NAME])
-    text = study_note(study)
+    names = [METRIC_NAME, *objective_names(study)[1:]]
+    if study.metric_names != names:
+        study.set_metric_names(names)
+    text = study_note(search)
     if get_note(study) != text:
         save_note(study, text)
         written += 1
-    storage, study_id = study._storage, study._study_id
-    attrs = storage.get_study_system_attrs(study_id)
     for t in study.get_trials(deepcopy=False):
         note = trial_note(t)
-        if note is None or get_note_from_system_attrs(attrs, t._trial_id)["body"] == note:
+        if note is None or _compat.trial_note(study, t) == note:
             continue
-        # save_note only reads .storage, .study and ._trial_id: a finished trial is fine.
-        save_note(SimpleNamespace(storage=storage, study=study, _trial_id=t._trial_id), note)
+        _compat.save_trial_note(study, t, note)
         written += 1
     return written
 
@@ -145,6 +148,8 @@ def bind(storage, host: str = "127.0.0.1", port: int = 8080) -> Server:
     """
     if not 0 <= port <= 65535:
         raise GridsearchError(f"dashboard: port must be 0 to 65535, got {port}")
+    from optuna_dashboard import wsgi
+
     app = wsgi(storage)
     cls = _server_class(host)
     try:

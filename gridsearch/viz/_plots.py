@@ -36,7 +36,10 @@ def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: s
     done = df[df["state"] == "COMPLETE"]
     if len(done):
         best = done.loc[done["accuracy"].idxmax()]
-        ax.scatter(done["flops_ratio"], done["accuracy"], c="tab:blue", label="trained")
+        yerr = done["accuracy_std"] if "accuracy_std" in done else None
+        ax.errorbar(done["flops_ratio"], done["accuracy"], yerr=yerr, fmt="o", color="tab:blue",
+                    capsize=3, label="trained (mean ± std over seeds)" if yerr is not None
+                    else "trained")
         ax.scatter([best["flops_ratio"]], [best["accuracy"]], s=160, facecolors="none",
                    edgecolors="tab:red", lw=2, label=f"best (trial {int(best['number'])})")
         for _, r in done.iterrows():
@@ -174,13 +177,13 @@ def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | Non
                 ax.axvspan(r["flops"] * (1 - tolerance), r["flops"] * (1 + tolerance),
                            color="tab:blue", alpha=0.08, lw=0)
     for s in strategies:
-        pts = sorted((r["flops"], r["accuracy"]) for r in rows
+        pts = sorted((r["flops"], r["accuracy"], r.get("accuracy_std") or 0.0) for r in rows
                      if r["strategy"] == s and r.get("accuracy") is not None)
         if not pts:
             continue
-        xs, ys = zip(*pts)
-        ax.plot(xs, ys, marker=markers.get(s, "D"), ms=14 if s == "compound" else 8,
-                lw=1.5, label=s)
+        xs, ys, es = zip(*pts)
+        ax.errorbar(xs, ys, yerr=es if any(es) else None, marker=markers.get(s, "D"),
+                    ms=14 if s == "compound" else 8, lw=1.5, capsize=4, label=s)
     if flops and max(flops) / min(flops) > 4:
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(_si))
@@ -192,4 +195,26 @@ def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | Non
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def confirmation(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "") -> Path:
+    """Search accuracy against confirmed accuracy, one point per confirmed candidate, error bars
+    of one standard deviation on both axes; the diagonal is perfect agreement."""
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    xs = [r["search_mean"] for r in rows]
+    ys = [r["confirm_mean"] for r in rows]
+    ax.errorbar(xs, ys, xerr=[r["search_std"] for r in rows], yerr=[r["confirm_std"] for r in rows],
+                fmt="o", capsize=4, color="tab:blue")
+    for r in rows:
+        ax.annotate(f"{r['alpha']:g},{r['beta']:g},{r['gamma']:g}", (r["search_mean"],
+                    r["confirm_mean"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    if xs:
+        lo, hi = min(xs + ys), max(xs + ys)
+        pad = (hi - lo) * 0.1 or 0.01
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--")
+    ax.set_xlabel("search accuracy (proxy, mean ± std)")
+    ax.set_ylabel("confirmed accuracy (mean ± std)" + (f", {fidelity}" if fidelity else ""))
+    ax.set_title("does the proxy rank like the confirmation?")
+    ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
-from gridsearch.viz import _plots as plots
+from gridsearch import stats
 from gridsearch.errors import GridsearchError
-from gridsearch.study._trials import best_trial, state_of, trials_table
+from gridsearch.family._freeze import Frozen, stored_frozen
+from gridsearch.family._scale import stored_family
+from gridsearch.study._trials import rank, read, trials_table
 
 PREDICTORS = ("flops", "params", "activations")
 STATES = ("COMPLETE", "INFEASIBLE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -33,52 +32,41 @@ class Report:
 
 def pearson(x: list[float], y: list[float]) -> float | None:
     """Pearson's r, or None with fewer than 3 pairs or no spread."""
-    if len(x) < 3:
-        return None
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if np.std(a) == 0 or np.std(b) == 0:
-        return None
-    return float(np.corrcoef(a, b)[0, 1])
+    return stats.pearson(x, y) if len(x) >= 3 else None
 
 
-def family_members(study: optuna.Study) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The stored family (study user attr ``family``): its members with φ and counts, if any.
-
-    Accepts a list of members or a dict with ``members`` (and optionally ``baseline``).
-    """
-    fam = study.user_attrs.get("family")
-    baseline = None
-    if isinstance(fam, dict):
-        baseline = fam.get("baseline") if isinstance(fam.get("baseline"), dict) else None
-        fam = fam.get("members")
-    if not isinstance(fam, list):
-        return [], None
-    members = [m for m in fam if isinstance(m, dict) and "phi" in m
-               and any(m.get(k) is not None for k in PREDICTORS)]
-    return members, baseline
-
-
-def facts(study: optuna.Study) -> dict[str, Any]:
-    trials = study.get_trials(deepcopy=False)
+def facts(search) -> dict[str, Any]:
+    """What the summary, the dashboard note and ``report --json`` say, for any kind of study."""
+    study = search.study(create=False)
+    records = read(study)
     counts = {s: 0 for s in STATES}
-    for t in trials:
-        counts[state_of(t)] = counts.get(state_of(t), 0) + 1
-    timed = [t for t in trials if t.state == TrialState.COMPLETE
-             and t.user_attrs.get("train_seconds") is not None]
-    secs = [float(t.user_attrs["train_seconds"]) for t in timed]
-    corr = {k: pearson([float(t.user_attrs[k]) for t in timed], secs) for k in PREDICTORS}
-    out: dict[str, Any] = {"study": study.study_name, "trials": len(trials), "counts": counts,
+    for r in records:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    timed = [r for r in records if r.state == "COMPLETE" and r.get("train_seconds") is not None
+             and all(r.get(k) is not None for k in PREDICTORS)]
+    secs = [float(r.get("train_seconds")) for r in timed]
+    corr = {k: pearson([float(r.get(k)) for r in timed], secs) for k in PREDICTORS}
+    frozen = stored_frozen(study)
+    out: dict[str, Any] = {"study": study.study_name, "trials": len(records), "counts": counts,
                            "timed_trials": len(timed), "pearson_r_vs_train_seconds": corr,
-                           "best": None, "frozen": study.user_attrs.get("frozen")}
+                           "best": None, "selection": None,
+                           "frozen": frozen.as_dict() if frozen else None}
     try:
-        b = best_trial(study)
+        sel = search.selection()
     except GridsearchError:
         return out
-    u = b.user_attrs
-    out["best"] = {"trial": b.number, "accuracy": b.value,
-                   **{k: b.params.get(k) for k in ("alpha", "beta", "gamma")},
-                   **{k: u.get(k) for k in ("resolution", "effective_gamma", "flops_ratio", "flops",
-                                            "params", "activations", "train_seconds", "layout")}}
+    w = sel.winner
+    first = next(r for r in records if r.number == w.trials[0]) if sel.source == "search" else None
+    figures = first.attrs if first else {}
+    out["best"] = {"trial": w.trials[0], **w.point.as_dict(), **w.summary.as_dict(),
+                   "accuracy": w.value, "source": sel.source,
+                   **{k: figures.get(k) for k in ("resolution", "effective_gamma", "flops_ratio",
+                                                  "flops", "params", "activations")}}
+    out["selection"] = {"source": sel.source, "study": sel.study,
+                        "margin": sel.margin, "p_value": sel.test.p if sel.test else None,
+                        "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict(),
+                        "ranked": [{**c.point.as_dict(), **c.summary.as_dict(),
+                                    "trials": list(c.trials)} for c in sel.ranked]}
     return out
 
 
@@ -89,15 +77,22 @@ def summary_text(f: dict[str, Any]) -> str:
              + (f", {c['RUNNING']} running" if c.get("RUNNING") else "")]
     b = f["best"]
     if b:
-        lines.append(f"best: trial {b['trial']}  α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}"
-                     f"  accuracy {b['accuracy']:.4f}  resolution {b['resolution']}"
-                     f" (effective γ {b['effective_gamma']:g})  FLOPs ratio {b['flops_ratio']:.3f}"
-                     f"  params {b['params']:,}  activations {b['activations']:,}")
+        acc = stats.Summary(b["mean"], b["std"], b["n"], *b["ci95"]).text()
+        line = (f"best ({b['source']}): trial {b['trial']}  α={b['alpha']:g} β={b['beta']:g} "
+                f"γ={b['gamma']:g}  accuracy {acc}")
+        if b.get("resolution") is not None:
+            line += (f"  resolution {b['resolution']} (effective γ {b['effective_gamma']:g})"
+                     f"  FLOPs ratio {b['flops_ratio']:.3f}")
+        lines.append(line)
+        sel = f["selection"]
+        if sel["margin"] is not None:
+            p = "n/a" if sel["p_value"] is None else f"{sel['p_value']:.3g}"
+            lines.append(f"  margin over the runner-up {sel['margin']:+.4f} (Welch p = {p}); "
+                         f"ties: {len(sel['ties'])}; {sel['verdict']}")
     else:
         lines.append("best: no feasible finished trial yet")
-    fr = frozen_of(f)
-    if fr:
-        lines.append(frozen_text(fr))
+    if f.get("frozen"):
+        lines.append(Frozen.from_dict(f["frozen"]).text())
     lines.append(f"training time vs complexity over {f['timed_trials']} trained trials (Pearson r):")
     for k in PREDICTORS:
         r = f["pearson_r_vs_train_seconds"][k]
@@ -107,23 +102,6 @@ def summary_text(f: dict[str, Any]) -> str:
     if rs:
         lines.append(f"  best predictor of training time here: {max(rs, key=rs.get)}")
     return "\n".join(lines)
-
-
-def frozen_of(f: dict[str, Any]) -> dict[str, Any] | None:
-    """The frozen coefficients (study user attr ``frozen``) when they are usable."""
-    fr = f.get("frozen")
-    return fr if isinstance(fr, dict) and {"alpha", "beta", "gamma"} <= set(fr) else None
-
-
-def frozen_text(fr: dict[str, Any]) -> str:
-    """One line: α, β, γ (effective γ), the trial and its accuracy."""
-    text = f"frozen: α={fr['alpha']:g} β={fr['beta']:g} γ={fr['gamma']:g}"
-    if fr.get("effective_gamma") is not None:
-        text += f" (effective γ {fr['effective_gamma']:g})"
-    text += f", trial {fr.get('trial', '?')}"
-    if isinstance(fr.get("value"), (int, float)):
-        text += f", accuracy {fr['value']:.4f}"
-    return text
 
 
 def family_text(members: list[dict[str, Any]]) -> str:
@@ -143,39 +121,70 @@ def family_text(members: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def build(study: optuna.Study, out_dir: str | Path, target: float, tolerance: float,
-          per_phi: float | None = None) -> Report:
-    """Write trials.csv, the PNG plots and summary.txt into ``out_dir``.
+def build(search, out_dir: str | Path) -> Report:
+    """Write trials.csv, the PNG plots and summary.txt for ``search``'s study into ``out_dir``."""
+    from gridsearch.viz import _plots as plots
 
-    ``target`` and ``tolerance`` are the study's FLOPs budget; ``per_phi`` the FLOPs multiplier per
-    unit of φ (the config's ``search.target``, default ``target``) for the family's nominal line.
-    """
+    cfg = search.cfg
+    study = search.study(create=False)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     df = trials_table(study)
     files = []
     df.to_csv(out / "trials.csv", index=False)
     files.append(out / "trials.csv")
-    f = facts(study)
+    f = facts(search)
     for col in ("alpha", "beta", "gamma", "flops_ratio", "accuracy"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
-    files.append(plots.accuracy_vs_flops(df, target, tolerance, out / "accuracy_vs_flops.png"))
+    files.append(plots.accuracy_vs_flops(_per_point(df, read(study)), cfg.target_multiplier,
+                                         cfg.budget.tolerance, out / "accuracy_vs_flops.png"))
     files.append(plots.alpha_beta_plane(df, out / "alpha_beta.png"))
-    curves = [(f"#{t.number} ({t.params.get('alpha', 0):g},{t.params.get('beta', 0):g},"
-               f"{t.params.get('gamma', 0):g})",
-               [t.intermediate_values[k] for k in sorted(t.intermediate_values)])
-              for t in study.get_trials(deepcopy=False) if t.intermediate_values]
+    curves = [(f"#{r.number} ({r.point.alpha:g},{r.point.beta:g},{r.point.gamma:g})"
+               if r.point else f"#{r.number}", list(r.history))
+              for r in read(study) if r.history]
     best = f["best"]
     highlight = next((c[0] for c in curves if best and c[0].startswith(f"#{best['trial']} ")), None)
     files.append(plots.learning_curves(curves, out / "learning_curves.png", highlight))
-    members, baseline = family_members(study)
+    rows = confirmation_rows(search)
+    if rows:
+        files.append(plots.confirmation(rows, out / "confirmation.png"))
+    members, baseline = stored_family(study)
     text = summary_text(f)
     if members:
         text += "\n" + family_text(members)
-        files.append(plots.family(members, out / "family.png", baseline,
-                                  per_phi or target))
+        files.append(plots.family(members, out / "family.png", baseline, cfg.search.target))
     else:
         text += "\nfamily: none stored (freeze and scale the study to plot one)"
     (out / "summary.txt").write_text(text + "\n")
     files.append(out / "summary.txt")
     return Report(text, f, files)
+
+
+def _per_point(df: pd.DataFrame, records) -> pd.DataFrame:
+    """The trials table with one COMPLETE row per point: mean accuracy and its std over seeds."""
+    ranked = rank(records)
+    rest = df[df["state"] != "COMPLETE"]
+    rows = []
+    for c in ranked:
+        first = df[df["number"] == c.trials[0]].iloc[0].to_dict()
+        rows.append({**first, "accuracy": c.value, "accuracy_std": c.summary.std})
+    return pd.concat([pd.DataFrame(rows, columns=[*df.columns, "accuracy_std"]), rest],
+                     ignore_index=True) if rows else df
+
+
+def confirmation_rows(search) -> list[dict[str, Any]]:
+    """One row per confirmed point: its search and confirmed mean ± std (n)."""
+    confirm = search.confirmation()
+    if confirm is None:
+        return []
+    found = {(c.point.alpha, c.point.beta, c.point.gamma): c
+             for c in rank(read(search.study(create=False)))}
+    rows = []
+    for c in rank(read(confirm)):
+        s = found.get((c.point.alpha, c.point.beta, c.point.gamma))
+        if s is None:
+            continue
+        rows.append({**c.point.as_dict(), "search_mean": s.value, "search_std": s.summary.std,
+                     "search_n": s.runs, "confirm_mean": c.value, "confirm_std": c.summary.std,
+                     "confirm_n": c.runs})
+    return rows

@@ -1,0 +1,93 @@
+"""gridsearch confirm: re-train the search's best points with fresh seeds (optionally at a higher
+fidelity) and report whether the proxy's ranking and its winner hold up."""
+
+from __future__ import annotations
+
+import sys
+
+from gridsearch.cli import search as search_cli
+from gridsearch.cli.common import add_config, load_config, print_json, table
+from gridsearch.study import _confirm as confirm_mod
+from gridsearch.study import _workers as workers
+from gridsearch.study._search import Search
+
+
+def register(sub) -> None:
+    p = sub.add_parser("confirm", help="re-train the best K points with S fresh seeds; "
+                                       "rank agreement and the winner's significance",
+                       description="Re-train the K best points of the search with S new seeds "
+                                   "(optionally more epochs or data), stored as the study "
+                                   "<name>-confirm in the same store (resumable; --workers). "
+                                   "freeze, export, compare and report then rank by it.")
+    add_config(p)
+    p.add_argument("--top", type=int, default=3, metavar="K", help="points to confirm (3)")
+    p.add_argument("--seeds", type=int, default=3, metavar="S", help="fresh seeds per point (3)")
+    p.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the search's)")
+    p.add_argument("--train-size", type=int, metavar="N", help="training subset size")
+    p.add_argument("--val-size", type=int, metavar="N", help="validation subset size")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
+    p.add_argument("--join", action="store_true", help=argparse_suppress())
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.set_defaults(func=confirm, create=True, max_trials=None, retry_failed=False,
+                   no_wait=False)
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def confirm(args) -> int:
+    search_cli._check_run_args(args)
+    cfg = load_config(args)
+    search = Search(cfg, args.storage)
+    fid = confirm_mod.Fidelity(args.seeds, args.epochs, args.train_size, args.val_size)
+    confirmation = confirm_mod.plan(search, args.top, fid)
+    if args.join:                                   # one worker of `confirm --workers N`
+        return search_cli.run_one(args, confirmation)
+    if args.workers > 1 or args.gpus:
+        code = search_cli.pool(args, confirmation, lambda slot: _worker(args, slot))
+    else:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        code = search_cli.run_one(args, confirmation)
+    if code:
+        return code
+    out = confirm_mod.outcome(search, confirmation)
+    if args.json:
+        print_json(out.as_dict())
+        return 0
+    print(f"{cfg.name}: confirmation {confirmation.cfg.name!r}: top {len(out.rows)} points, "
+          f"{fid.seeds} fresh seed(s) each, {confirmation.cfg.train.epochs} epoch(s), "
+          f"{confirmation.cfg.data.train_size} training images")
+    rows = [{"alpha": r.point[0], "beta": r.point[1], "gamma": r.point[2],
+             "search": r.search.summary.text(), "rank": r.search_rank,
+             "confirmed": r.confirmed.summary.text() if r.confirmed else "-",
+             "confirmed_rank": r.confirmed_rank or "-"} for r in out.rows]
+    print(table(rows, ["alpha", "beta", "gamma", "search", "rank", "confirmed",
+                       "confirmed_rank"]))
+    rho = "n/a" if out.spearman is None else f"{out.spearman:.3f}"
+    tau = "n/a" if out.kendall is None else f"{out.kendall:.3f}"
+    p = "n/a" if out.test is None else f"{out.test.p:.3g}"
+    print(f"rank agreement over {sum(r.confirmed is not None for r in out.rows)} confirmed points: "
+          f"Spearman ρ = {rho}, Kendall τ = {tau}; winner vs runner-up Welch p = {p}")
+    print(f"verdict: {out.verdict()}")
+    return 0
+
+
+def _worker(args, slot) -> list[str]:
+    cmd = [sys.executable, "-m", "gridsearch", "confirm", str(args.config), "--top", str(args.top),
+           "--seeds", str(args.seeds), "--join", "--device", slot.device, "--threads",
+           str(slot.threads), "--no-progress"]
+    for flag in ("epochs", "train_size", "val_size", "storage"):
+        v = getattr(args, flag)
+        if v is not None:
+            cmd += [f"--{flag.replace('_', '-')}", str(v)]
+    return cmd
