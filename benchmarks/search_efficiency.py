@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import device_name, print_table  # noqa: E402
 from gridsearch import config  # noqa: E402
 from gridsearch.training import _trainer as trainer  # noqa: E402
-from gridsearch.study._trials import feasible_complete  # noqa: E402
+from gridsearch.study._trials import rank, read  # noqa: E402
 from gridsearch.study._search import Search  # noqa: E402
 
 
@@ -45,8 +45,8 @@ def summarise(search: Search) -> dict:
     trials = search.study().trials
     # pruned trials record the seconds they trained before they were stopped
     seconds = sum(t.user_attrs.get("train_seconds", 0.0) for t in trials)
-    done = feasible_complete(search.study())
-    best = max((t.value for t in done), default=float("nan"))
+    ranked = rank(read(search.study()))
+    best = ranked[0].value if ranked else float("nan")
     pruned = sum(1 for t in trials if "pruned_reason" in t.user_attrs)
     return {"trials": len(trials), "pruned": pruned, "best_acc": best, "train_s": seconds}
 

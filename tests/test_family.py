@@ -20,6 +20,7 @@ from gridsearch import config, models
 from gridsearch.family import _export as export
 from gridsearch.family import _scale as family
 from gridsearch.family import _freeze as freeze
+from gridsearch.study._trials import rank, read
 from gridsearch.measure._candidate import Realiser
 from gridsearch.cli import main as cli_main
 from gridsearch.measure._complexity import ComplexityCounter
@@ -116,10 +117,10 @@ def test_freeze_merges_duplicates_and_skips_infeasible_and_failed(tiny_config):
     add(study, p2, value=0.99, **measured(r, p2, feasible=False))  # finished yet infeasible
     add(study, p2, state=TrialState.RUNNING)
 
-    ranked = freeze.rank(study)
+    ranked = rank(read(study))
     assert [x.point for x in ranked] == [p1, p0]  # one row per point, never two
     assert ranked[1].trials == (0, 1) and ranked[1].value == pytest.approx(0.7)
-    frozen = freeze.freeze(study)
+    frozen = freeze.freeze(Search(cfg).selection(), cfg.name)
     assert (frozen.alpha, frozen.beta, frozen.gamma) == (p1.alpha, p1.beta, p1.gamma)
     assert frozen.trial == 2 and frozen.value == pytest.approx(0.8)
 
@@ -139,7 +140,7 @@ def test_freeze_ties_go_to_fewer_measured_flops(tiny_config):
     for p in cfg.points():
         add(study, p, value=0.75, **attrs[p])
     cheapest = min(cfg.points(), key=lambda p: (attrs[p]["flops"], cfg.points().index(p)))
-    assert freeze.freeze(study).point == cheapest
+    assert freeze.freeze(Search(cfg).selection(), cfg.name).point == cheapest
 
 
 def test_freeze_refuses_without_a_feasible_finished_trial(tiny_config, run):
@@ -149,8 +150,8 @@ def test_freeze_refuses_without_a_feasible_finished_trial(tiny_config, run):
     p = cfg.points()[0]
     add(study, p, state=TrialState.PRUNED, feasible=False, verdict="infeasible")
     add(study, p, state=TrialState.FAIL, error="boom")
-    with pytest.raises(GridsearchError, match="nothing to freeze"):
-        freeze.freeze(study)
+    with pytest.raises(GridsearchError, match="no trial is both feasible and finished"):
+        Search(cfg).selection()
     r = run("freeze", path)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "1 fail, 1 infeasible" in r.stderr
@@ -247,7 +248,7 @@ def test_export_validates_and_rebuilds_with_torchvision_alone(effnet_study, tmp_
     path, cfg, cand = effnet_study
     r = run("freeze", path)
     assert r.returncode == 0, r.stderr
-    assert "alpha=1 beta=1.1 gamma=1.3" in r.stdout
+    assert "α=1 β=1.1 γ=1.3" in r.stdout
     out = tmp_path / "best.json"
     r = run("export", path, "-o", out, "--phi", "0,1", "--no-progress")  # φ < 0: see scale tests
     assert r.returncode == 0, r.stderr

@@ -14,7 +14,7 @@ from gridsearch.cli.common import write_json
 from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.errors import ConfigError
 from gridsearch.study._pareto import dominates, front
-from gridsearch.study._trials import pareto_trials
+from gridsearch.study._trials import pareto
 from gridsearch.study._search import Search
 
 from conftest import cli
@@ -176,7 +176,7 @@ def test_multi_objective_with_every_sampler(mo_config, fast_training, counter, s
     for t in done:
         assert t.values == [t.user_attrs["accuracy"], t.user_attrs["activations"]]
     stored = study.user_attrs["pareto"]
-    assert [x["number"] for x in stored["trials"]] == sorted(t.number for t in pareto_trials(study))
+    assert [x["number"] for x in stored["trials"]] == sorted(r.number for r in pareto(study))
     optuna_front = {t.number for t in study.best_trials if t.user_attrs.get("feasible")}
     assert {x["number"] for x in stored["trials"]} == optuna_front
 

@@ -141,7 +141,7 @@ def test_dashboard_serves_the_study_with_every_figure(study_path):
     trials = detail["trials"]
     assert len(trials) == len(study.trials)
     assert {a["key"] for a in detail["user_attrs"]} >= {"config", "baseline"}
-    assert "Best feasible trial" in detail["note"]["body"]
+    assert "Selected point (search)" in detail["note"]["body"]
     complete = [t for t in trials if t["state"] == "Complete"]
     assert complete
     for t in complete:
@@ -217,8 +217,8 @@ def test_dashboard_binds_loopback_by_default(study_path):
 
 
 def test_infeasible_trials_get_a_note(tiny_config):
+    from gridsearch import _compat
     from gridsearch.viz._dashboard import annotate, study_note
-    from optuna_dashboard._note import get_note_from_system_attrs
 
     cfg = config.load(tiny_config(name="notes", mode="reject"))
     search = Search(cfg)
@@ -235,12 +235,11 @@ def test_infeasible_trials_get_a_note(tiny_config):
                            for k in ("alpha", "beta", "gamma")},
             user_attrs=cand.attrs()))
     assert study.trials, "the tiny reject study should have infeasible points"
-    assert annotate(study) == 1 + len(study.trials)
-    assert annotate(study) == 0  # unchanged notes are not rewritten
-    attrs = study._storage.get_study_system_attrs(study._study_id)
+    assert annotate(search) == 1 + len(study.trials)
+    assert annotate(search) == 0  # unchanged notes are not rewritten
     for t in study.trials:
-        assert "Infeasible" in get_note_from_system_attrs(attrs, t._trial_id)["body"]
-    assert f"{len(study.trials)} infeasible" in study_note(study)
+        assert "Infeasible" in _compat.trial_note(study, t)
+    assert f"{len(study.trials)} infeasible" in study_note(search)
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -300,13 +299,13 @@ def test_report_plots_the_family_once_stored(study_path, tmp_path):
                                    "value": best.value})
     study.set_user_attr("family", {"baseline": base.as_dict(), "members": members})
     assert len(family_members(study)[0]) == 3
-    rep = build(study, tmp_path / "r", cfg.target_multiplier, cfg.budget.tolerance)
+    rep = build(Search(cfg, url), tmp_path / "r")
     _valid_png(tmp_path / "r" / "family.png")
     assert (f"frozen: α={p.alpha:g} β={p.beta:g} γ={p.gamma:g} (effective γ 1.0625), "
-            f"trial {best.number}, accuracy {best.value:.4f}") in rep.summary
+            f"trial {best.number}, accuracy {best.value:.4f} (n=1)") in rep.summary
     assert f"φ=2  {members[2]['resolution']} px  FLOPs {members[2]['flops']:,}" in rep.summary
     assert "family: none stored" not in rep.summary
-    note = study_note(study)
+    note = study_note(Search(cfg, url))
     assert "Frozen coefficients" in note and "effective γ 1.0625" in note
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gridsearch import models
-from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.cli.common import human, print_json
+from gridsearch.errors import ModelError
 
 
 def register(sub) -> None:
@@ -12,7 +11,8 @@ def register(sub) -> None:
                        description="Build MODEL scaled by --width/--depth and count it with fvcore "
                                    "at --resolution (batch 1, eval). FLOPs: one multiply-add = "
                                    "one FLOP.")
-    p.add_argument("model", help=f"{', '.join(sorted(models.REGISTRY))} or package.module:function")
+    p.add_argument("model", help="a baseline, e.g. efficientnet_b0 or resnet18 (an unknown name "
+                                 "lists the known ones), or package.module:function")
     p.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1)")
     p.add_argument("--depth", type=float, default=1.0, help="depth multiplier (default 1)")
     p.add_argument("--resolution", type=int, default=224, help="input size in pixels (default 224)")
@@ -22,8 +22,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from gridsearch import models
+    from gridsearch.measure._complexity import ComplexityCounter
+
     if args.resolution < 1 or args.num_classes < 1:
-        raise models.ModelError("--resolution and --num-classes must be positive")
+        raise ModelError("--resolution and --num-classes must be positive")
     realised = models.build(args.model, args.width, args.depth, args.num_classes)
     c = ComplexityCounter().count(realised.module, args.resolution)
     out = {"model": args.model, "flops": c.flops, "params": c.params,

@@ -5,12 +5,9 @@ from __future__ import annotations
 import sys
 
 from gridsearch.family import _export as export_mod
-from gridsearch import models
-from gridsearch.measure._candidate import Realiser
-from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.family._scale import Family, parse_phis, scale
+from gridsearch.family._scale import FAMILY_ATTR, Family, parse_phis, scale
 from gridsearch.family._freeze import Frozen, freeze, store_frozen, stored_frozen
 from gridsearch.study._search import Search
 from gridsearch.scaling._space import Point
@@ -133,6 +130,8 @@ def _from_config(args) -> tuple[StudyConfig, Frozen]:
 
 
 def _from_flags(args) -> StudyConfig:
+    from gridsearch import models
+
     models.get_baseline(args.model)  # an unknown name fails before anything is counted
     missing = [f"--{k}" for k in ("alpha", "beta", "gamma") if getattr(args, k) is None]
     if missing:
@@ -162,6 +161,9 @@ def _scale(args, cfg: StudyConfig, point: Point) -> Family:
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
     tol = _tolerance(args, cfg)
     _note(args, f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
+    from gridsearch.measure._candidate import Realiser
+    from gridsearch.measure._complexity import ComplexityCounter
+
     realiser = Realiser(cfg, ComplexityCounter())
 
     def start(i, phi):
@@ -194,7 +196,8 @@ def scale_cmd(args) -> int:
     doc = export_mod.document(fam, frozen, cfg if args.config else None)
     if args.config:  # the report and the dashboard show the family stored on the study
         Search(cfg, args.storage).study(create=False).set_user_attr(
-            "family", {"baseline": doc["baseline"], "members": doc["family"]})
+            FAMILY_ATTR, {**{k: doc[k] for k in export_mod.STORED_KEYS},
+                          "members": doc["family"]})
     if args.plot:  # the report's family figure
         from gridsearch.viz._plots import family as plot_family
 
@@ -236,16 +239,27 @@ def _list(v) -> str:
 def export_cmd(args) -> int:
     export_mod.check_writable(args.output, args.force)
     cfg, frozen = _from_config(args)
-    fam = _scale(args, cfg, frozen.point)
-    doc = export_mod.document(fam, frozen, cfg)
+    stored = Search(cfg, args.storage).study(create=False).user_attrs.get(FAMILY_ATTR)
+    repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
+    doc = export_mod.from_stored(stored, frozen, cfg, parse_phis(args.phi), repair,
+                                 _tolerance(args, cfg))
+    if doc is not None:
+        _note(args, f"{cfg.name}: the family stored by `gridsearch scale` (measured then)")
+    else:
+        doc = export_mod.document(_scale(args, cfg, frozen.point), frozen, cfg)
     path = export_mod.write(doc, args.output, force=args.force)
-    print(f"{path}: {cfg.name}, alpha={fam.alpha:g} beta={fam.beta:g} gamma={fam.gamma:g}, "
-          f"{len(fam.members)} members (phi {', '.join(f'{m.phi:g}' for m in fam.members)})")
+    c = doc["coefficients"]
+    phis = ", ".join(f"{m['phi']:g}" for m in doc["family"])
+    print(f"{path}: {cfg.name}, alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g}, "
+          f"{len(doc['family'])} members (phi {phis})")
     return 0
 
 
 # -- build ----------------------------------------------------------------------------------------
 def build_cmd(args) -> int:
+    from gridsearch import models
+    from gridsearch.measure._complexity import ComplexityCounter
+
     exported = export_mod.load(args.file)
     m, b = exported.member(args.phi), exported.baseline
     realised = models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gridsearch.errors import ConfigError
-from gridsearch.measure._members import Scaler
 from gridsearch.scaling import _strategies as strategies
 from gridsearch.cli.common import human, print_json, table
 
@@ -26,6 +25,8 @@ def run(args) -> int:
                           "--alpha/--beta/--gamma with it")
     if not args.model or args.flops_multiplier is None:
         raise ConfigError("--strategy needs --model and --flops-multiplier S")
+    from gridsearch.measure._members import Scaler
+
     names = strategies.STANDARD if args.strategy == "all" else (args.strategy,)
     scaler = Scaler(args.model, args.base_resolution, args.num_classes)
     repair = bool(args.repair)

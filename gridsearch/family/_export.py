@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
 
 from gridsearch.errors import GridsearchError
 from gridsearch.family._scale import Family, Member
 from gridsearch.family._freeze import Frozen
+
+if TYPE_CHECKING:
+    from torch import nn
 
 SCHEMA = "gridsearch.family/v1"
 SCHEMA_FILE = "family-v1.json"
@@ -103,6 +105,28 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
     }
 
 
+STORED_KEYS = ("baseline", "coefficients", "target_multiplier", "scaling", "family")
+
+
+def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], repair: bool,
+                tolerance: float) -> dict[str, Any] | None:
+    """The export document from a family ``gridsearch scale`` stored on the study, when it was
+    measured for exactly these coefficients, φ values, repair and tolerance (else None: measure)."""
+    if not isinstance(stored, dict) or any(k not in stored for k in STORED_KEYS):
+        return None
+    c, sc = stored["coefficients"], stored["scaling"]
+    same = ([c.get(k) for k in ("alpha", "beta", "gamma")] == [frozen.alpha, frozen.beta,
+                                                               frozen.gamma]
+            and sorted(m["phi"] for m in stored["family"]) == sorted(phis)
+            and sc.get("repair") == repair and sc.get("tolerance") == tolerance)
+    if not same:
+        return None
+    fresh = document(Family(stored["baseline"]["model"], stored["baseline"]["resolution"], 1, 1, 1,
+                            {**stored["baseline"]}, frozen.alpha, frozen.beta, frozen.gamma,
+                            stored["target_multiplier"], repair, tolerance), frozen, cfg)
+    return {**fresh, **{k: stored[k] for k in STORED_KEYS}}
+
+
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:
     """Write ``doc`` atomically; refuse an existing file unless ``force``."""
     path = Path(path)
@@ -161,7 +185,7 @@ class Exported:
         raise GridsearchError(f"{self.path or 'family'}: no member with phi = {phi:g} "
                               f"(it has {have}); export again with --phi")
 
-    def build(self, phi: float) -> nn.Module:
+    def build(self, phi: float) -> "nn.Module":
         """The member's network (fresh weights); feed it ``member(phi)['resolution']`` pixels."""
         from gridsearch import models
 

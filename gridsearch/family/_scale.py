@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from gridsearch.measure._candidate import Candidate, Realiser
 from gridsearch.errors import ConfigError
 from gridsearch.scaling._space import Point
+
+if TYPE_CHECKING:
+    from gridsearch.measure._candidate import Candidate, Realiser
 
 MAX_PHIS = 64
 
@@ -112,7 +114,7 @@ class Family:
         raise KeyError(phi)
 
 
-def _member(c: Candidate, seconds: float) -> Member:
+def _member(c: "Candidate", seconds: float) -> Member:
     v = c.verdict
     cx = v.complexity
     return Member(
@@ -126,7 +128,7 @@ def _member(c: Candidate, seconds: float) -> Member:
         note=v.reason)
 
 
-def scale(realiser: Realiser, point: Point, phis: list[float], repair: bool = False,
+def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = False,
           tolerance: float | None = None,
           on_start: Callable[[int, float], None] | None = None,
           on_member: Callable[[int, Member], None] | None = None) -> Family:
