@@ -68,7 +68,7 @@ def main() -> None:
     args = p.parse_args()
     device = trainer.resolve_device(args.device)
     gpu = device.type == "cuda"
-    # GPU: DESIGN.md §6's setting. CPU: a reduced size that finishes in a minute or two.
+    # GPU: the H100 figures in docs/design.md §7's setting. CPU: a reduced size that finishes in a minute or two.
     args.resolution = args.resolution or (64 if gpu else 32)
     args.images = args.images or (8192 if gpu else 1024)
     args.batch = args.batch or (512 if gpu else 64)

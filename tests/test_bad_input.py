@@ -73,6 +73,17 @@ CASES = [
      _edit("alpha = { min = 1.0", "alpha = { min = 0.5")),
     ("grace not above heartbeat", ["run", "{cfg}"],
      _base() + "\n[workers]\nheartbeat_interval = 5\ngrace_period = 5\n"),
+    ("seeds 0", ["run", "{cfg}"], _edit("epochs = 2", "epochs = 2\nseeds = 0")),
+    ("malformed explicit point", ["run", "{cfg}"],
+     _edit("target = 2.0", "target = 2.0\npoints = [[1.0, 1.2]]")),
+    ("confirm --top 0", ["confirm", "{cfg}", "--top", "0"], _base()),
+    ("confirm --seeds 0", ["confirm", "{cfg}", "--seeds", "0"], _base()),
+    ("confirm --epochs 0", ["confirm", "{cfg}", "--epochs", "0"], _base()),
+    ("confirm --train-size -5", ["confirm", "{cfg}", "--train-size", "-5"], _base()),
+    ("confirm an unknown study", ["confirm", "{cfg}"], _base("ghost")),
+    ("confirm without a feasible trial", ["confirm", "{dir}/nofeas.toml"], None),
+    ("freeze without a feasible trial", ["freeze", "{dir}/nofeas.toml"], None),
+    ("compare --seeds 0", ["compare", "{cfg}", "--seeds", "0"], _base()),
 ]
 
 
@@ -94,11 +105,11 @@ def folder(tmp_path_factory):
     path = d / "bad.toml"
     path.write_text(_base())
     Search(config.load(path)).run(max_trials=2)
+    nofeas = d / "nofeas.toml"   # every point over the budget: infeasible, never trained
+    nofeas.write_text(TINY.format(name="nofeas", mode="reject", storage="").replace(
+        "tolerance = 0.08", "tolerance = 0.0001"))
+    Search(config.load(nofeas)).run()
     return d
-
-
-def test_at_least_twenty_cases():
-    assert len(CASES) >= 20
 
 
 @pytest.mark.parametrize("argv,text", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

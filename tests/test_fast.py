@@ -11,6 +11,7 @@ from gridsearch import config, models
 from gridsearch.training import _data as data
 from gridsearch.training import _reference as reference
 from gridsearch.training import _trainer as trainer
+from gridsearch.study._sampling import propose
 from gridsearch.study._search import Search
 
 from conftest import TINY
@@ -34,7 +35,7 @@ def test_every_proposal_meets_the_constraint(tmp_path, sampler):
     seen = set()
     for _ in range(30):
         trial = search._ask(study)
-        p = search._propose(trial)
+        p = propose(trial, cfg)
         assert p.alpha * p.beta**2 * p.gamma**2 == pytest.approx(s.target, rel=1e-5)
         for v, r in ((p.alpha, s.alpha), (p.beta, s.beta), (p.gamma, s.gamma)):
             assert r.min - 1e-6 <= v <= r.max + 1e-6

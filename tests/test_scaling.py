@@ -22,14 +22,14 @@ def test_round_repeats_is_ceil():
 
 
 def test_compound_and_effective_gamma():
-    s = scaling.compound(1.2, 1.1, 1.15, phi=1, base_resolution=224)
+    s = scaling.at_phi(1.2, 1.1, 1.15, phi=1, base_resolution=224)
     assert (round(s.depth_mult, 6), round(s.width_mult, 6), s.resolution) == (1.2, 1.1, 258)
     assert scaling.effective_gamma(258, 224) == pytest.approx(258 / 224)
     assert scaling.effective_gamma(256, 224, phi=2) == pytest.approx((256 / 224) ** 0.5)
 
 
 def test_efficientnet_layout_for_paper_point():
-    # DESIGN.md §3: stages [1,2,2,3,3,4,1] -> [2,3,3,4,4,5,2] at alpha = 1.2.
+    # docs/design.md §2: stages [1,2,2,3,3,4,1] -> [2,3,3,4,4,5,2] at alpha = 1.2.
     r = models.build("efficientnet_b0", width_mult=1.1, depth_mult=1.2)
     assert r.layout.depths == (2, 3, 3, 4, 4, 5, 2)
     assert r.layout.widths == (16, 24, 48, 88, 120, 208, 352)

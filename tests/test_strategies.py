@@ -56,6 +56,18 @@ def test_bad_input_is_a_config_error(call):
     assert "\n" not in str(e.value)
 
 
+def test_one_representation_exponent_triples():
+    """Every strategy is an exponent triple: compound's equals its (α, β, γ) at any s, and the
+    width share's equals the design table's d, w, r."""
+    c = strategies.from_coefficients(1.2, 1.1, 1.15)
+    phi = math.log(4) / math.log(1.2 * 1.1**2 * 1.15**2)
+    m = c.multipliers(4)
+    assert (m.depth, m.width, m.resolution) == pytest.approx((1.2**phi, 1.1**phi, 1.15**phi))
+    u = strategies.from_share(1 / 3)
+    assert u.name == "uniform" and (u.depth, u.width, u.resolution) == pytest.approx((1/3, 1/6, 1/6))
+    assert strategies.named("dWr", a=0.5).width_share == 0.5
+
+
 def test_scale_strategy_command_measures_every_member(capsys):
     """`gridsearch scale --model … --strategy all --flops-multiplier 4 --json`: five members, each
     count equal to fvcore's on the network rebuilt from the printed multipliers."""

@@ -14,6 +14,7 @@ import signal
 import sys
 import warnings
 
+from gridsearch import __version__
 from gridsearch.errors import GridsearchError
 from gridsearch.storage import redact
 from gridsearch.cli import count
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-v", "--verbose", action="store_true", help="log more (fvcore, optuna)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    p.add_argument("--version", action="version", version=f"gridsearch {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in COMMANDS:
@@ -61,6 +63,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _unraisable(unraisable) -> None:
+    """An interrupt that lands inside a finalizer or weakref callback is swallowed by Python
+    ("Exception ignored in …", a traceback on stderr) and the command would run on: deliver it
+    again, to the main program, where it stops the command cleanly."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 # Options whose value may start with '-' (``--phi -1..4``): argparse would take it for an option.
 _DASH_VALUES = ("--phi",)
 
@@ -76,12 +88,18 @@ def _join_dash_values(argv: list[str]) -> list[str]:
     return out
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line as the console script does (``--phi -1..4`` included)."""
+    return parser().parse_args(_join_dash_values(list(argv)))
+
+
 def main(argv: list[str] | None = None) -> int:
     console = argv is None  # the console script, not a call from Python
-    args = parser().parse_args(_join_dash_values(sys.argv[1:] if console else list(argv)))
+    args = parse_args(sys.argv[1:] if console else argv)
     _quiet_libraries(args.verbose)
     if hasattr(signal, "SIGTERM") and console:  # docker stop / kill: stop like Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
+        sys.unraisablehook = _unraisable
     try:
         return int(args.func(args) or 0)
     except GridsearchError as e:

@@ -86,7 +86,7 @@ class Realiser:
         cfg = self.cfg
         phi = cfg.search.phi if phi is None else phi
         m = cfg.model
-        scaled = scaling.compound(point.alpha, point.beta, point.gamma, phi, m.base_resolution,
+        scaled = scaling.at_phi(point.alpha, point.beta, point.gamma, phi, m.base_resolution,
                                   m.depth_mult, m.width_mult)
         realised = self.build(scaled.width_mult, scaled.depth_mult)
         verdict = budget.check(

@@ -40,9 +40,10 @@ class Scaled:
     resolution: int
 
 
-def compound(alpha: float, beta: float, gamma: float, phi: float, base_resolution: int,
-             base_depth: float = 1.0, base_width: float = 1.0) -> Scaled:
-    """d = base_depth·α^φ, w = base_width·β^φ, r = round(r0·γ^φ)."""
+def at_phi(alpha: float, beta: float, gamma: float, phi: float, base_resolution: int,
+           base_depth: float = 1.0, base_width: float = 1.0) -> Scaled:
+    """The family member at φ of frozen (α, β, γ): d = base_depth·α^φ, w = base_width·β^φ,
+    r = round(r0·γ^φ), before the network rounds its channels and repeats."""
     return Scaled(
         phi=phi,
         depth_mult=base_depth * alpha**phi,

@@ -85,7 +85,7 @@ def width_share_point(a: float, target: float = 2.0) -> Point:
     """The (α, β, γ) of fast compound scaling with width share ``a`` at φ = 1 (Dollár, Singh,
     Girshick 2021): α = s^((1−a)/2), β = s^(a/2), γ = s^((1−a)/4) with s = ``target``, so
     α·β²·γ² = s exactly.  a = 1/3 is uniform scaling, a = 1 width only."""
-    if not 0.0 <= a <= 1.0:
-        raise ValueError(f"the width share a must be in [0, 1], got {a}")
-    return Point(round(target ** ((1 - a) / 2), 6), round(target ** (a / 2), 6),
-                 round(target ** ((1 - a) / 4), 6))
+    from gridsearch.scaling._strategies import from_share
+
+    m = from_share(a).multipliers(target)
+    return Point(round(m.depth, 6), round(m.width, 6), round(m.resolution, 6))

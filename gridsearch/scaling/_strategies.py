@@ -1,30 +1,29 @@
-"""Named scaling strategies for a FLOPs multiplier s: pure math, no torch.
+"""Scaling strategies as exponent triples: pure math, no torch.
 
-Each strategy splits s into a depth, a width and a resolution multiplier (d, w, r) with
-d·w²·r² = s (FLOPs grow with depth, with the square of width and of the linear resolution):
+One representation for every strategy (the pycls way): a FLOPs multiplier ``s`` is split into depth,
+width and linear-resolution multipliers d = s^e_d, w = s^e_w, r = s^e_r with e_d + 2·e_w + 2·e_r = 1
+(FLOPs grow with depth and with the squares of width and resolution), so every member multiplies
+FLOPs by s before rounding.  Everything else is derived from the triple:
 
-* ``depth``: d = s                       (w = r = 1)
-* ``width``: w = √s                      (d = r = 1)
-* ``resolution``: r = √s                 (d = w = 1)
-* ``fast`` with a width share a (Dollár, Singh, Girshick 2021, "Fast and Accurate Model Scaling";
-  pycls ``models/scaler.py``): d = s^((1−a)/2), w = s^(a/2), r = s^((1−a)/4).  a = 0.8 by default
-  ("dWr": mostly width), a = 1/3 is ``uniform`` compound scaling, a = 1 is width only.
-* ``compound`` from searched (α, β, γ): φ = log s / log(α·β²·γ²), then d = α^φ, w = β^φ, r = γ^φ.
+* ``depth`` (1, 0, 0), ``width`` (0, ½, 0), ``resolution`` (0, 0, ½);
+* :func:`from_share` — fast compound scaling with width share a (Dollár, Singh, Girshick 2021,
+  "Fast and Accurate Model Scaling"): ((1−a)/2, a/2, (1−a)/4); a = 1/3 is ``uniform``, a = 0.8
+  ``fast`` ("dWr"), a = 1 width only;
+* :func:`from_coefficients` — searched (α, β, γ): e = log(x) / log(α·β²·γ²), i.e. φ = log s /
+  log(α·β²·γ²) and d = α^φ, w = β^φ, r = γ^φ;
+* how flops, params and activations grow with s (:meth:`Strategy.exponents`): flops ∝ d·w²·r²,
+  params ∝ d·w², activations ∝ d·w·r² (the table in docs/design.md §4).
 
-How complexity grows with s (flops ∝ d·w²·r², params ∝ d·w², activations ∝ d·w·r²) is given by
-:func:`exponents`, the table in the design notes.
-
-Rounding (repeats, channels, pixels) moves measured FLOPs away from ``s``: :func:`solve` searches
-the knob of a registered :class:`Strategy` against a *measuring* callback until the measured FLOPs
-ratio hits a target (the FLOPs-matched comparison).  Register another strategy with::
-
-    register(Strategy("mine", "depth and resolution", depth=0.5, width=0.0, resolution=0.25))
+Rounding (repeats, channels, pixels) moves measured FLOPs off ``s``: :func:`solve` searches the
+s of a strategy against a *measuring* callback until the measured ratio hits a target (the
+FLOPs-matched comparison).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from gridsearch.errors import ConfigError
 from gridsearch.scaling._rounding import round_resolution
@@ -34,25 +33,25 @@ class StrategyError(ConfigError, ValueError):
     """A strategy, multiplier or width share that makes no sense: one line, exit 2 in the CLI."""
 
 
-NAMES = ("depth", "width", "resolution", "uniform", "fast", "compound")
-# The five that need no searched coefficients, in the order `--strategy all` shows them.
-STANDARD = ("depth", "width", "resolution", "uniform", "fast")
-ALIASES = {"depth-only": "depth", "width-only": "width", "resolution-only": "resolution",
-           "dwr": "uniform", "dWr": "fast"}
 DEFAULT_WIDTH_SHARE = 0.8
 UNIFORM_WIDTH_SHARE = 1.0 / 3.0
+NAMES = ("depth", "width", "resolution", "uniform", "fast", "compound")
+STANDARD = ("depth", "width", "resolution", "uniform", "fast")   # `--strategy all`, in this order
+SINGLE = ("depth", "width", "resolution")                        # what compare matches compound to
+ALIASES = {"depth-only": "depth", "width-only": "width", "resolution-only": "resolution",
+           "dwr": "uniform", "dWr": "fast"}
 
 
 @dataclass(frozen=True)
 class Multipliers:
-    """How one strategy splits a FLOPs multiplier ``s``: depth, width and linear resolution."""
+    """A strategy at one FLOPs multiplier ``s``: depth, width and linear resolution."""
 
     strategy: str
     s: float
     depth: float
     width: float
     resolution: float
-    width_share: float | None = None  # a, for fast and uniform
+    width_share: float | None = None
 
     @property
     def nominal_flops(self) -> float:
@@ -65,68 +64,117 @@ class Multipliers:
                 "width_share": self.width_share}
 
 
-def canonical(name: str) -> str:
-    """A strategy's canonical name (``depth-only`` → ``depth``); ValueError if unknown."""
-    key = ALIASES.get(name, name)
-    if key not in NAMES:
-        raise StrategyError(f"unknown strategy {name!r} (known: {', '.join(NAMES)}, "
-                         f"or {', '.join(ALIASES)})")
-    return key
+@dataclass(frozen=True)
+class Setting:
+    """Multipliers relative to the baseline, and the integer resolution they give."""
+
+    depth_mult: float
+    width_mult: float
+    resolution: int
 
 
-def fast(s: float, a: float = DEFAULT_WIDTH_SHARE) -> Multipliers:
-    """d = s^((1−a)/2), w = s^(a/2), r = s^((1−a)/4) for a width share a in [0, 1]."""
-    _check_s(s)
-    if not 0.0 <= a <= 1.0:
+@dataclass(frozen=True)
+class Strategy:
+    """Exponents of s in the depth, width and resolution multipliers."""
+
+    name: str
+    depth: float
+    width: float
+    resolution: float
+    width_share: float | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if abs(self.depth + 2 * self.width + 2 * self.resolution - 1) > 1e-9:
+            raise StrategyError(f"strategy {self.name!r}: e_d + 2·e_w + 2·e_r must be 1")
+
+    def multipliers(self, s: float) -> Multipliers:
+        _check_s(s)
+        return Multipliers(self.name, s, s ** self.depth, s ** self.width, s ** self.resolution,
+                           self.width_share)
+
+    def setting(self, s: float, base_resolution: int) -> Setting:
+        m = self.multipliers(s)
+        return Setting(m.depth, m.width, round_resolution(base_resolution * m.resolution))
+
+    def exponents(self) -> dict[str, float]:
+        """e such that flops, params and activations grow as s^e under this strategy."""
+        x, y, z = self.depth, self.width, self.resolution
+        return {"flops": x + 2 * y + 2 * z, "params": x + 2 * y, "activations": x + y + 2 * z}
+
+
+def from_share(a: float, name: str | None = None) -> Strategy:
+    """Fast compound scaling with width share ``a`` in [0, 1]."""
+    if not (isinstance(a, (int, float)) and 0.0 <= a <= 1.0):
         raise StrategyError(f"the width share a must be in [0, 1], got {a}")
-    name = "uniform" if math.isclose(a, UNIFORM_WIDTH_SHARE) else "fast"
-    return Multipliers(name, s, s ** ((1 - a) / 2), s ** (a / 2), s ** ((1 - a) / 4), a)
+    name = name or ("uniform" if math.isclose(a, UNIFORM_WIDTH_SHARE) else "fast")
+    return Strategy(name, (1 - a) / 2, a / 2, (1 - a) / 4, a, f"width share a = {a:g}")
 
 
-def compound(s: float, alpha: float, beta: float, gamma: float) -> Multipliers:
-    """The (α, β, γ) family member whose nominal FLOPs multiplier is ``s``: d = α^φ, w = β^φ, r = γ^φ
-    with φ = log s / log(α·β²·γ²)."""
-    _check_s(s)
+def from_coefficients(alpha: float, beta: float, gamma: float) -> Strategy:
+    """Compound scaling with searched (α, β, γ)."""
     base = alpha * beta**2 * gamma**2
     if min(alpha, beta, gamma) <= 0 or math.isclose(base, 1.0):
         raise StrategyError(f"(alpha, beta, gamma) = ({alpha}, {beta}, {gamma}) do not scale FLOPs "
-                         f"(alpha*beta^2*gamma^2 = {base:g})")
-    phi = math.log(s) / math.log(base)
-    return Multipliers("compound", s, alpha**phi, beta**phi, gamma**phi)
+                            f"(alpha*beta^2*gamma^2 = {base:g})")
+    c = math.log(base)
+    return Strategy("compound", math.log(alpha) / c, math.log(beta) / c, math.log(gamma) / c,
+                    description=f"(α, β, γ) = ({alpha:g}, {beta:g}, {gamma:g})")
+
+
+REGISTRY: dict[str, Strategy] = {s.name: s for s in (
+    Strategy("depth", 1.0, 0.0, 0.0, description="depth only: d = s"),
+    Strategy("width", 0.0, 0.5, 0.0, description="width only: w = √s"),
+    Strategy("resolution", 0.0, 0.0, 0.5, description="resolution only: r = √s"),
+    from_share(UNIFORM_WIDTH_SHARE, "uniform"),
+    from_share(DEFAULT_WIDTH_SHARE, "fast"),
+)}
+
+
+def canonical(name: str) -> str:
+    """A strategy's canonical name (``depth-only`` → ``depth``); StrategyError if unknown."""
+    key = ALIASES.get(name, name)
+    if key not in NAMES:
+        raise StrategyError(f"unknown strategy {name!r} (known: {', '.join(NAMES)}, "
+                            f"or {', '.join(ALIASES)})")
+    return key
+
+
+def named(name: str, a: float = DEFAULT_WIDTH_SHARE,
+          coefficients: tuple[float, float, float] | None = None) -> Strategy:
+    """The strategy called ``name``; ``fast`` takes the width share ``a``, ``compound`` the
+    searched ``coefficients``."""
+    key = canonical(name)
+    if key == "fast":
+        return from_share(a, "fast")
+    if key == "compound":
+        if coefficients is None:
+            raise StrategyError("the compound strategy needs searched (alpha, beta, gamma)")
+        return from_coefficients(*coefficients)
+    return REGISTRY[key]
+
+
+def get(name: str) -> Strategy:
+    return named(name)
 
 
 def multipliers(strategy: str, s: float, a: float = DEFAULT_WIDTH_SHARE,
                 coefficients: tuple[float, float, float] | None = None) -> Multipliers:
     """The (d, w, r) of ``strategy`` at FLOPs multiplier ``s``."""
-    name = canonical(strategy)
-    _check_s(s)
-    if name == "depth":
-        return Multipliers(name, s, s, 1.0, 1.0)
-    if name == "width":
-        return Multipliers(name, s, 1.0, math.sqrt(s), 1.0)
-    if name == "resolution":
-        return Multipliers(name, s, 1.0, 1.0, math.sqrt(s))
-    if name == "uniform":
-        return fast(s, UNIFORM_WIDTH_SHARE)
-    if name == "fast":
-        m = fast(s, a)
-        return Multipliers("fast", s, m.depth, m.width, m.resolution, a)
-    if coefficients is None:
-        raise StrategyError("the compound strategy needs searched (alpha, beta, gamma)")
-    return compound(s, *coefficients)
+    return named(strategy, a, coefficients).multipliers(s)
+
+
+def fast(s: float, a: float = DEFAULT_WIDTH_SHARE) -> Multipliers:
+    return from_share(a).multipliers(s)
+
+
+def compound(s: float, alpha: float, beta: float, gamma: float) -> Multipliers:
+    return from_coefficients(alpha, beta, gamma).multipliers(s)
 
 
 def exponents(strategy: str, a: float = DEFAULT_WIDTH_SHARE,
               coefficients: tuple[float, float, float] | None = None) -> dict[str, float]:
-    """e such that a metric grows as s^e under ``strategy`` (flops, params, activations).
-
-    From flops ∝ d·w²·r², params ∝ d·w², activations ∝ d·w·r² with d = s^x, w = s^y, r = s^z.
-    """
-    name = canonical(strategy)
-    # (x, y, z) are the exponents of d, w, r in s: read them off the multipliers at s = e.
-    m = multipliers(name, math.e, a, coefficients)
-    x, y, z = math.log(m.depth), math.log(m.width), math.log(m.resolution)
-    return {"flops": x + 2 * y + 2 * z, "params": x + 2 * y, "activations": x + y + 2 * z}
+    return named(strategy, a, coefficients).exponents()
 
 
 def resolution_for(base_resolution: int, m: Multipliers) -> int:
@@ -140,56 +188,6 @@ def _check_s(s: float) -> None:
 
 
 # -- matching a measured FLOPs target ---------------------------------------------------------
-@dataclass(frozen=True)
-class Setting:
-    """Multipliers relative to the baseline, and the integer resolution they give."""
-
-    depth_mult: float
-    width_mult: float
-    resolution: int
-
-
-@dataclass(frozen=True)
-class Strategy:
-    name: str
-    description: str
-    depth: float        # exponent of s in the depth multiplier
-    width: float        # exponent of s in the width multiplier
-    resolution: float   # exponent of s in the resolution multiplier
-
-    def setting(self, s: float, base_resolution: int) -> Setting:
-        return Setting(s ** self.depth, s ** self.width,
-                       round_resolution(base_resolution * s ** self.resolution))
-
-
-REGISTRY: dict[str, Strategy] = {}
-
-
-def register(strategy: Strategy) -> Strategy:
-    if abs(strategy.depth + 2 * strategy.width + 2 * strategy.resolution - 1) > 1e-9:
-        raise ValueError(f"strategy {strategy.name!r}: e_d + 2·e_w + 2·e_r must be 1")
-    REGISTRY[strategy.name] = strategy
-    return strategy
-
-
-register(Strategy("depth", "depth only: d = s", 1.0, 0.0, 0.0))
-register(Strategy("width", "width only: w = √s", 0.0, 0.5, 0.0))
-register(Strategy("resolution", "resolution only: r = √s", 0.0, 0.0, 0.5))
-register(Strategy("uniform", "uniform compound, a = 1/3", (1 - UNIFORM_WIDTH_SHARE) / 2,
-                  UNIFORM_WIDTH_SHARE / 2, (1 - UNIFORM_WIDTH_SHARE) / 4))
-register(Strategy("fast", f"fast dWr, a = {DEFAULT_WIDTH_SHARE}", (1 - DEFAULT_WIDTH_SHARE) / 2,
-                  DEFAULT_WIDTH_SHARE / 2, (1 - DEFAULT_WIDTH_SHARE) / 4))
-
-SINGLE = ("depth", "width", "resolution")
-
-
-def get(name: str) -> Strategy:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown strategy {name!r} (known: {', '.join(REGISTRY)})") from None
-
-
 @dataclass(frozen=True)
 class Solution:
     strategy: str
@@ -207,11 +205,11 @@ class Solution:
 
 def solve(strategy: Strategy, ratio_at: Callable[[Setting], float], target: float,
           tolerance: float, base_resolution: int, max_steps: int = 40) -> Solution:
-    """Find the knob whose *measured* FLOPs ratio is closest to ``target``.
+    """Find the s whose *measured* FLOPs ratio is closest to ``target``.
 
     ``ratio_at(setting)`` measures a realised network (FLOPs / baseline FLOPs); it must grow with
-    the knob.  The knob is bracketed by doubling from 1, then bisected on a log scale; realised
-    settings repeat (rounding makes the measured ratio a step function), so each is measured once.
+    s.  s is bracketed by doubling from 1, then bisected on a log scale; realised settings repeat
+    (rounding makes the measured ratio a step function), so each is measured once.
     """
     if target <= 0:
         raise ValueError("target must be > 0")

@@ -1,7 +1,7 @@
 """Exactly-once grid points: a claim table beside Optuna's own, in the same database.
 
 Optuna's GridSampler duplicates and skips points under concurrency, and its queued trials are
-popped twice on SQLite (DESIGN.md §5).  Here each grid point is a row keyed by (study, point):
+popped twice on SQLite (docs/design.md §5).  Here each grid point is a row keyed by (study, point):
 a worker owns a point by inserting its row — the primary key lets exactly one insert win on SQLite
 and PostgreSQL alike.  A point is taken back (compare-and-swap on the owner token) only when its
 trial was killed (failed by heartbeat, interrupted) or, on request, when it failed with an error.

@@ -1,7 +1,7 @@
 """Several worker processes on one host, sharing one study.
 
 The parent creates the study once (``Search.init``); each worker is a ``gridsearch worker`` process
-that only loads it, so a concurrent first start cannot crash (DESIGN.md §5).  Workers are spread
+that only loads it, so a concurrent first start cannot crash (docs/design.md §5).  Workers are spread
 over GPUs round-robin (several per GPU allowed) and share the CPU cores for their torch threads.
 Workers run in their own process group: Ctrl-C reaches the parent, which passes one SIGINT to each
 worker (their running trials are failed, not left RUNNING) and waits for them.
