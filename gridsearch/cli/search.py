@@ -205,8 +205,8 @@ def run_workers(args, cfg) -> int:
     def line(i: int, text: str) -> None:
         bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
 
-    pool = workers.Pool([workers.worker_command(args.config, s, args.storage, args.retry_failed)
-                         for s in slots], line)
+    pool = workers.Pool([workers.worker_command(args.config, s, args.retry_failed) for s in slots],
+                        line, storage=search.url)  # in the workers' environment, not their argv
     try:
         pool.start()
         while pool.alive():
