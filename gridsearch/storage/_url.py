@@ -110,7 +110,10 @@ class RedactingFilter(logging.Filter):
     """Log records with every password hidden (see :func:`redact`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), None
+        try:
+            record.msg, record.args = redact(record.getMessage()), None
+        except Exception:  # noqa: BLE001 - a malformed record is logging's to report, not ours
+            pass
         return True
 
 
