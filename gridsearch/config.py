@@ -7,6 +7,8 @@ Every problem is reported as one :class:`ConfigError` line that names the key, e
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -25,38 +27,83 @@ BUDGET_MODES = ("reject", "repair")
 # What a study may minimise beside accuracy: user attributes every trial records.
 MINIMIZABLE = ("activations", "latency_ms", "train_step_ms", "params")
 
+# Limits of the numeric keys: beyond them a value is a typo, or a run that could never finish.
+MAX_INT = 2**53 - 1          # every integer survives JSON (the stored config) exactly
+MAX_SEED = 2**32 - 1         # numpy's seed range
+MAX_PIXELS = 4096
+MAX_IMAGES = 10_000_000
+MAX_MULT = 16.0              # a multiplier or coefficient
+MAX_POINTS = 100_000         # grid points, trials
+
+
+def num(default: float, *, ge: float | None = None, gt: float | None = None,
+        le: float | None = None, lt: float | None = None) -> Any:
+    """A numeric field with its allowed range (checked by :func:`from_dict`, listed by
+    :func:`numeric_keys`). NaN and ±inf are never allowed."""
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    return field(default=default, metadata={"bounds": bounds})
+
+
+_OPS = {"ge": ("≥", float.__ge__), "gt": (">", float.__gt__),
+        "le": ("≤", float.__le__), "lt": ("<", float.__lt__)}
+
+
+def _check_bounds(key: str, value: float, bounds: dict[str, float]) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a finite number, got {value}")
+    for op, limit in bounds.items():
+        sign, ok = _OPS[op]
+        if not ok(float(value), float(limit)):
+            raise ConfigError(f"{key}: must be {sign} {limit:g}, got {value:g}")
+
+
+def numeric_keys(cls: type | None = None, prefix: str = "") -> dict[str, tuple[type, dict]]:
+    """Every numeric key of the schema: ``{"train.lr": (float, {"gt": 0, "le": 100}), …}``."""
+    cls = cls or StudyConfig
+    out: dict[str, tuple[type, dict]] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        inner = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        if dataclasses.is_dataclass(inner[0]):
+            out.update(numeric_keys(inner[0], f"{prefix}{f.name}."))
+        elif inner[0] in (int, float):
+            out[prefix + f.name] = (inner[0], dict(f.metadata.get("bounds", {})))
+    return out
+
 
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = "efficientnet_b0"
-    base_resolution: int = 224
-    num_classes: int = 10
+    base_resolution: int = num(224, gt=0, le=MAX_PIXELS)
+    num_classes: int = num(10, ge=2, le=1_000_000)
     # The baseline's own multipliers: a proxy baseline can be a slimmer copy of the real one.
-    width_mult: float = 1.0
-    depth_mult: float = 1.0
+    width_mult: float = num(1.0, gt=0, le=MAX_MULT)
+    depth_mult: float = num(1.0, gt=0, le=MAX_MULT)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     source: str = "digits"
     root: str = ""          # folder of the data set on disk (not for digits)
-    train_size: int = 512
-    val_size: int = 256
-    image_size: int = 64    # ImageFolder images are stored at this size before per-candidate resizing
-    seed: int = 0
+    train_size: int = num(512, gt=0, le=MAX_IMAGES)
+    val_size: int = num(256, gt=0, le=MAX_IMAGES)
+    # ImageFolder images are stored at this size before per-candidate resizing
+    image_size: int = num(64, gt=0, le=MAX_PIXELS)
+    seed: int = num(0, ge=0, le=MAX_SEED)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2
-    batch_size: int = 64
+    epochs: int = num(2, gt=0, le=100_000)
+    batch_size: int = num(64, gt=0, le=MAX_IMAGES)
     optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.0
-    seed: int = 0
-    seeds: int = 1          # train every point this many times, seeds seed, seed+1, …
+    lr: float = num(0.05, gt=0, le=100)
+    momentum: float = num(0.9, ge=0, lt=1)
+    weight_decay: float = num(5e-5, ge=0, le=1)
+    label_smoothing: float = num(0.0, ge=0, lt=1)
+    seed: int = num(0, ge=0, le=MAX_SEED)
+    seeds: int = num(1, ge=1, le=1000)   # train every point this many times: seed, seed+1, …
     device: str = "auto"    # auto | cpu | cuda | cuda:N
 
     def seed_list(self) -> list[int]:
@@ -74,9 +121,9 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class RangeConfig:
-    min: float = 1.0
-    max: float = 1.0
-    step: float = 0.1
+    min: float = num(1.0, ge=0, le=MAX_MULT)
+    max: float = num(1.0, ge=0, le=MAX_MULT)
+    step: float = num(0.1, gt=0, le=MAX_MULT)
 
     def to_range(self) -> space.Range:
         return space.Range(self.min, self.max, self.step)
@@ -87,13 +134,13 @@ class SearchConfig:
     alpha: RangeConfig = field(default_factory=lambda: RangeConfig(1.0, 1.4, 0.1))
     beta: RangeConfig = field(default_factory=lambda: RangeConfig(1.0, 1.3, 0.05))
     gamma: RangeConfig = field(default_factory=lambda: RangeConfig(1.0, 1.3, 0.05))
-    target: float = 2.0       # FLOPs multiplier at phi = 1
-    tolerance: float = 0.05   # on the nominal α·β²·γ²
-    phi: float = 1.0
+    target: float = num(2.0, ge=1, le=1000)   # FLOPs multiplier at phi = 1
+    tolerance: float = num(0.05, ge=0, lt=1)    # on the nominal α·β²·γ²
+    phi: float = num(1.0, gt=0, le=20)
     sampler: str = "grid"
-    n_trials: int = 0         # for non-grid samplers; 0 = as many as the grid has points
+    n_trials: int = num(0, ge=0, le=MAX_POINTS)  # non-grid samplers; 0 = as many as the grid has
     pruner: str = "none"
-    seed: int = 0
+    seed: int = num(0, ge=0, le=MAX_SEED)
     # An explicit list of (α, β, γ) instead of the grid (a confirmation study re-trains these).
     points: tuple[tuple[float, ...], ...] = ()
     # Search the width share a of fast compound scaling instead of (α, β, γ): each a is the point
@@ -104,7 +151,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class BudgetConfig:
     mode: str = "reject"
-    tolerance: float = 0.05   # on the measured FLOPs ratio
+    tolerance: float = num(0.05, gt=0, lt=1)   # on the measured FLOPs ratio
 
 
 @dataclass(frozen=True)
@@ -114,12 +161,12 @@ class ObjectivesConfig:
     infeasible, recorded with the reason, and not trained.  0 means no constraint."""
 
     minimize: tuple[str, ...] = ()   # e.g. ["activations", "latency_ms"]
-    max_activations: int = 0
-    max_latency_ms: float = 0.0
+    max_activations: int = num(0, ge=0, le=MAX_INT)
+    max_latency_ms: float = num(0.0, ge=0, le=86_400_000)
     latency: bool = False            # time every trial (implied by a latency objective or limit)
-    latency_batch: int = 8
-    latency_repeats: int = 5
-    latency_warmup: int = 2
+    latency_batch: int = num(8, gt=0, le=4096)
+    latency_repeats: int = num(5, gt=0, le=10_000)
+    latency_warmup: int = num(2, ge=0, le=10_000)
 
     @property
     def multi(self) -> bool:
@@ -135,8 +182,8 @@ class ObjectivesConfig:
 class WorkersConfig:
     """Crash detection, the same for every worker of a study (so it is part of the stored config)."""
 
-    heartbeat_interval: float = 10.0  # seconds between a running trial's heartbeats
-    grace_period: float = 30.0        # a trial silent this long is failed and its point retried
+    heartbeat_interval: float = num(10.0, gt=0, le=86_400)  # seconds between a trial's heartbeats
+    grace_period: float = num(30.0, gt=0, le=7 * 86_400)    # silent this long: failed, retried
 
 
 @dataclass(frozen=True)
@@ -149,7 +196,8 @@ class StudyConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
-    storage: str = ""
+    storage: str = ""         # a URL; or storage_file: a file holding it (e.g. /run/secrets/…)
+    storage_file: str = ""
     path: str = ""            # where the config was read from (not a TOML key)
 
     @property
@@ -171,24 +219,53 @@ class StudyConfig:
         return w.to_range().values() if w is not None else []
 
     def storage_url(self) -> str:
-        """The configured storage URL, or a SQLite file next to the config named after the study."""
+        """The storage URL: the environment's ``GRIDSEARCH_STORAGE`` (a URL) or
+        ``GRIDSEARCH_STORAGE_FILE`` (a file holding one), else the config's ``storage`` or
+        ``storage_file``, else a SQLite file next to the config named after the study.
+        (On the command line, ``--storage`` and ``--storage-file`` come before all of these.)"""
+        env = os.environ
+        if env.get(STORAGE_ENV):
+            return env[STORAGE_ENV].strip()
+        if env.get(STORAGE_FILE_ENV):
+            return read_storage_file(env[STORAGE_FILE_ENV], STORAGE_FILE_ENV)
         if self.storage:
             return self.storage
+        if self.storage_file:
+            return read_storage_file(self._relative(self.storage_file), "storage_file")
         folder = Path(self.path).parent if self.path else Path("studies")
         return f"sqlite:///{folder / (self.name + '.db')}"
 
+    def _relative(self, name: str) -> Path:
+        p = Path(name)
+        return Path(self.path).parent / p if not p.is_absolute() and self.path else p
+
     def data_root(self) -> Path:
         """The data root; a relative one is taken from the config file's folder."""
-        root = Path(self.data.root)
-        if not root.is_absolute() and self.path:
-            root = Path(self.path).parent / root
-        return root
+        return self._relative(self.data.root)
 
     def as_dict(self) -> dict[str, Any]:
         d = _lists(dataclasses.asdict(self))
         d.pop("path")
         d.pop("storage")  # may hold a password: never stored or exported
+        d.pop("storage_file")
         return d
+
+
+STORAGE_ENV = "GRIDSEARCH_STORAGE"
+STORAGE_FILE_ENV = "GRIDSEARCH_STORAGE_FILE"
+
+
+def read_storage_file(path: str | Path, key: str) -> str:
+    """The storage URL held in a file (a Docker/Kubernetes secret): its first line, stripped."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or type(e).__name__
+        raise ConfigError(f"{key}: cannot read {path}: {reason}") from None
+    url = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not url:
+        raise ConfigError(f"{key}: {path} is empty (it should hold the storage URL)")
+    return url
 
 
 def _lists(obj: Any) -> Any:
@@ -232,9 +309,12 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     unknown = sorted(set(raw) - names - ({"path"} if cls is StudyConfig else set()))
     if unknown:
         raise ConfigError(f"{prefix}{unknown[0]}: unknown key (known: {', '.join(sorted(names - {'path'}))})")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for name, value in raw.items():
         kwargs[name] = _coerce(hints[name], value, prefix + name)
+        if isinstance(kwargs[name], (int, float)) and not isinstance(kwargs[name], bool):
+            _check_bounds(prefix + name, kwargs[name], fields[name].metadata.get("bounds", {}))
     return cls(**kwargs)
 
 
@@ -257,6 +337,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {_typename(value)}")
+        if abs(value) > MAX_INT:
+            raise ConfigError(f"{key}: out of range, got {value}")
         return value
     if hint is str:
         if not isinstance(value, str):
@@ -279,64 +361,55 @@ def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{key}: must be one of {', '.join(choices)}, got {value!r}")
 
 
-def _positive(key: str, value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"{key}: must be > 0, got {value}")
+def _axis(key: str, r: RangeConfig) -> int:
+    """How many values a range has; a range of more than MAX_AXIS is refused (a typo of step)."""
+    if r.max < r.min:
+        raise ConfigError(f"{key}.max: must be ≥ min ({r.min:g}), got {r.max:g}")
+    n = math.floor((r.max - r.min) / r.step + 1e-9) + 1
+    if n > MAX_AXIS:
+        raise ConfigError(f"{key}.step: {n} values from {r.min:g} to {r.max:g}; at most {MAX_AXIS}")
+    return n
+
+
+MAX_AXIS = 1000
 
 
 def validate(cfg: StudyConfig) -> None:
-    """Semantic checks beyond types; raises :class:`ConfigError`."""
+    """Semantic checks beyond types and the keys' own ranges; raises :class:`ConfigError`."""
     if not cfg.name or not all(c.isalnum() or c in "-_." for c in cfg.name):
         raise ConfigError(f"name: use letters, digits, '-', '_' or '.', got {cfg.name!r}")
-    m, d, t, s, b = cfg.model, cfg.data, cfg.train, cfg.search, cfg.budget
-    _positive("model.base_resolution", m.base_resolution)
-    if m.num_classes < 2:
-        raise ConfigError(f"model.num_classes: must be ≥ 2, got {m.num_classes}")
-    _positive("model.width_mult", m.width_mult)
-    _positive("model.depth_mult", m.depth_mult)
+    if cfg.storage and cfg.storage_file:
+        raise ConfigError("storage_file: give storage or storage_file, not both")
+    d, t, s, b = cfg.data, cfg.train, cfg.search, cfg.budget
     _choice("data.source", d.source, DATA_SOURCES)
-    for key in ("train_size", "val_size", "image_size"):
-        _positive(f"data.{key}", getattr(d, key))
     if d.source != "digits":
         if not d.root:
             raise ConfigError(f"data.root: required for source {d.source!r}")
         if not cfg.data_root().is_dir():
             raise ConfigError(f"data.root: no such directory: {d.root}")
-    for key in ("epochs", "batch_size", "seeds"):
-        _positive(f"train.{key}", getattr(t, key))
-    _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
     if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
         raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
+    size = 1
     for coef in ("alpha", "beta", "gamma"):
         r: RangeConfig = getattr(s, coef)
         if r.min < 1.0:
             raise ConfigError(f"search.{coef}.min: a coefficient must be ≥ 1, got {r.min}")
-        if r.max < r.min:
-            raise ConfigError(f"search.{coef}.max: must be ≥ min ({r.min}), got {r.max}")
-        _positive(f"search.{coef}.step", r.step)
-    _positive("search.target", s.target)
-    if s.target < 1:
-        raise ConfigError(f"search.target: a FLOPs multiplier must be ≥ 1, got {s.target}")
-    if not 0 <= s.tolerance < 1:
-        raise ConfigError(f"search.tolerance: must be in [0, 1), got {s.tolerance}")
-    _positive("search.phi", s.phi)
+        size *= _axis(f"search.{coef}", r)
+    if s.width_share is None and size > MAX_POINTS * 10:
+        raise ConfigError(f"search: {size} (alpha, beta, gamma) combinations; at most "
+                          f"{MAX_POINTS * 10} (use larger steps)")
     _choice("search.sampler", s.sampler, SAMPLERS)
     _choice("search.pruner", s.pruner, PRUNERS)
-    if s.n_trials < 0:
-        raise ConfigError(f"search.n_trials: must be ≥ 0, got {s.n_trials}")
     if s.width_share is not None:
         ws = s.width_share
         if not 0 <= ws.min <= ws.max <= 1:
             raise ConfigError(f"search.width_share: need 0 ≤ min ≤ max ≤ 1, got min {ws.min:g}, "
                               f"max {ws.max:g}")
-        _positive("search.width_share.step", ws.step)
+        _axis("search.width_share", ws)
     _choice("budget.mode", b.mode, BUDGET_MODES)
     _validate_objectives(cfg)
-    if not 0 < b.tolerance < 1:
-        raise ConfigError(f"budget.tolerance: must be in (0, 1), got {b.tolerance}")
     w = cfg.workers
-    _positive("workers.heartbeat_interval", w.heartbeat_interval)
     if w.grace_period <= w.heartbeat_interval:
         raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
                           f"({w.heartbeat_interval:g}), got {w.grace_period:g}")
@@ -355,13 +428,6 @@ def _validate_objectives(cfg: StudyConfig) -> None:
         _choice(f"objectives.minimize[{i}]", name, MINIMIZABLE)
         if name in o.minimize[:i]:
             raise ConfigError(f"objectives.minimize[{i}]: {name!r} is listed twice")
-    for key in ("max_activations", "max_latency_ms"):
-        if getattr(o, key) < 0:
-            raise ConfigError(f"objectives.{key}: must be ≥ 0 (0: no limit), got {getattr(o, key)}")
-    _positive("objectives.latency_batch", o.latency_batch)
-    _positive("objectives.latency_repeats", o.latency_repeats)
-    if o.latency_warmup < 0:
-        raise ConfigError(f"objectives.latency_warmup: must be ≥ 0, got {o.latency_warmup}")
     if o.multi and cfg.search.pruner != "none":
         raise ConfigError(f"search.pruner: {cfg.search.pruner!r} needs a single objective (Optuna "
                           "cannot prune multi-objective trials); use \"none\" with objectives.minimize")

@@ -1,12 +1,17 @@
 """docker/: Docker cannot run here, so check what can be checked without it.
 
 The compose file parses, interpolates the way Compose does (``${VAR}``, ``${VAR:-default}``,
-``${VAR:?error}``), has the database with a volume, a one-shot init, workers and a dashboard
-published on 127.0.0.1 only; every command it runs is a valid ``gridsearch`` command line that our
-own parser accepts, naming a study config that exists; the Dockerfile copies only what exists.
+``${VAR:?error}``, ``<<`` merges), has the database with a volume, a one-shot init, workers with a
+thread count and a dashboard with a healthcheck published on 127.0.0.1 only.  The same checks run
+on compose, the Slurm batch script and the Kubernetes manifest: every gridsearch command line in
+them is valid for gridsearch's own parser and names a study config that exists; the storage URL
+reaches gridsearch through the environment (GRIDSEARCH_STORAGE / _FILE), never a command line; no
+file holds a password.  The Dockerfile installs the dependencies before it copies the code.
 """
 
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,8 +21,10 @@ from gridsearch import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
-ENV = {"POSTGRES_PASSWORD": "s3cret", "STUDY": "quickstart", "WORKERS": "3"}
+ENV = {"POSTGRES_PASSWORD": "s3cret", "STUDY": "quickstart", "WORKERS": "3", "WORKER_THREADS": "4"}
 VAR = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+# A literal password in a URL: user:SOMETHING@ where SOMETHING is not a ${variable}.
+LITERAL_PASSWORD = re.compile(r"://[^:/\s'\"]*:(?!\$\{)[^@\s'\"]+@")
 
 
 def interpolate(value, env):
@@ -66,25 +73,121 @@ def test_services_database_volume_and_loopback_dashboard(compose):
         assert "ports" not in s[name] or name == "dashboard"
 
 
-GRIDSEARCH_SERVICES = ("init", "worker", "dashboard")
+def test_threads_data_volume_healthcheck_pinned_images(compose):
+    s = compose["services"]
+    w = s["worker"]
+    assert w["environment"]["OMP_NUM_THREADS"] == "4"
+    assert w["command"][w["command"].index("--threads") + 1] == "4"
+    for name in ("init", "worker", "dashboard"):
+        assert any(v.endswith(":/data:ro") for v in s[name]["volumes"])
+    assert "/api/meta" in " ".join(s["dashboard"]["healthcheck"]["test"])
+    assert re.fullmatch(r"postgres:\d+\.\d+(-\w+)?", s["postgres"]["image"])
+    text = (DOCKER / "compose.yaml").read_text()
+    assert "# resources:" in text and "capabilities: [gpu]" in text  # the commented GPU stanza
 
 
-@pytest.mark.parametrize("service", GRIDSEARCH_SERVICES)
-def test_every_command_is_a_valid_gridsearch_command_line(compose, service):
-    command = compose["services"][service]["command"]
-    args = cli.parser().parse_args(command)  # argparse exits (SystemExit) on anything invalid
-    assert args.command == service
-    config = ROOT / args.config
-    assert config.is_file(), config
-    assert args.storage == "postgresql://gridsearch:s3cret@postgres:5432/gridsearch"
+# -- every file: valid gridsearch command lines, the URL from the environment, no secret --------
+def _compose_commands():
+    s = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    s = interpolate(s, ENV)["services"]
+    return [(s[n]["command"], s[n]["environment"]) for n in ("init", "worker", "dashboard")]
 
 
-def test_the_image_runs_gridsearch_and_copies_what_exists():
+def _sbatch_commands():
+    """The gridsearch line of the batch script, its variables as sbatch would fill them."""
+    text = (DOCKER / "slurm-worker.sbatch").read_text()
+    lines = [ln for ln in text.splitlines() if re.match(r"\s*(exec\s+)?gridsearch\s", ln)]
+    env = {"CONFIG": "studies/quickstart.toml", "THREADS": "4"}
+    out = []
+    for ln in lines:
+        ln = re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], ln)
+        out.append((shlex.split(ln)[1 + ln.lstrip().startswith("exec"):], {}))
+    return out
+
+
+def _k8s_commands():
+    docs = [d for d in yaml.safe_load_all((DOCKER / "k8s-workers.yaml").read_text()) if d]
+    out = []
+    for d in docs:
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            out.append((c["args"], {e["name"]: e for e in c.get("env", [])}))
+    return out
+
+
+FILES = {"compose.yaml": _compose_commands, "slurm-worker.sbatch": _sbatch_commands,
+         "k8s-workers.yaml": _k8s_commands}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_command_is_a_valid_gridsearch_command_line(name):
+    commands = FILES[name]()
+    assert commands and any(c[0] == "worker" for c, _ in commands)
+    for command, _ in commands:
+        args = cli.parser().parse_args(command)  # argparse exits (SystemExit) on anything invalid
+        assert args.command in ("init", "worker", "dashboard")
+        assert (ROOT / args.config).is_file(), args.config
+        assert args.storage is None and args.storage_file is None  # the URL is in the environment
+        if args.command == "worker":
+            assert args.threads and args.threads >= 1
+
+
+def test_the_url_comes_from_the_environment():
+    for command, env in _compose_commands():
+        assert env["GRIDSEARCH_STORAGE"] == "postgresql://gridsearch:s3cret@postgres:5432/gridsearch"
+    for command, env in _k8s_commands():
+        ref = env["GRIDSEARCH_STORAGE"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "gridsearch-storage", "key": "url"}
+    text = (DOCKER / "slurm-worker.sbatch").read_text()
+    assert "GRIDSEARCH_STORAGE_FILE" in text
+    code = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("set -x" in ln or re.search(r"echo.*\$\{?GRIDSEARCH_STORAGE\b(?!:-)", ln)
+                   for ln in code)  # never printed
+
+
+@pytest.mark.parametrize("name", ["compose.yaml", "slurm-worker.sbatch", "k8s-workers.yaml",
+                                  "Dockerfile", "example.env"])
+def test_no_secret_in_the_file(name):
+    text = (DOCKER / name).read_text()
+    assert not LITERAL_PASSWORD.search(text.replace("PASSWORD@", "")), name
+    assert "s3cret" not in text
+    if name == "k8s-workers.yaml":
+        kinds = [d["kind"] for d in yaml.safe_load_all(text) if d]
+        assert "Secret" not in kinds  # created by the operator, not shipped with data
+
+
+def test_the_slurm_script_is_bash_and_an_array_job_with_a_gpu_per_task():
+    path = DOCKER / "slurm-worker.sbatch"
+    assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+    text = path.read_text()
+    assert re.search(r"^#SBATCH --array=", text, re.M) and re.search(r"^#SBATCH --gres=gpu:1$", text, re.M)
+    assert "--device cuda" in text
+    r = subprocess.run(["bash", str(path), "studies/quickstart.toml"], capture_output=True,
+                       text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 2 and "GRIDSEARCH_STORAGE" in r.stderr  # refuses without a URL
+
+
+def test_k8s_job_runs_parallel_workers():
+    job = next(d for d in yaml.safe_load_all((DOCKER / "k8s-workers.yaml").read_text()) if d)
+    assert job["kind"] == "Job" and job["spec"]["parallelism"] >= 2
+    assert job["spec"]["completions"] == job["spec"]["parallelism"]
+
+
+def test_the_image_installs_dependencies_before_the_code():
     text = (DOCKER / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["gridsearch"]' in text
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         if line.startswith("COPY "):
             for src in line.split()[1:-1]:
                 assert (ROOT / src).exists(), src
+    first_code = next(i for i, ln in enumerate(lines) if ln.startswith("COPY gridsearch"))
+    deps = next(i for i, ln in enumerate(lines) if "requirements.txt" in ln and "pip install" in ln)
+    assert deps < first_code  # a code edit does not reinstall torch
+    assert "--mount=type=cache,target=/root/.cache/pip" in text
+    assert "PIP_NO_CACHE_DIR" not in text
+    base = next(ln for ln in lines if ln.startswith("FROM "))
+    assert re.fullmatch(r"FROM python:\d+\.\d+\.\d+-slim-\w+(@sha256:\w+)?", base)
+    assert 'VOLUME ["/data"]' in text
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ".venv" in ignored and "docker/.env" in ignored
+    assert ".venv" in ignored and "docker/.env" in ignored and "docker/storage-url" in ignored

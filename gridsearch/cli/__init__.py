@@ -17,6 +17,7 @@ import warnings
 from gridsearch import __version__
 from gridsearch.errors import GridsearchError
 from gridsearch.storage import redact
+from gridsearch.storage._url import RedactingFilter
 from gridsearch.cli import count
 from gridsearch.cli import family
 from gridsearch.cli import search
@@ -51,6 +52,9 @@ def _quiet_libraries(verbose: bool) -> None:
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="gridsearch: %(message)s")
+    for handler in logging.getLogger().handlers:  # no password in any library's log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()

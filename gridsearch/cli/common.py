@@ -19,15 +19,38 @@ from gridsearch.storage import check_url
 def add_config(p, storage: bool = True) -> None:
     p.add_argument("config", help="study config (TOML), e.g. studies/quickstart.toml")
     if storage:
-        p.add_argument("--storage", metavar="URL",
-                       help="study store URL (default: the config's, or studies/NAME.db)")
+        add_storage(p)
+
+
+def add_storage(p) -> None:
+    p.add_argument("--storage", metavar="URL",
+                   help="study store URL; keep passwords off command lines: use --storage-file, "
+                        "$GRIDSEARCH_STORAGE or $GRIDSEARCH_STORAGE_FILE (default: the config's "
+                        "storage or storage_file, else studies/NAME.db)")
+    p.add_argument("--storage-file", metavar="FILE",
+                   help="a file holding the study store URL (e.g. /run/secrets/gridsearch-storage)")
 
 
 def load_config(args) -> StudyConfig:
+    """Load the config and settle the store: --storage, --storage-file, then the environment's
+    GRIDSEARCH_STORAGE / GRIDSEARCH_STORAGE_FILE, then the config's storage / storage_file."""
     cfg = config_mod.load(args.config)
-    if getattr(args, "storage", None):
-        check_url(args.storage)
+    if hasattr(args, "storage"):
+        args.storage = storage_url(args, cfg)
     return cfg
+
+
+def storage_url(args, cfg: StudyConfig | None) -> str | None:
+    url, file = getattr(args, "storage", None), getattr(args, "storage_file", None)
+    if url and file:
+        raise ConfigError("--storage-file: give --storage or --storage-file, not both")
+    if file:
+        url = config_mod.read_storage_file(file, "--storage-file")
+    if not url and cfg is not None:
+        url = cfg.storage_url()
+    if url:
+        check_url(url)
+    return url
 
 
 def print_json(obj: Any) -> None:

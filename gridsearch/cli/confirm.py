@@ -86,7 +86,7 @@ def _worker(args, slot) -> list[str]:
     cmd = [sys.executable, "-m", "gridsearch", "confirm", str(args.config), "--top", str(args.top),
            "--seeds", str(args.seeds), "--join", "--device", slot.device, "--threads",
            str(slot.threads), "--no-progress"]
-    for flag in ("epochs", "train_size", "val_size", "storage"):
+    for flag in ("epochs", "train_size", "val_size"):  # the store URL: in the environment
         v = getattr(args, flag)
         if v is not None:
             cmd += [f"--{flag.replace('_', '-')}", str(v)]

@@ -12,7 +12,7 @@ from gridsearch.family._freeze import Frozen, freeze, store_frozen, stored_froze
 from gridsearch.study._search import Search
 from gridsearch.scaling._space import Point
 from gridsearch.cli import members as members_cli
-from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 
 DEFAULT_PHI = "-1..4"
 
@@ -35,7 +35,7 @@ def register(sub) -> None:
                                    "counted with fvcore. Give a study CONFIG (its frozen or best "
                                    "coefficients), or --model with --alpha --beta --gamma.")
     p.add_argument("config", nargs="?", help="study config (TOML); or use --model ...")
-    p.add_argument("--storage", metavar="URL", help="study store URL (default: the config's)")
+    add_storage(p)
     p.add_argument("--model", help="baseline (instead of a CONFIG), e.g. efficientnet_b0")
     p.add_argument("--alpha", type=float)
     p.add_argument("--beta", type=float)

@@ -191,7 +191,7 @@ def run_workers(args, cfg) -> int:
     """``run --workers N``: create the study here, then N ``gridsearch worker`` processes."""
     search = Search(cfg, args.storage)
     return pool(args, search, lambda slot: workers.worker_command(
-        args.config, slot, args.storage, args.retry_failed))
+        args.config, slot, args.retry_failed))
 
 
 def pool(args, search: Search, command) -> int:
@@ -218,7 +218,8 @@ def pool(args, search: Search, command) -> int:
     def line(i: int, text: str) -> None:
         bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
 
-    procs = workers.Pool([command(s) for s in slots], line)
+    procs = workers.Pool([command(s) for s in slots], line,
+                         storage=search.url)  # in the workers' environment, not their argv
     try:
         procs.start()
         while procs.alive():

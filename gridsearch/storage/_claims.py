@@ -5,16 +5,19 @@ popped twice on SQLite (docs/design.md §5).  Here each grid point is a row keye
 a worker owns a point by inserting its row — the primary key lets exactly one insert win on SQLite
 and PostgreSQL alike.  A point is taken back (compare-and-swap on the owner token) only when its
 trial was killed (failed by heartbeat, interrupted) or, on request, when it failed with an error.
+A claim left by a deleted study (`optuna delete-study`, then the study created again) is stale:
+its trial is missing or is not its own, and its point is free.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Callable
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +35,27 @@ claims = Table(
 
 # A claim with no trial yet (the worker died between claiming and asking) is free after this.
 ORPHAN_AFTER_S = 120.0
+# A bound claim is written just after its trial started, by the same process (one clock).
+CLOCK_SLACK_S = 0.5
+
+
+@dataclass(frozen=True)
+class Claim:
+    trial_id: int | None
+    trial: FrozenTrial | None    # None: unbound, or the trial is not in the study (any more)
+    owner: str
+    updated: float
+
+    def stale(self, point: int) -> bool:
+        """Left over from a study that was deleted (and maybe created again): the trial is
+        missing, or is not this claim's (ids are reused: it started after the claim was bound,
+        or trains another point)."""
+        if self.trial_id is None:
+            return False
+        t = self.trial
+        return (t is None or t.datetime_start is None
+                or t.datetime_start.timestamp() > self.updated + CLOCK_SLACK_S
+                or t.user_attrs.get("point", point) != point)
 
 
 class PointClaims:
@@ -43,20 +67,29 @@ class PointClaims:
         self.study = study_name
         retry_schema(lambda: metadata.create_all(self.engine, checkfirst=True))
 
-    def _rows(self) -> dict[int, tuple[int | None, str, float]]:
+    def _rows(self) -> dict[int, Claim]:
+        """This study's claims, each checked against the study as it is now."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(claims.c.point, claims.c.trial_id, claims.c.owner,
-                                       claims.c.updated).where(claims.c.study == self.study))
-            return {p: (t, o, u) for p, t, o, u in rows}
+                                       claims.c.updated).where(claims.c.study == self.study)).all()
+        try:
+            study_id = self.storage.get_study_id_from_name(self.study)
+            trials = {t._trial_id: t for t in self.storage.get_all_trials(study_id, deepcopy=False)}
+        except KeyError:  # the study is gone (deleted, e.g. with `optuna delete-study`)
+            trials = {}
+        return {p: Claim(t, trials.get(t) if t is not None else None, o, u) for p, t, o, u in rows}
 
-    def reclaimable(self, trial_id: int | None, updated: float,
+    def reclaimable(self, claim: Claim, point: int,
                     retry_failed_before: float | None = None) -> bool:
-        """May this claim be taken over?  Killed or interrupted trials: always.  Trials failed with
-        an error: only when retrying, and only those that failed before ``retry_failed_before`` (a
-        time.time()), so a point that fails again in this run is not retried in a loop."""
-        if trial_id is None:
-            return time.time() - updated > ORPHAN_AFTER_S
-        trial = self.storage.get_trial(trial_id)
+        """May this claim be taken over?  Stale ones (see :meth:`Claim.stale`), killed or
+        interrupted trials: always.  Trials failed with an error: only when retrying, and only
+        those that failed before ``retry_failed_before`` (a time.time()), so a point that fails
+        again in this run is not retried in a loop."""
+        if claim.stale(point):
+            return True
+        if claim.trial_id is None:
+            return time.time() - claim.updated > ORPHAN_AFTER_S
+        trial = claim.trial
         if trial.state != TrialState.FAIL:
             return False
         if "error" not in trial.user_attrs:
@@ -84,14 +117,13 @@ class PointClaims:
                     return point, owner
                 except IntegrityError:
                     continue  # another worker won this point
-            trial_id, old_owner, updated = row
-            if not self.reclaimable(trial_id, updated, retry_failed_before):
+            if not self.reclaimable(row, point, retry_failed_before):
                 continue
             with self.engine.begin() as conn:
                 won = conn.execute(
                     update(claims)
                     .where(claims.c.study == self.study, claims.c.point == point,
-                           claims.c.owner == old_owner)
+                           claims.c.owner == row.owner)
                     .values(owner=owner, trial_id=None, updated=time.time())).rowcount
             if won == 1:
                 return point, owner
@@ -101,10 +133,12 @@ class PointClaims:
         """Points held by a running trial (or by a fresh claim not yet bound to a trial): they may
         still fail and need a worker, so a worker with nothing to claim waits for them."""
         n = 0
-        for trial_id, _, updated in self._rows().values():
-            if trial_id is None:
-                n += time.time() - updated <= ORPHAN_AFTER_S
-            elif self.storage.get_trial(trial_id).state == TrialState.RUNNING:
+        for point, c in self._rows().items():
+            if c.stale(point):
+                continue
+            if c.trial_id is None:
+                n += time.time() - c.updated <= ORPHAN_AFTER_S
+            elif c.trial.state == TrialState.RUNNING:
                 n += 1
         return n
 
@@ -123,5 +157,6 @@ class PointClaims:
                                               claims.c.owner == owner))
 
     def taken(self) -> dict[int, int | None]:
-        """point -> trial_id for every claimed point."""
-        return {p: t for p, (t, _, _) in self._rows().items()}
+        """point -> trial_id for every claimed point (stale claims are left out: their points are
+        free)."""
+        return {p: c.trial_id for p, c in self._rows().items() if not c.stale(p)}

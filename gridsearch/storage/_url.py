@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
+from urllib.parse import quote, unquote
 
 import optuna
 from sqlalchemy.engine import make_url
@@ -19,20 +21,55 @@ HEARTBEAT_INTERVAL_S = 10.0  # a RUNNING trial whose worker is gone is failed af
 GRACE_PERIOD_S = 30.0
 
 T = TypeVar("T")
-_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
+# A URL in running text: scheme://, then up to whitespace or a quote.
+_URL = re.compile(r"""\b([A-Za-z][A-Za-z0-9+.\-]*://)([^\s'"<>`]*)""")
+# Query parameters that carry a secret (libpq: password, sslpassword).
+_QUERY_SECRET = re.compile(r"([?&](?:ssl)?pass(?:word|wd)?=)([^&#]*)", re.IGNORECASE)
+_SECRETS: set[str] = set()   # passwords of the URLs this process was given (see remember)
+_MIN_SECRET = 4              # shorter ones are only hidden inside URLs
+
+
+def _redact_url(m: re.Match) -> str:
+    scheme, rest = m.groups()
+    at = rest.rfind("@")  # user:password@host — a raw '@' or '/' in the password stays hidden
+    if at >= 0 and ":" in rest[:at]:
+        colon = rest.index(":")
+        rest = rest[:colon + 1] + "***" + rest[at:]
+    return scheme + _QUERY_SECRET.sub(r"\1***", rest)
 
 
 def redact(text: str) -> str:
-    """Replace every URL password in ``text`` with ***."""
-    return _PASSWORD.sub(r"\1***\3", str(text))
+    """``text`` with every password hidden: in each URL (user:PASSWORD@, an empty user's
+    :PASSWORD@, a ``?password=`` parameter, percent-encoded or raw), and anywhere else each
+    password of a URL this process was given, raw or percent-encoded."""
+    out = _URL.sub(_redact_url, str(text))
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    return out
+
+
+def remember(url: str) -> None:
+    """Hide this URL's password (raw, decoded, percent-encoded) wherever :func:`redact` runs."""
+    rest = url.split("://", 1)[-1]
+    at = rest.rfind("@")
+    found = [rest[rest.index(":") + 1:at]] if at >= 0 and ":" in rest[:at] else []
+    found += [q.group(2) for q in _QUERY_SECRET.finditer(rest)]
+    for secret in found:
+        for form in {secret, unquote(secret), quote(unquote(secret), safe="")}:
+            if len(form) >= _MIN_SECRET:
+                _SECRETS.add(form)
 
 
 def check_url(url: str) -> str:
     """Validate a storage URL; return its dialect (sqlite, postgresql, mysql)."""
+    remember(url)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise StorageError(f"storage: not a database URL: {redact(url)!r}") from None
+    if "@" in (parsed.host or ""):
+        raise StorageError(f"storage: a raw '@' in the password or user name of {redact(url)!r}: "
+                           "percent-encode it as %40")
     dialect = parsed.get_backend_name()
     if dialect not in ("sqlite", "postgresql", "mysql"):
         raise StorageError(f"storage: unsupported database {dialect!r} in {redact(url)!r} "
@@ -69,13 +106,15 @@ def retry_schema(fn: Callable[[], T], attempts: int = 5) -> T:
     raise AssertionError("unreachable")
 
 
-def engine_url(url: str) -> str:
-    """The URL handed to SQLAlchemy. A bare ``postgresql://`` means psycopg (3) to SQLAlchemy 2.1;
-    gridsearch ships psycopg2, so a URL without a driver gets ``+psycopg2``."""
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-    return url
+class RedactingFilter(logging.Filter):
+    """Log records with every password hidden (see :func:`redact`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.msg, record.args = redact(record.getMessage()), None
+        except Exception:  # noqa: BLE001 - a malformed record is logging's to report, not ours
+            pass
+        return True
 
 
 def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
@@ -105,7 +144,7 @@ def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = H
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
         return retry_schema(lambda: optuna.storages.RDBStorage(
-            engine_url(url), engine_kwargs=engine_kwargs, **kwargs))
+            url, engine_kwargs=engine_kwargs, **kwargs))
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None

@@ -71,13 +71,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def worker_command(config: str, slot: Slot, storage: str | None = None,
-                   retry_failed: bool = False) -> list[str]:
-    """The ``gridsearch worker`` command line of one slot."""
+def worker_command(config: str, slot: Slot, retry_failed: bool = False) -> list[str]:
+    """The ``gridsearch worker`` command line of one slot (the storage URL goes in the
+    environment, :func:`worker_env`: never on a command line, where ``ps`` shows it)."""
     cmd = [sys.executable, "-m", "gridsearch", "worker", str(config), "--device", slot.device,
            "--threads", str(slot.threads), "--no-progress"]
-    if storage:
-        cmd += ["--storage", storage]
     if retry_failed:
         cmd.append("--retry-failed")
     return cmd
@@ -87,8 +85,9 @@ class Pool:
     """Worker processes; their output lines go to ``on_line(worker, line)``."""
 
     def __init__(self, commands: Sequence[Sequence[str]],
-                 on_line: Callable[[int, str], None]) -> None:
+                 on_line: Callable[[int, str], None], storage: str | None = None) -> None:
         self.commands = [list(c) for c in commands]
+        self.env = {**os.environ, "GRIDSEARCH_STORAGE": storage} if storage else None
         self.on_line = on_line
         self.procs: list[subprocess.Popen] = []
         self._readers: list[threading.Thread] = []
@@ -96,7 +95,7 @@ class Pool:
     def start(self) -> None:
         for i, cmd in enumerate(self.commands):
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 bufsize=1, start_new_session=True)
+                                 bufsize=1, start_new_session=True, env=self.env)
             self.procs.append(p)
             t = threading.Thread(target=self._read, args=(i, p), daemon=True)
             t.start()
