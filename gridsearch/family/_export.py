@@ -2,7 +2,8 @@
 
 The document (schema ``gridsearch.family/v1``, shipped as ``gridsearch/schemas/family-v1.json``)
 holds the measured baseline, the coefficients, every member with its measured counts and the
-arguments that rebuild it (torchvision alone; timm for EfficientNet), and provenance.  Files are
+arguments that rebuild it (torchvision alone; timm, as ``builder(**kwargs)`` with timm's own counts
+and whether it is the exact network), and provenance.  Files are
 written atomically (a temporary file in the same folder, then ``os.replace``) and never overwrite
 without ``force``.  No storage URL is written, so no password can leak into the file.
 """
@@ -164,6 +165,21 @@ class Exported:
 
         m, b = self.member(phi), self.baseline
         return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"]).module
+
+
+    def build_timm(self, phi: float) -> nn.Module:
+        """The member's network built by timm from the file's own ``timm`` arguments
+        (``builder(**kwargs)``); ``member(phi)['timm']`` says whether it is exact and its counts."""
+        from gridsearch.models.timm_models import create
+
+        entry = self.member(phi).get("timm")
+        if not entry:
+            raise GridsearchError(f"{self.path or 'family'}: phi = {phi:g} has no timm arguments "
+                                  f"({self.baseline['model']} at this width is not in timm)")
+        if "kwargs" not in entry:
+            raise GridsearchError(f"{self.path or 'family'}: its timm arguments predate 'kwargs'; "
+                                  "export again to rebuild with timm")
+        return create(entry["builder"], entry["kwargs"])
 
 
 def load(path: str | Path) -> Exported:
