@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata, resources
@@ -23,6 +21,7 @@ from typing import Any
 
 from torch import nn
 
+from gridsearch._jsonfile import check_writable, write_json
 from gridsearch.errors import GridsearchError
 from gridsearch.family._scale import Family, Member
 from gridsearch.family._freeze import Frozen
@@ -103,32 +102,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
 
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:
     """Write ``doc`` atomically; refuse an existing file unless ``force``."""
-    path = Path(path)
-    check_writable(path, force)
-    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def check_writable(path: str | Path, force: bool = False) -> None:
-    """Fail early (before hours of counting) when ``path`` cannot or must not be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise GridsearchError(f"{path} is a directory")
-    if path.exists() and not force:
-        raise GridsearchError(f"{path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise GridsearchError(f"{path.parent}: no such directory")
+    return write_json(path, doc, force=force)
 
 
 # -- load and rebuild -----------------------------------------------------------------------------
