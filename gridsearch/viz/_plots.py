@@ -193,3 +193,24 @@ def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | Non
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def pareto_front(study, names: list[str], path: str | Path) -> Path | None:
+    """A multi-objective study's trials with Optuna's Pareto front highlighted: Optuna's own
+    ``optuna.visualization.matplotlib.plot_pareto_front`` (2 or 3 objectives; None otherwise).
+
+    Infeasible candidates are *Pruned* here, so the front is over feasible, complete trials only:
+    the same front as ``gridsearch best``.
+    """
+    import warnings
+
+    import optuna
+    from optuna.visualization.matplotlib import plot_pareto_front
+
+    if len(study.directions) not in (2, 3):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = plot_pareto_front(study, target_names=list(names))
+    ax.set_title("Pareto front (feasible, complete trials)")
+    return _save(ax.figure, path)

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from gridsearch.viz import _plots as plots
 from gridsearch.errors import GridsearchError
-from gridsearch.study._trials import best_trial, state_of, trials_table
+from gridsearch.study._trials import best_trial, objective_names, state_of, trials_table
 
 PREDICTORS = ("flops", "params", "activations")
 STATES = ("COMPLETE", "INFEASIBLE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -75,7 +75,7 @@ def facts(study: optuna.Study) -> dict[str, Any]:
     except GridsearchError:
         return out
     u = b.user_attrs
-    out["best"] = {"trial": b.number, "accuracy": b.value,
+    out["best"] = {"trial": b.number, "accuracy": b.values[0],
                    **{k: b.params.get(k) for k in ("alpha", "beta", "gamma")},
                    **{k: u.get(k) for k in ("resolution", "effective_gamma", "flops_ratio", "flops",
                                             "params", "activations", "train_seconds", "layout")}}
@@ -168,6 +168,9 @@ def build(study: optuna.Study, out_dir: str | Path, target: float, tolerance: fl
     best = f["best"]
     highlight = next((c[0] for c in curves if best and c[0].startswith(f"#{best['trial']} ")), None)
     files.append(plots.learning_curves(curves, out / "learning_curves.png", highlight))
+    if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
+        front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png")
+        files += [front] if front else []
     members, baseline = family_members(study)
     text = summary_text(f)
     if members:
