@@ -37,6 +37,7 @@ CASES = [
     ("unknown key", ["run", "{cfg}"], _edit("epochs = 2", "epochz = 2")),
     ("unknown model", ["run", "{cfg}"], _edit('name = "resnet18"', 'name = "nonet"')),
     ("unknown model, init", ["init", "{cfg}"], _edit('name = "resnet18"', 'name = "nonet"')),
+    ("unsupported timm model", ["run", "{cfg}"], _edit('name = "resnet18"', 'name = "timm:vit_base_patch16_224"')),
     ("missing dataset", ["run", "{cfg}"],
      _edit('source = "digits"', 'source = "cifar10"\nroot = "no-such-data"')),
     ("empty ImageFolder", ["run", "{cfg}"],

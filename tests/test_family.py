@@ -275,7 +275,7 @@ def test_export_validates_and_rebuilds_with_torchvision_alone(effnet_study, tmp_
 
     for m in doc["family"]:
         assert m["timm"]["builder"].startswith("timm.")
-        assert m["timm"]["channel_multiplier"] == m["width_mult"]
+        assert m["timm"]["kwargs"]["channel_multiplier"] == m["width_mult"]
         net = _rebuild_with_torchvision_alone(m["torchvision"])
         flops = _fvcore_flops(net, m["resolution"])
         assert flops == pytest.approx(m["flops"], rel=0.01)
@@ -312,8 +312,9 @@ def test_export_validates_and_rebuilds_with_torchvision_alone(effnet_study, tmp_
 def test_timm_arguments_say_when_the_head_differs():
     same = models.build("efficientnet_b0", 1.1, 0.25, 10).timm   # 4 × 352 = round(1280 · 1.1)
     other = models.build("efficientnet_b0", 1.21, 0.25, 10)      # 4 × 384 ≠ round(1280 · 1.21)
-    assert "note" not in same and same["channel_multiplier"] == 1.1
+    assert same["exact"] and not same["note"] and same["kwargs"]["channel_multiplier"] == 1.1
     assert other.layout.head == 1536 and "1552-channel head" in other.timm["note"]
+    assert other.timm["exact"] is False and "note" not in other.timm["kwargs"]
 
 
 def test_export_never_holds_a_storage_password(tiny_config):

@@ -246,3 +246,19 @@ def test_multi_objective_study_end_to_end_exports_its_front(mo_config, tmp_path,
         if t.number not in on_front:
             assert any(dominates(vectors[b], t.values, dirs) for b in on_front)
     assert sorted(on_front) == [x["number"] for x in study.user_attrs["pareto"]["trials"]]
+
+
+def test_report_of_a_multi_objective_study_draws_optunas_pareto_front(mo_config, fast_training,
+                                                                       counter, tmp_path, capsys):
+    path = mo_config(name="mo_report", sampler="grid", space=COEFFICIENTS,
+                     objectives='minimize = ["activations"]')
+    cfg = config.load(path)
+    Search(cfg, counter=counter).run()
+    assert main(["report", str(path), "-o", str(tmp_path / "report")]) == 0, capsys.readouterr().err
+    png = tmp_path / "report" / "pareto_front.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    import matplotlib.image
+    import numpy as np
+
+    img = matplotlib.image.imread(png)
+    assert float(np.std(img[..., :3])) > 0.01

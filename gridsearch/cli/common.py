@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any, Iterable
 
 from gridsearch import config as config_mod
+from gridsearch._jsonfile import _default, write_json as _write_json
 from gridsearch.config import StudyConfig
-from gridsearch.errors import ConfigError
 from gridsearch.storage import check_url
 
 
@@ -59,33 +56,8 @@ def print_json(obj: Any) -> None:
 
 
 def write_json(path: str, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (a temporary file beside it, then renamed)."""
-    target = Path(path)
-    if target.is_dir():
-        raise ConfigError(f"--output: {path} is a directory")
-    if not target.parent.is_dir():
-        raise ConfigError(f"--output: no such directory: {target.parent}")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise ConfigError(f"--output: cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, default=_default)
-            f.write("\n")
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise ConfigError(f"--output: cannot write {path}: {e.strerror or e}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    raise TypeError(type(o).__name__)
+    """Write ``obj`` as JSON to ``--output`` atomically (overwrites; see gridsearch._jsonfile)."""
+    _write_json(path, obj, force=True, what="--output")
 
 
 def human(n: float | int | None, unit: str = "") -> str:

@@ -11,8 +11,9 @@ def register(sub) -> None:
                        description="Build MODEL scaled by --width/--depth and count it with fvcore "
                                    "at --resolution (batch 1, eval). FLOPs: one multiply-add = "
                                    "one FLOP.")
-    p.add_argument("model", help="a baseline, e.g. efficientnet_b0 or resnet18 (an unknown name "
-                                 "lists the known ones), or package.module:function")
+    p.add_argument("model", help="a baseline, e.g. efficientnet_b0, resnet18 (an unknown name "
+                                 "lists the known ones), timm:NAME (e.g. timm:efficientnet_b0, "
+                                 "timm:mobilenetv3_large_100) or package.module:function")
     p.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1)")
     p.add_argument("--depth", type=float, default=1.0, help="depth multiplier (default 1)")
     p.add_argument("--resolution", type=int, default=224, help="input size in pixels (default 224)")

@@ -2,7 +2,8 @@
 
 The document (schema ``gridsearch.family/v1``, shipped as ``gridsearch/schemas/family-v1.json``)
 holds the measured baseline, the coefficients, every member with its measured counts and the
-arguments that rebuild it (torchvision alone; timm for EfficientNet), and provenance.  Files are
+arguments that rebuild it (torchvision alone; timm, as ``builder(**kwargs)`` with timm's own counts
+and whether it is the exact network), and provenance.  Files are
 written atomically (a temporary file in the same folder, then ``os.replace``) and never overwrite
 without ``force``.  No storage URL is written, so no password can leak into the file.
 """
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata, resources
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 
+from gridsearch._jsonfile import check_writable, write_json
 from gridsearch.errors import GridsearchError
 from gridsearch.family._scale import Family, Member
 from gridsearch.family._freeze import Frozen
@@ -129,32 +129,7 @@ def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], 
 
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:
     """Write ``doc`` atomically; refuse an existing file unless ``force``."""
-    path = Path(path)
-    check_writable(path, force)
-    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def check_writable(path: str | Path, force: bool = False) -> None:
-    """Fail early (before hours of counting) when ``path`` cannot or must not be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise GridsearchError(f"{path} is a directory")
-    if path.exists() and not force:
-        raise GridsearchError(f"{path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise GridsearchError(f"{path.parent}: no such directory")
+    return write_json(path, doc, force=force)
 
 
 # -- load and rebuild -----------------------------------------------------------------------------
@@ -191,6 +166,21 @@ class Exported:
 
         m, b = self.member(phi), self.baseline
         return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"]).module
+
+
+    def build_timm(self, phi: float) -> nn.Module:
+        """The member's network built by timm from the file's own ``timm`` arguments
+        (``builder(**kwargs)``); ``member(phi)['timm']`` says whether it is exact and its counts."""
+        from gridsearch.models.timm_models import create
+
+        entry = self.member(phi).get("timm")
+        if not entry:
+            raise GridsearchError(f"{self.path or 'family'}: phi = {phi:g} has no timm arguments "
+                                  f"({self.baseline['model']} at this width is not in timm)")
+        if "kwargs" not in entry:
+            raise GridsearchError(f"{self.path or 'family'}: its timm arguments predate 'kwargs'; "
+                                  "export again to rebuild with timm")
+        return create(entry["builder"], entry["kwargs"])
 
 
 def load(path: str | Path) -> Exported:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from gridsearch.errors import ConfigError
+from gridsearch.models.timm_models import measure_timm
 from gridsearch.scaling._space import Point
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class Family:
         raise KeyError(phi)
 
 
-def _member(c: "Candidate", seconds: float) -> Member:
+def _member(c: "Candidate", seconds: float, timm: dict[str, Any] | None = None) -> Member:
     v = c.verdict
     cx = v.complexity
     return Member(
@@ -124,7 +125,7 @@ def _member(c: "Candidate", seconds: float) -> Member:
         flops_ratio=round(v.ratio, 6), target=round(v.target, 6), deviation=round(v.deviation, 6),
         within_tolerance=v.feasible, repaired=v.repaired, params=cx.params,
         activations=cx.activations, layout=c.realised.layout.as_dict(),
-        torchvision=c.realised.torchvision, timm=c.realised.timm, seconds=round(seconds, 2),
+        torchvision=c.realised.torchvision, timm=timm, seconds=round(seconds, 2),
         note=v.reason)
 
 
@@ -146,7 +147,8 @@ def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = 
             on_start(i, phi)
         t0 = time.perf_counter()
         cand = realiser.realise(point, phi=phi, mode="repair" if repair else "reject", tolerance=tol)
-        m = _member(cand, time.perf_counter() - t0)
+        timm = measure_timm(cand.realised, cfg.model.name, cand.verdict.resolution, realiser.counter)
+        m = _member(cand, time.perf_counter() - t0, timm)
         members.append(m)
         if on_member:
             on_member(i, m)

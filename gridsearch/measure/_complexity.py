@@ -78,6 +78,7 @@ class ComplexityCounter:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int, int], Complexity] = {}
         self._modules: dict[tuple[str, int, int], dict[str, dict[str, int]]] = {}
+        self._skipped: dict[tuple[str, int, int], Counter] = {}
         self._reported: set[frozenset[str]] = set()
         self.traces = 0  # how many networks were actually traced
 
@@ -88,6 +89,7 @@ class ComplexityCounter:
             return hit
         result, skipped, self._modules[key] = measure_modules(module, resolution, in_channels)
         self.traces += 1
+        self._skipped[key] = skipped
         names = frozenset(skipped)
         if names and names not in self._reported:
             self._reported.add(names)
@@ -95,6 +97,11 @@ class ComplexityCounter:
                      ", ".join(f"{op.removeprefix('aten::')}" for op in sorted(names)))
         self._cache[key] = result
         return result
+
+    def skipped(self, module: nn.Module, resolution: int, in_channels: int = 3) -> Counter:
+        """The operators fvcore skipped in ``module`` (from the cache: no second trace)."""
+        self.count(module, resolution, in_channels)
+        return self._skipped[(signature(module), resolution, in_channels)]
 
     def by_module(self, module: nn.Module, resolution: int,
                   in_channels: int = 3) -> dict[str, dict[str, int]]:

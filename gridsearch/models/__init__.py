@@ -9,20 +9,24 @@ from gridsearch.models.efficientnet import EFFICIENTNET_B0
 from gridsearch.models.mobilenet import MOBILENET_V2
 from gridsearch.models.regnet import REGNET_Y_400MF
 from gridsearch.models.resnet import RESNET18, RESNET50
+from gridsearch.models.timm_models import is_timm_ref, load as load_timm
 
 REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
                                                      REGNET_Y_400MF)}
 
 
 def get_baseline(name: str) -> Baseline:
-    """The baseline called ``name``, or a user factory given as ``package.module:function``."""
+    """The baseline called ``name``, ``timm:NAME`` (timm's generated families), or a user factory
+    given as ``package.module:function``."""
+    if is_timm_ref(name):
+        return load_timm(name)
     if is_factory_ref(name):
         return load_factory(name)
     try:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise ModelError(f"unknown model {name!r} (known: {known}, or package.module:function)") from None
+        raise ModelError(f"unknown model {name!r} (known: {known}, timm:NAME, or package.module:function)") from None
 
 
 def build(name: str, width_mult: float = 1.0, depth_mult: float = 1.0,

@@ -31,18 +31,18 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
         "dropout": DROPOUT,
         "num_classes": num_classes,
     }
+    # timm's generator builds the same layers from the same multipliers, except its head:
+    # round(1280·w) channels where torchvision's is 4× the last stage.  scale() measures timm's
+    # network per member and fills in its counts (gridsearch.models.timm_models.measure_timm).
+    timm_head = make_divisible(1280 * width_mult)
     timm = {
         "builder": "timm.models.efficientnet._gen_efficientnet",
-        "variant": "efficientnet_b0",
-        "channel_multiplier": width_mult,
-        "depth_multiplier": depth_mult,
-        "num_classes": num_classes,
-        "pretrained": False,
+        "kwargs": {"variant": "efficientnet_b0", "channel_multiplier": width_mult,
+                   "depth_multiplier": depth_mult, "num_classes": num_classes, "pretrained": False},
+        "exact": timm_head == head,
+        "note": "" if timm_head == head else
+                f"timm builds a {timm_head}-channel head where torchvision has {head}",
     }
-    timm_head = make_divisible(1280 * width_mult)
-    if timm_head != head:  # timm's head is round(1280·w); torchvision's is 4× the last stage
-        timm["note"] = (f"timm builds a {timm_head}-channel head where torchvision has {head}: "
-                        "its counts differ slightly")
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 

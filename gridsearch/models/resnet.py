@@ -52,8 +52,11 @@ def _build(block, layers, arch, width_mult: float, depth_mult: float, num_classe
     if width_mult == 1.0:  # torchvision's ResNet itself only scales depth
         rebuild = {"builder": "torchvision.models.ResNet", "block": block.__name__,
                    "layers": depths, "num_classes": num_classes}
-    timm = {"builder": "timm.models.resnet.ResNet", "block": block.__name__, "layers": depths,
-            "base_width": 64, "arch": arch} if width_mult == 1.0 else None
+    # timm's resnet entry points take ``layers`` (it overrides theirs): depth scaling only.
+    timm = {"builder": "timm.create_model",
+            "kwargs": {"model_name": arch, "layers": depths, "num_classes": num_classes,
+                       "pretrained": False},
+            "exact": True, "note": ""} if width_mult == 1.0 else None
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 

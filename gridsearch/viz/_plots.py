@@ -218,3 +218,24 @@ def confirmation(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "
     ax.set_title("does the proxy rank like the confirmation?")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def pareto_front(study, names: list[str], path: str | Path) -> Path | None:
+    """A multi-objective study's trials with Optuna's Pareto front highlighted: Optuna's own
+    ``optuna.visualization.matplotlib.plot_pareto_front`` (2 or 3 objectives; None otherwise).
+
+    Infeasible candidates are *Pruned* here, so the front is over feasible, complete trials only:
+    the same front as ``gridsearch best``.
+    """
+    import warnings
+
+    import optuna
+    from optuna.visualization.matplotlib import plot_pareto_front
+
+    if len(study.directions) not in (2, 3):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = plot_pareto_front(study, target_names=list(names))
+    ax.set_title("Pareto front (feasible, complete trials)")
+    return _save(ax.figure, path)

@@ -17,7 +17,7 @@ from gridsearch import stats
 from gridsearch.errors import GridsearchError
 from gridsearch.family._freeze import Frozen, stored_frozen
 from gridsearch.family._scale import stored_family
-from gridsearch.study._trials import rank, read, trials_table
+from gridsearch.study._trials import objective_names, rank, read, trials_table
 
 PREDICTORS = ("flops", "params", "activations")
 STATES = ("COMPLETE", "INFEASIBLE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -148,6 +148,9 @@ def build(search, out_dir: str | Path) -> Report:
     rows = confirmation_rows(search)
     if rows:
         files.append(plots.confirmation(rows, out / "confirmation.png"))
+    if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
+        front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png")
+        files += [front] if front else []
     members, baseline = stored_family(study)
     text = summary_text(f)
     if members:
