@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from gridsearch.errors import ConfigError
-from gridsearch.models.timm_models import measure_timm
 from gridsearch.scaling._space import Point
 
 if TYPE_CHECKING:
@@ -139,6 +138,8 @@ def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = 
     ``target^φ`` reported; with it, the resolution is solved (γ ≥ 1 kept) so the measured ratio
     lands within ``tolerance`` (the config's budget tolerance by default).
     """
+    from gridsearch.models.timm_models import measure_timm
+
     cfg = realiser.cfg
     tol = cfg.budget.tolerance if tolerance is None else tolerance
     members = []
