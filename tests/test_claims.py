@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from gridsearch import config
+from gridsearch import _compat, config
 from gridsearch.storage import PointClaims, open_storage
 from gridsearch.study._search import Search
 
@@ -25,10 +25,10 @@ def _train(storage, claims, n):
     for _ in range(n):
         point, owner = claims.claim(10)
         trial = study.ask()
-        assert claims.bind(point, owner, trial._trial_id)
+        assert claims.bind(point, owner, _compat.trial_id(trial))
         trial.set_user_attr("point", point)
         study.tell(trial, 0.5)
-        ids.append((point, trial._trial_id))
+        ids.append((point, _compat.trial_id(trial)))
     return ids
 
 
@@ -76,3 +76,23 @@ def test_optuna_delete_study_then_run_trains_every_point_once(tiny_config, tmp_p
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     assert main(["status", str(path)]) == 0
     assert f"{n} trials" in capsys.readouterr().out
+
+
+def test_claim_bind_release_taken_pending(tmp_path):
+    """The claims table alone: claims go to the lowest free unit, a bound claim is taken, a
+    released one is free again, a RUNNING trial's claim is pending."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    storage = open_storage(url, heartbeat=False)
+    study = optuna.create_study(study_name="c", storage=storage)
+    claims = PointClaims(storage, "c")
+    a, owner_a = claims.claim(3)
+    b, owner_b = claims.claim(3)
+    assert (a, b) == (0, 1) and owner_a != owner_b
+    trial = study.ask()
+    assert claims.bind(a, owner_a, _compat.trial_id(trial))
+    assert not claims.bind(a, owner_b, _compat.trial_id(trial))   # not the owner: refused
+    assert claims.taken()[a] == _compat.trial_id(trial)
+    assert claims.pending() >= 1                                   # its trial is RUNNING
+    claims.release(b, owner_b)
+    assert claims.claim(3)[0] == 1                                 # released: free again
+    assert claims.claim(3)[0] == 2 and claims.claim(3) is None     # then nothing is left

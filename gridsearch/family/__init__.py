@@ -6,7 +6,7 @@ from gridsearch._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, {
     "_freeze": ["Frozen", "freeze", "store_frozen", "stored_frozen",
                 "FROZEN_ATTR"],
-    "_scale": ["Family", "Member", "scale", "parse_phis", "stored_family", "FAMILY_ATTR"],
+    "_scale": ["Family", "scale", "parse_phis", "stored_family", "FAMILY_ATTR"],
     "_export": ["Exported", "load", "document", "write", "schema", "SCHEMA"],
     "_compare": ["Compare", "Entry", "compare_study_name", "check_phi", "compound_point"],
 })

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from gridsearch._jsonfile import check_writable, write_json
 from gridsearch.errors import GridsearchError
-from gridsearch.family._scale import Family, Member
+from gridsearch.family._scale import Family
 from gridsearch.family._freeze import Frozen
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from gridsearch.measure._members import Member
 
 SCHEMA = "gridsearch.family/v1"
 SCHEMA_FILE = "family-v1.json"
@@ -53,11 +55,8 @@ def _phi(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
 
 
-def _member(m: Member) -> dict[str, Any]:
-    d = m.as_dict()
-    d["phi"] = _phi(m.phi)
-    d.pop("seconds")
-    return d
+def _member(m: "Member") -> dict[str, Any]:
+    return {**m.family_dict(), "phi": _phi(m.phi)}
 
 
 def document(family: Family, frozen: Frozen | None = None, cfg=None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from gridsearch.errors import ConfigError
@@ -18,6 +18,7 @@ from gridsearch.scaling._space import Point
 
 if TYPE_CHECKING:
     from gridsearch.measure._candidate import Candidate, Realiser
+    from gridsearch.measure._members import Member
 
 MAX_PHIS = 64
 
@@ -62,34 +63,6 @@ def _number(s: str, text: str) -> float:
 
 # -- scale ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Member:
-    """One φ, realised and measured."""
-
-    phi: float
-    depth_mult: float
-    width_mult: float
-    nominal_resolution: int
-    resolution: int
-    effective_gamma: float
-    flops: int
-    flops_ratio: float
-    target: float              # target_multiplier ** φ
-    deviation: float           # flops_ratio / target − 1
-    within_tolerance: bool
-    repaired: bool
-    params: int
-    activations: int
-    layout: dict[str, Any]
-    torchvision: dict[str, Any] | None = None
-    timm: dict[str, Any] | None = None
-    seconds: float = 0.0       # wall time to build and count it
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class Family:
     """A scaled family: the baseline, the coefficients, and every member measured."""
 
@@ -105,33 +78,34 @@ class Family:
     target_multiplier: float
     repair: bool
     tolerance: float
-    members: tuple[Member, ...] = field(default_factory=tuple)
+    members: tuple["Member", ...] = field(default_factory=tuple)
 
-    def member(self, phi: float) -> Member:
+    def member(self, phi: float) -> "Member":
         for m in self.members:
             if math.isclose(m.phi, phi, abs_tol=1e-9):
                 return m
         raise KeyError(phi)
 
 
-def _member(c: "Candidate", seconds: float, timm: dict[str, Any] | None = None) -> Member:
-    v = c.verdict
-    cx = v.complexity
-    return Member(
-        phi=c.phi, depth_mult=c.scaled.depth_mult, width_mult=c.scaled.width_mult,
-        nominal_resolution=v.nominal_resolution, resolution=v.resolution,
-        effective_gamma=round(c.effective_gamma, 6), flops=cx.flops,
-        flops_ratio=round(v.ratio, 6), target=round(v.target, 6), deviation=round(v.deviation, 6),
-        within_tolerance=v.feasible, repaired=v.repaired, params=cx.params,
-        activations=cx.activations, layout=c.realised.layout.as_dict(),
-        torchvision=c.realised.torchvision, timm=timm, seconds=round(seconds, 2),
-        note=v.reason)
+def _member(c: "Candidate", baseline, seconds: float,
+            timm: dict[str, Any] | None = None) -> "Member":
+    """A candidate at its φ as a family :class:`~gridsearch.measure.Member`."""
+    from gridsearch.measure._members import Member
+    from gridsearch.scaling._strategies import Multipliers
+
+    p, v = c.point, c.verdict
+    nominal = Multipliers("compound", p.nominal_multiplier ** c.phi, p.alpha ** c.phi,
+                          p.beta ** c.phi, p.gamma ** c.phi)
+    return Member(nominal, c.scaled.width_mult, c.scaled.depth_mult, c.realised, v.complexity,
+                  baseline, v.nominal_resolution, v.repaired, verdict=v, phi=c.phi,
+                  effective_gamma=round(c.effective_gamma, 6), timm=timm,
+                  seconds=round(seconds, 2))
 
 
 def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = False,
           tolerance: float | None = None,
           on_start: Callable[[int, float], None] | None = None,
-          on_member: Callable[[int, Member], None] | None = None) -> Family:
+          on_member: Callable[[int, "Member"], None] | None = None) -> Family:
     """Realise and measure ``point`` at every φ in ``phis``.
 
     Without ``repair`` each member is measured at round(r0·γ^φ) and its deviation from
@@ -149,7 +123,7 @@ def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = 
         t0 = time.perf_counter()
         cand = realiser.realise(point, phi=phi, mode="repair" if repair else "reject", tolerance=tol)
         timm = measure_timm(cand.realised, cfg.model.name, cand.verdict.resolution, realiser.counter)
-        m = _member(cand, time.perf_counter() - t0, timm)
+        m = _member(cand, realiser.reference.complexity, time.perf_counter() - t0, timm)
         members.append(m)
         if on_member:
             on_member(i, m)

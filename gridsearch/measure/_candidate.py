@@ -89,14 +89,17 @@ class Realiser:
         scaled = scaling.at_phi(point.alpha, point.beta, point.gamma, phi, m.base_resolution,
                                   m.depth_mult, m.width_mult)
         realised = self.build(scaled.width_mult, scaled.depth_mult)
-        verdict = budget.check(
-            lambda r: self.counter.count(realised.module, r),
-            baseline_flops=self.reference.complexity.flops,
-            nominal_resolution=scaled.resolution,
-            base_resolution=m.base_resolution,
-            target=cfg.search.target ** phi,
-            tolerance=cfg.budget.tolerance if tolerance is None else tolerance,
-            mode=cfg.budget.mode if mode is None else mode,
-            phi=phi,
-        )
+        verdict = self.check(realised, scaled.resolution, cfg.search.target ** phi,
+                             cfg.budget.tolerance if tolerance is None else tolerance,
+                             cfg.budget.mode if mode is None else mode, phi)
         return Candidate(point, phi, scaled, realised, verdict, m.base_resolution)
+
+    def check(self, realised: Realised, nominal_resolution: int, target: float, tolerance: float,
+              mode: str, phi: float) -> budget.Verdict:
+        """Count ``realised`` at its nominal resolution against ``target`` × the baseline's
+        FLOPs; in ``repair`` mode, solve its resolution (see :func:`gridsearch.scaling.check`)."""
+        return budget.check(lambda r: self.counter.count(realised.module, r),
+                            baseline_flops=self.reference.complexity.flops,
+                            nominal_resolution=nominal_resolution,
+                            base_resolution=self.cfg.model.base_resolution, target=target,
+                            tolerance=tolerance, mode=mode, phi=phi)
