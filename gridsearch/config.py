@@ -16,9 +16,11 @@ from typing import Any
 from gridsearch.scaling import _space as space
 from gridsearch.errors import ConfigError
 
-DATA_SOURCES = ("digits", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
+DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
                 "imagefolder")
 OPTIMIZERS = ("sgd", "adamw")
+AUGMENTS = ("none", "crop", "random_resized_crop")
+GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
 SAMPLERS = ("grid", "tpe", "qmc", "random")
 PRUNERS = ("none", "median", "hyperband")
 BUDGET_MODES = ("reject", "repair")
@@ -39,10 +41,11 @@ class ModelConfig:
 @dataclass(frozen=True)
 class DataConfig:
     source: str = "digits"
-    root: str = ""          # folder of the data set on disk (not for digits)
+    root: str = ""          # folder of the data set on disk (not for digits or shapes)
     train_size: int = 512
     val_size: int = 256
-    image_size: int = 64    # ImageFolder images are stored at this size before per-candidate resizing
+    # shapes are drawn, and ImageFolder images stored, at this size before per-candidate resizing
+    image_size: int = 64
     seed: int = 0
 
 
@@ -57,6 +60,11 @@ class TrainConfig:
     label_smoothing: float = 0.0
     seed: int = 0
     device: str = "auto"    # auto | cpu | cuda | cuda:N
+    # On-device augmentation of each training batch (seeded): none | crop (a random crop of the
+    # image padded by 1/8 of its size) | random_resized_crop; hflip adds a random horizontal flip
+    # (only where a mirror image keeps its class: not for digits).
+    augment: str = "none"
+    hflip: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,18 @@ class StudyConfig:
         return d
 
 
+def with_defaults(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A stored config (``as_dict``) with the sections and keys it lacks taken from ``defaults``:
+    a key added since a study was created reads as its default, which is the old behaviour."""
+    out = dict(stored)
+    for k, v in defaults.items():
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(out[k], dict):
+            out[k] = with_defaults(out[k], v)
+    return out
+
+
 def _lists(obj: Any) -> Any:
     """Tuples as lists, as JSON stores them (so a stored config compares equal)."""
     if isinstance(obj, dict):
@@ -280,7 +300,7 @@ def validate(cfg: StudyConfig) -> None:
     _choice("data.source", d.source, DATA_SOURCES)
     for key in ("train_size", "val_size", "image_size"):
         _positive(f"data.{key}", getattr(d, key))
-    if d.source != "digits":
+    if d.source not in GENERATED_SOURCES:
         if not d.root:
             raise ConfigError(f"data.root: required for source {d.source!r}")
         if not cfg.data_root().is_dir():
@@ -289,6 +309,7 @@ def validate(cfg: StudyConfig) -> None:
         _positive(f"train.{key}", getattr(t, key))
     _positive("train.lr", t.lr)
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+    _choice("train.augment", t.augment, AUGMENTS)
     if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
         raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
     for coef in ("alpha", "beta", "gamma"):

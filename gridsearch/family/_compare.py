@@ -217,9 +217,7 @@ class Compare:
         d = cfg.data
         subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
                                 d.val_size, d.seed, d.image_size)
-        recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
-            "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-            "label_smoothing", "seed")})
+        recipe = trainer.Recipe.of(cfg.train)
         return subsets, recipe, trainer.resolve_device(device or cfg.train.device)
 
     def _train(self, study: optuna.Study, e: Entry, subsets, recipe, dev) -> None:

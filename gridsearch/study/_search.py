@@ -26,7 +26,7 @@ from gridsearch.study import _objectives as objectives
 from gridsearch.training import _trainer as trainer
 from gridsearch.measure._candidate import Realiser
 from gridsearch.measure._complexity import ComplexityCounter
-from gridsearch.config import StudyConfig, from_dict
+from gridsearch.config import StudyConfig, from_dict, with_defaults
 from gridsearch.errors import ConfigError, GridsearchError, StorageError
 from gridsearch.study._trials import store_front
 from gridsearch.scaling._space import Point, beta_bounds, solve_gamma, width_share_point
@@ -173,9 +173,8 @@ class Search:
             study.set_user_attr("objective", "validation " + objectives.describe(self.cfg.objectives))
             study.set_user_attr("objectives", objectives.names(self.cfg.objectives))
             return
-        # Sections added since the study was created read as their defaults.
-        defaults = from_dict({"name": self.cfg.name}).as_dict()
-        stored = {**{k: v for k, v in defaults.items() if k not in stored}, **stored}
+        # Sections and keys added since the study was created read as their defaults.
+        stored = with_defaults(stored, from_dict({"name": self.cfg.name}).as_dict())
         diff = _first_difference(stored, mine)
         if diff:
             raise StorageError(f"study {self.cfg.name!r} already exists in {redact(self.url)} with a "
@@ -403,9 +402,7 @@ class Search:
                     if trial.should_prune():
                         raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-                recipe = trainer.Recipe(**{k: getattr(cfg.train, k) for k in (
-                    "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                    "label_smoothing", "seed")})
+                recipe = trainer.Recipe.of(cfg.train)
                 started = time.perf_counter()
                 res = trainer.train(cand.realised.module, subsets, v.resolution, recipe, dev, report)
                 record(train_seconds=round(res.seconds, 3),
