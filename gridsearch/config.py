@@ -300,6 +300,8 @@ def validate(cfg: StudyConfig) -> None:
     _choice("data.source", d.source, DATA_SOURCES)
     for key in ("train_size", "val_size", "image_size"):
         _positive(f"data.{key}", getattr(d, key))
+    if d.source == "shapes" and d.image_size < 16:
+        raise ConfigError(f"data.image_size: shapes are drawn at 16 px or more, got {d.image_size}")
     if d.source not in GENERATED_SOURCES:
         if not d.root:
             raise ConfigError(f"data.root: required for source {d.source!r}")

@@ -7,11 +7,14 @@ or vertical (detail 1).  The same layout differs in detail between two classes, 
 differs in layout between five.  Every layout and both orientations are symmetric under a horizontal
 flip, so flipping keeps every class.
 
-The stripes' frequency is drawn per image, uniformly between 12 and 36 cycles per image width.  An
-image shown at R px keeps stripes below R/2 cycles (Nyquist; the trainer's downscaling is
-antialiased): at 32 px the orientation survives in 1/6 of the images, at 48 px in 1/2, at 64 px in
-5/6, at 72 px and above in all.  The layout survives at any of these resolutions.  So accuracy can
-rise with resolution alone, which it cannot on upscaled 8×8 digits.
+The stripes' frequency is drawn per image, uniformly between 1/12 and 1/4 cycles per pixel of the
+drawn size (8 to 24 cycles across an image drawn at 96 px), well below the drawing's own Nyquist
+limit (1/2), so the drawing is free of aliasing.  Shown at R px, stripes with more than R/2 cycles
+across the image are gone (the trainer's downscaling is antialiased) and those above about R/3
+(a period under 3 px) are dimmed by it, while the layout survives at any of these resolutions.
+Drawn at 96 px, the stripes are clear in 1/6 of the images at 32 px, 1/2 at 48 px, 5/6 at 64 px
+and all from 72 px up (3/4 of the drawn size).  So accuracy can rise with resolution alone, which
+it cannot on 8×8 digits upscaled.  Draw at about 4/3 of the largest resolution a study trains at.
 
 Nuisances: position jitter, object size, discs or squares at random, the stripes' phase, contrast
 and brightness, a colour tint, pixel noise.  Everything is drawn from ``numpy.random.default_rng
@@ -35,7 +38,10 @@ LAYOUTS = (
     ((0.0, 0.25), (-0.25, -0.2), (0.25, -0.2)),                       # triangle, apex down
     ((-0.22, -0.22), (0.22, -0.22), (-0.22, 0.22), (0.22, 0.22)),     # 2×2 square
 )
-CYCLES = (12.0, 36.0)   # stripe frequency range, cycles per image width
+CYCLES = (1 / 12, 1 / 4)  # stripe frequency range, cycles per pixel of the drawn size
+RADIUS = (0.14, 0.2)      # object radius (a square's half side), share of the half-width
+AMPLITUDE = (0.3, 0.4)    # of the stripes, around a level of 0.45-0.75
+MIN_SIZE = 16
 _CHUNK = 64             # images per vectorised step (keeps the temporaries in cache)
 
 
@@ -48,8 +54,8 @@ def class_of(layout: int | np.ndarray, detail: int | np.ndarray):
 def generate(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` images (float32, n×3×size×size, in [0, 1]) and their labels (exactly balanced:
     image i has class i mod 10 before a seeded shuffle).  Cached: the arrays are read-only."""
-    if n < 1 or size < 8:
-        raise ValueError(f"shapes: need n ≥ 1 and size ≥ 8, got n={n}, size={size}")
+    if n < 1 or size < MIN_SIZE:
+        raise ValueError(f"shapes: need n ≥ 1 and size ≥ {MIN_SIZE}, got n={n}, size={size}")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % NUM_CLASSES)
     layout, detail = labels // 2, labels % 2
@@ -63,11 +69,11 @@ def generate(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     f32 = np.float32
     centres = (centres + rng.uniform(-0.05, 0.05, (n, 1, 2))            # the whole layout moves
                + rng.uniform(-0.03, 0.03, (n, k, 2))).astype(f32)       # and each object a little
-    radius = rng.uniform(0.11, 0.16, (n, k)).astype(f32)
+    radius = rng.uniform(*RADIUS, (n, k)).astype(f32)
     square = rng.random((n, k)) < 0.5
-    cycles = rng.uniform(*CYCLES, n).astype(f32)
+    cycles = (rng.uniform(*CYCLES, n) * size).astype(f32)      # cycles per image width
     phase = rng.uniform(0, 2 * np.pi, n).astype(f32)
-    amplitude = rng.uniform(0.12, 0.25, n).astype(f32)
+    amplitude = rng.uniform(*AMPLITUDE, n).astype(f32)
     level = rng.uniform(0.45, 0.75, n).astype(f32)
     tint = rng.uniform(0.6, 1.0, (n, 3)).astype(f32)
     noise = rng.standard_normal((n, size, size), dtype=f32) * f32(0.04)
@@ -85,7 +91,7 @@ def generate(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         # Signed distance inside the edge (a disc's to first order), antialiased over one pixel.
         inside = np.where(square[s:e, :, None, None], r - np.maximum(dx, dy),
                           (r * r - dx * dx - dy * dy) / (2 * r))
-        cover = (np.clip(inside * half_px + f32(0.5), 0, 1) * present[s:e, :, None, None]).sum(1)
+        cover = (np.clip(inside * half_px + f32(0.5), 0, 1) * present[s:e, :, None, None]).max(1)
         w = wave[s:e]
         texture = np.where((detail[s:e] == 0)[:, None, None], w[:, :, None], w[:, None, :])
         gray = cover * (texture + level[s:e, None, None]) + noise[s:e] + f32(0.1)
