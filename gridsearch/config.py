@@ -18,9 +18,11 @@ from typing import Any
 from gridsearch.scaling import _space as space
 from gridsearch.errors import ConfigError
 
-DATA_SOURCES = ("digits", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
+DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
                 "imagefolder")
 OPTIMIZERS = ("sgd", "adamw")
+AUGMENTS = ("none", "crop", "random_resized_crop")
+GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
 SAMPLERS = ("grid", "tpe", "qmc", "random")
 PRUNERS = ("none", "median", "hyperband")
 BUDGET_MODES = ("reject", "repair")
@@ -85,10 +87,10 @@ class ModelConfig:
 @dataclass(frozen=True)
 class DataConfig:
     source: str = "digits"
-    root: str = ""          # folder of the data set on disk (not for digits)
+    root: str = ""          # folder of the data set on disk (not for digits or shapes)
     train_size: int = num(512, gt=0, le=MAX_IMAGES)
     val_size: int = num(256, gt=0, le=MAX_IMAGES)
-    # ImageFolder images are stored at this size before per-candidate resizing
+    # shapes are drawn, and ImageFolder images stored, at this size before per-candidate resizing
     image_size: int = num(64, gt=0, le=MAX_PIXELS)
     seed: int = num(0, ge=0, le=MAX_SEED)
 
@@ -105,18 +107,15 @@ class TrainConfig:
     seed: int = num(0, ge=0, le=MAX_SEED)
     seeds: int = num(1, ge=1, le=1000)   # train every point this many times: seed, seed+1, …
     device: str = "auto"    # auto | cpu | cuda | cuda:N
+    # On-device augmentation of each training batch (seeded): none | crop (a random crop of the
+    # image padded by 1/8 of its size) | random_resized_crop; hflip adds a random horizontal flip
+    # (only where a mirror image keeps its class: not for digits).
+    augment: str = "none"
+    hflip: bool = False
 
     def seed_list(self) -> list[int]:
         """The seeds every point is trained with (weights and batch order)."""
         return [self.seed + i for i in range(self.seeds)]
-
-    def recipe(self, seed: int | None = None):
-        """The trainer's :class:`~gridsearch.training.Recipe` of this config (one seed)."""
-        from gridsearch.training._trainer import Recipe
-
-        names = {f.name for f in dataclasses.fields(Recipe)}
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
-        return Recipe(**{**fields, "seed": self.seed if seed is None else seed})
 
 
 @dataclass(frozen=True)
@@ -268,6 +267,18 @@ def read_storage_file(path: str | Path, key: str) -> str:
     return url
 
 
+def with_defaults(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A stored config (``as_dict``) with the sections and keys it lacks taken from ``defaults``:
+    a key added since a study was created reads as its default, which is the old behaviour."""
+    out = dict(stored)
+    for k, v in defaults.items():
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(out[k], dict):
+            out[k] = with_defaults(out[k], v)
+    return out
+
+
 def _lists(obj: Any) -> Any:
     """Tuples as lists, as JSON stores them (so a stored config compares equal)."""
     if isinstance(obj, dict):
@@ -382,12 +393,15 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError("storage_file: give storage or storage_file, not both")
     d, t, s, b = cfg.data, cfg.train, cfg.search, cfg.budget
     _choice("data.source", d.source, DATA_SOURCES)
-    if d.source != "digits":
+    if d.source == "shapes" and d.image_size < 16:
+        raise ConfigError(f"data.image_size: shapes are drawn at 16 px or more, got {d.image_size}")
+    if d.source not in GENERATED_SOURCES:
         if not d.root:
             raise ConfigError(f"data.root: required for source {d.source!r}")
         if not cfg.data_root().is_dir():
             raise ConfigError(f"data.root: no such directory: {d.root}")
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
+    _choice("train.augment", t.augment, AUGMENTS)
     if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
         raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
     size = 1

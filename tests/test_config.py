@@ -23,6 +23,9 @@ BAD = [
     ("\n[data]\nsource = 'cifar10'\nroot = 'no/such/dir'\n", "data.root: no such directory"),
     ("\n[data]\nsource = 'imagenet'\n", "data.source: must be one of"),
     ("\n[budget]\nmode = 'fix'\n", "budget.mode: must be one of"),
+    ("\n[train]\naugment = 'mixup'\n", "train.augment: must be one of none, crop, random_resized_crop"),
+    ("\n[data]\nsource = 'shapes'\nimage_size = 8\n", "data.image_size: shapes are drawn at 16 px or more"),
+    ("\n[train]\nhflip = 1\n", "train.hflip: expected true or false"),
     ("\n[model]\nbase_resolution = 1.5\n", "model.base_resolution: expected an integer"),
     ("\nfoo = 1\n", "foo: unknown key"),
 ]

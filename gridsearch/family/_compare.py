@@ -249,7 +249,8 @@ class Compare:
 
         m = self.cfg.model
         net = self.search.realiser().build(e.attrs["width_mult"], e.attrs["depth_mult"], seed=seed)
-        res = trainer.train(net.module, subsets, e.setting.resolution, self.cfg.train.recipe(seed),
+        res = trainer.train(net.module, subsets, e.setting.resolution,
+                            trainer.Recipe.of(self.cfg.train, seed=seed),
                             dev)
         e.accuracies[seed] = res.accuracy
         e.history = list(res.history)

@@ -154,7 +154,8 @@ class TrialRunner:
         if seed != cfg.train.seed:      # initial weights from this run's seed
             module = self.realiser.build(cand.scaled.width_mult, cand.scaled.depth_mult,
                                          seed=seed).module
-        res = trainer.train(module, self.subsets, cand.verdict.resolution, cfg.train.recipe(seed),
+        res = trainer.train(module, self.subsets, cand.verdict.resolution,
+                            trainer.Recipe.of(cfg.train, seed=seed),
                             self.device, report)
         if first:
             record(images_per_second=round(res.images_per_second, 1), device=res.device)

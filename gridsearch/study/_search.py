@@ -22,7 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from gridsearch import _compat
-from gridsearch.config import StudyConfig, from_dict
+from gridsearch.config import StudyConfig, from_dict, with_defaults
 from gridsearch.errors import ConfigError, GridsearchError, StorageError
 from gridsearch.scaling._space import Point
 from gridsearch.storage import PointClaims, open_storage, redact, sqlite_path
@@ -106,8 +106,8 @@ class Search:
             study.set_user_attr("objective", "validation " + objectives.describe(self.cfg.objectives))
             study.set_user_attr("objectives", objectives.names(self.cfg.objectives))
             return
-        # Keys added since the study was created read as their defaults.
-        stored = _with_defaults(from_dict({"name": self.cfg.name}).as_dict(), stored)
+        # Sections and keys added since the study was created read as their defaults.
+        stored = with_defaults(stored, from_dict({"name": self.cfg.name}).as_dict())
         diff = _first_difference(stored, mine)
         if diff:
             raise StorageError(f"study {self.cfg.name!r} already exists in {redact(self.url)} with a "
@@ -329,13 +329,6 @@ def _safe(fn: Callable[[], Any]) -> None:
         fn()
     except Exception:  # noqa: BLE001 - best effort while interrupted
         log.debug("cleanup step failed", exc_info=True)
-
-
-def _with_defaults(defaults: Any, stored: Any) -> Any:
-    """``stored`` with every key it lacks (added to the config format since) from ``defaults``."""
-    if isinstance(defaults, dict) and isinstance(stored, dict):
-        return {**defaults, **{k: _with_defaults(defaults.get(k), v) for k, v in stored.items()}}
-    return stored
 
 
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str:

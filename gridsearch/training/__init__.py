@@ -7,4 +7,5 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_trainer": ["Recipe", "TrainResult", "train", "evaluate", "resolve_device", "resize",
                  "precise_bn", "cosine", "optimizer"],
     "_reference": ["naive_train"],
+    "_augment": ["Augmenter"],
 })

@@ -1,6 +1,8 @@
 """Data on disk, never downloaded: stratified, seeded train/validation subsets as tensors.
 
-Sources: scikit-learn's bundled 8×8 digits (the offline default), torchvision's CIFAR-10/100,
+Sources: scikit-learn's bundled 8×8 digits (the offline default), ``shapes`` (generated here, at
+``image_size`` px, with classes that need fine detail and layout: :mod:`gridsearch.training._shapes`),
+torchvision's CIFAR-10/100,
 MNIST, FashionMNIST and SVHN read from a local root with downloads disabled, and an ImageFolder
 tree.  Images are kept at their stored size as float tensors (N, 3, H, W), normalised with the
 training subset's statistics; the trainer resizes each batch to the candidate's resolution.
@@ -63,7 +65,8 @@ def stratified_indices(labels: np.ndarray, train_size: int, val_size: int,
 def load(source: str, root: str | Path = "", train_size: int = 512, val_size: int = 256,
          seed: int = 0, image_size: int = 64) -> Subsets:
     """Load the stratified subsets of ``source``. Raises :class:`DataError` with a clear message."""
-    images, labels, num_classes = _read(source, Path(root) if root else None, image_size)
+    images, labels, num_classes = _read(source, Path(root) if root else None, image_size,
+                                        train_size + val_size, seed)
     tr, va = stratified_indices(labels, train_size, val_size, seed)
     x = images(np.concatenate([tr, va]))
     train_x, val_x = x[: len(tr)], x[len(tr):]
@@ -73,8 +76,15 @@ def load(source: str, root: str | Path = "", train_size: int = 512, val_size: in
     return Subsets((train_x - mean) / std, y[tr], (val_x - mean) / std, y[va], num_classes, source)
 
 
-def _read(source: str, root: Path | None, image_size: int):
-    """Return (fetch(indices) -> float tensor N×3×H×W in [0, 1], labels, num_classes)."""
+def _read(source: str, root: Path | None, image_size: int, count: int = 0, seed: int = 0):
+    """Return (fetch(indices) -> float tensor N×3×H×W in [0, 1], labels, num_classes).
+
+    A generated source makes exactly ``count`` images (class-balanced) from ``seed``."""
+    if source == "shapes":
+        from gridsearch.training import _shapes
+
+        arr, labels = _shapes.generate(count, image_size, seed)
+        return (lambda idx: torch.from_numpy(arr[idx])), labels.copy(), _shapes.NUM_CLASSES
     if source == "digits":
         from sklearn.datasets import load_digits
 

@@ -2,20 +2,23 @@
 
 The whole subset is kept as one tensor on the device and every batch is resized there, so the loop
 has no DataLoader and no per-step host synchronisation beyond the loss check once per epoch.  On a
-GPU it runs under bf16 autocast with channels_last memory.
+GPU it runs under bf16 autocast with channels_last memory.  Augmentation (``recipe.augment``,
+``recipe.hflip``: :mod:`gridsearch.training._augment`) transforms each batch there too, before it
+is resized.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
 from gridsearch.errors import TrainingError
 
@@ -30,6 +33,14 @@ class Recipe:
     weight_decay: float = 5e-5
     label_smoothing: float = 0.0
     seed: int = 0
+    augment: str = "none"     # none | crop | random_resized_crop
+    hflip: bool = False
+
+    @classmethod
+    def of(cls, train: Any, **overrides: Any) -> "Recipe":
+        """The recipe of a ``[train]`` config section: every field of it this class has."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**{k: getattr(train, k) for k in names if hasattr(train, k)}, **overrides})
 
 
 @dataclass
@@ -120,6 +131,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     fast = device.type == "cuda" if fast is None else fast
     torch.manual_seed(recipe.seed)
     gen = torch.Generator(device="cpu").manual_seed(recipe.seed)
+    augment = Augmenter(recipe.augment, recipe.hflip, recipe.seed)
     model = model.to(device)
     if fast:
         model = model.to(memory_format=torch.channels_last)
@@ -139,7 +151,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         loss_sum = torch.zeros((), device=device)
         for step in range(steps_per_epoch):
             idx = perm[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-            xb = resize(train_x[idx], resolution)
+            xb = resize(augment(train_x[idx]), resolution)
             if fast:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, torch.bfloat16, enabled=fast):
