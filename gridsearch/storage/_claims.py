@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gridsearch import _compat
 from gridsearch.storage._url import retry_schema
 
 metadata = MetaData()
@@ -55,7 +56,14 @@ class Claim:
         t = self.trial
         return (t is None or t.datetime_start is None
                 or t.datetime_start.timestamp() > self.updated + CLOCK_SLACK_S
-                or t.user_attrs.get("point", point) != point)
+                or _unit(t, point) != point)
+
+
+def _unit(trial: FrozenTrial, default: int) -> int:
+    """The claims-table index a trial was bound to: its ``unit`` (a (point, seed) pair of a study
+    with several seeds), else its ``point`` (studies with one seed, and older studies)."""
+    u = trial.user_attrs
+    return u.get("unit", u.get("point", default))
 
 
 class PointClaims:
@@ -74,7 +82,7 @@ class PointClaims:
                                        claims.c.updated).where(claims.c.study == self.study)).all()
         try:
             study_id = self.storage.get_study_id_from_name(self.study)
-            trials = {t._trial_id: t for t in self.storage.get_all_trials(study_id, deepcopy=False)}
+            trials = {_compat.trial_id(t): t for t in self.storage.get_all_trials(study_id, deepcopy=False)}
         except KeyError:  # the study is gone (deleted, e.g. with `optuna delete-study`)
             trials = {}
         return {p: Claim(t, trials.get(t) if t is not None else None, o, u) for p, t, o, u in rows}

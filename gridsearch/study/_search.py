@@ -278,6 +278,7 @@ class Search:
                         study.tell(trial, state=TrialState.FAIL)
                         continue
                     point_index, seed = self.unit(index)
+                    trial.set_user_attr("unit", index)   # first: what the claims check
                     trial.set_user_attr("point", point_index)
                     self._sampler.assign(trial.number, sampling.grid_params(cfg, point_index))
                     seeds = [seed]
