@@ -86,9 +86,9 @@ def test_plain_optuna_dashboard_shows_the_feasibility_notes(store):
 
     from gridsearch.viz._dashboard import annotate
 
-    _, url = store
+    cfg, url = store
     study = optuna.load_study(study_name="ot", storage=url)
-    annotate(study)                              # what `gridsearch dashboard` writes on start
+    annotate(Search(cfg))                        # what `gridsearch dashboard` writes on start
     app = wsgi(optuna.storages.get_storage(url))  # the plain dashboard, no gridsearch code
     listed = _get(app, "/api/studies")["study_summaries"]
     study_id = next(s["study_id"] for s in listed if s["study_name"] == "ot")

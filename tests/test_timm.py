@@ -213,7 +213,7 @@ def test_timm_study_search_freeze_export_build(tmp_path, capsys):
     rc, _, err = _main(capsys, "run", path, "--no-progress")
     assert rc == 0, err
     rc, out, err = _main(capsys, "freeze", path)
-    assert rc == 0 and "frozen: alpha=" in out, err
+    assert rc == 0 and "frozen: α=" in out, err
     out = tmp_path / "tm.json"
     rc, _, err = _main(capsys, "export", path, "-o", out, "--phi", "0,1", "--no-progress")
     assert rc == 0, err

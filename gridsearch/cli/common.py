@@ -10,6 +10,7 @@ from typing import Any, Iterable
 from gridsearch import config as config_mod
 from gridsearch._jsonfile import _default, write_json as _write_json
 from gridsearch.config import StudyConfig
+from gridsearch.errors import ConfigError
 from gridsearch.storage import check_url
 
 

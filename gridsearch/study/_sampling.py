@@ -90,5 +90,5 @@ def propose(trial: optuna.Trial, cfg: StudyConfig) -> Point:
         raise Infeasible(f"no beta in range gives gamma in range for alpha {a:.4f}")
     b = trial.suggest_float("beta", *bounds)
     g = solve_gamma(a, b, s.target)
-    trial.set_user_attr("gamma_solved", g)
+    trial.set_user_attr("gamma", round(g, 6))   # solved, not sampled: a user attribute
     return Point(round(a, 6), round(b, 6), round(g, 6))

@@ -81,7 +81,8 @@ def state_of(t: FrozenTrial) -> str:
 
 def record(t: FrozenTrial) -> Record:
     u = t.user_attrs
-    coefficients = [t.params.get(k, u.get(k)) for k in COEFFICIENTS]
+    # Sampled, or derived (a width share's point, TPE's solved γ; "gamma_solved" in older studies).
+    coefficients = [t.params.get(k, u.get(k, u.get(f"{k}_solved"))) for k in COEFFICIENTS]
     point = Point(*map(float, coefficients)) if None not in coefficients else None
     accuracies: tuple[float, ...] = ()
     values = tuple(t.values) if t.state == TrialState.COMPLETE and t.values is not None else None
