@@ -23,8 +23,9 @@ from gridsearch.cli import family
 from gridsearch.cli import search
 from gridsearch.cli import viz
 from gridsearch.cli import confirm
+from gridsearch.cli import trials
 
-COMMANDS = (count, search, confirm, family, viz)
+COMMANDS = (count, search, trials, confirm, family, viz)
 EXIT_USAGE = 2
 
 

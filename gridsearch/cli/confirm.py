@@ -8,7 +8,6 @@ import sys
 from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, load_config, print_json, table
 from gridsearch.study import _confirm as confirm_mod
-from gridsearch.study import _workers as workers
 from gridsearch.study._search import Search
 
 

@@ -18,7 +18,7 @@ DEFAULT_PHI = "-1..4"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("freeze", help="pick the best feasible trial and record its coefficients",
+    p = sub.add_parser("freeze", help="record the selected point's coefficients (confirmed, if any)",
                        description="Freeze (alpha, beta, gamma): the point with the best mean "
                                    "accuracy over the confirmation (`gridsearch confirm`) when there "
                                    "is one, else over the search's seeds; points not significantly "

@@ -1,4 +1,4 @@
-"""gridsearch plan | init | run | worker | status | best: the search over one study config."""
+"""gridsearch plan | init | run | worker: running the search over one study config."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
 from gridsearch.study import _workers as workers
 from gridsearch.study._search import Search
-from gridsearch.study._trials import front_export, rank, read, summary, trials_table
-from gridsearch.cli.common import add_config, human, load_config, print_json, table, write_json
+from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 
 def register(sub) -> None:
@@ -45,18 +44,6 @@ def register(sub) -> None:
                            help="GPUs to spread the workers over round-robin, e.g. 0,1 "
                                 "(default: every visible GPU)")
         p.set_defaults(func=run, create=name == "run")
-
-    p = sub.add_parser("status", help="a table of the study's trials")
-    add_config(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=status)
-
-    p = sub.add_parser("best", help="the best feasible trial, or the Pareto front when the study "
-                                    "has several objectives")
-    add_config(p)
-    p.add_argument("--json", action="store_true", help="print it as JSON (the export)")
-    p.add_argument("--output", metavar="FILE", help="also write the JSON to FILE (atomically)")
-    p.set_defaults(func=best)
 
 
 def plan(args) -> int:
@@ -240,81 +227,3 @@ def pool(args, search: Search, command) -> int:
     print(f"{cfg.name}: workers exited {codes}; {p['done']} done, {p['failed']} failed, "
           f"{p['left'] + p['running']} left")
     return workers.exit_code(codes)
-
-
-def status(args) -> int:
-    cfg = load_config(args)
-    search = Search(cfg, args.storage)
-    study = search.study(create=False)
-    df = trials_table(study)
-    if args.json:
-        print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
-        return 0
-    shown = df.assign(flops=df["flops"].map(human), params=df["params"].map(human),
-                      activations=df["activations"].map(human)).to_dict(orient="records")
-    columns = ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
-               "params", "activations", "accuracy", "state"]
-    for optional, after in (("width_share", "number"), ("seed", "gamma"),
-                            ("latency_ms", "activations")):
-        if df[optional].notna().any():
-            columns.insert(columns.index(after) + 1, optional)
-    print(table(shown, columns))
-    states = df["state"].value_counts().to_dict()
-    print(f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
-    ranked = rank(read(study))
-    if ranked and max(c.runs for c in ranked) > 1:
-        print("per point, over its seeds (best mean first; 95% CI of the mean):")
-        print(table([{**c.point.as_dict(), "accuracy": c.summary.text(),
-                      "ci95": f"[{c.summary.ci_low:.4f}, {c.summary.ci_high:.4f}]",
-                      "trials": ",".join(map(str, c.trials))} for c in ranked],
-                    ["alpha", "beta", "gamma", "accuracy", "ci95", "trials"]))
-    confirm = search.confirmation()
-    if confirm is not None:
-        print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "
-              "(`gridsearch confirm` shows its table)")
-    return 0
-
-
-def best(args) -> int:
-    cfg = load_config(args)
-    search = Search(cfg, args.storage)
-    study = search.study(create=False)
-    multi = len(study.directions) > 1
-    if multi:
-        out = {**front_export(study), "storage": redact(search.url)}
-    else:
-        sel = search.selection()
-        w = sel.winner
-        first = next((r for r in read(search.confirmation() if sel.source == "confirmation"
-                                      else study) if r.number == w.trials[0]), None)
-        out = {**(summary(first) if first else {}), **w.point.as_dict(),
-               "accuracy": w.value, **{f"accuracy_{k}": v for k, v in w.summary.as_dict().items()},
-               "trials": list(w.trials), "source": sel.source, "margin": sel.margin,
-               "p_value": sel.test.p if sel.test else None,
-               "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
-    if args.output:
-        write_json(args.output, out)
-    if args.json:
-        print_json(out)
-    elif multi:
-        _print_front(out)
-    else:
-        for k, v in out.items():
-            print(f"{k:>16}  {v}")
-    if args.output and not args.json:
-        print(f"written to {args.output}")
-    return 0
-
-
-def _print_front(export) -> None:
-    names = [o["name"] for o in export["objectives"]]
-    rows = [{**t, **t["values"], "acts": human(t.get("activations")),
-             "flops": human(t.get("flops"))} for t in export["front"]]
-    coefficient = ["width_share"] if any("width_share" in t for t in rows) else []
-    columns = ["trial", *names, *coefficient, "alpha", "beta", "gamma", "resolution", "flops_ratio",
-               "flops", "acts"]
-    columns = list(dict.fromkeys(c for c in columns if c != "activations"))
-    objs = ", ".join(f"{o['name']} ({o['direction']})" for o in export["objectives"])
-    print(f"{export['study']}: Pareto front of {len(rows)} trial(s) over {objs}; "
-          f"{export['n_complete']} complete")
-    print(table(rows, columns))

@@ -19,8 +19,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
-from gridsearch._jsonfile import check_writable, write_json
+from gridsearch._jsonfile import check_writable, write_json  # noqa: F401 - check_writable: used by the CLI
 from gridsearch.errors import GridsearchError
 from gridsearch.family._scale import Family
 from gridsearch.family._freeze import Frozen

@@ -15,7 +15,6 @@ import os
 import socket
 import time
 import warnings
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import optuna
@@ -23,12 +22,12 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from gridsearch import _compat
 from gridsearch.config import StudyConfig, from_dict, with_defaults
-from gridsearch.errors import ConfigError, GridsearchError, StorageError
+from gridsearch.errors import StorageError
 from gridsearch.scaling._space import Point
 from gridsearch.storage import PointClaims, open_storage, redact, sqlite_path
 from gridsearch.study import _objectives as objectives
 from gridsearch.study import _sampling as sampling
-from gridsearch.study._runner import TrialOutcome, TrialRunner
+from gridsearch.study._runner import Prepared, TrialOutcome, TrialRunner, prepare
 from gridsearch.study._trials import Selection, read, select
 
 log = logging.getLogger(__name__)
@@ -36,12 +35,6 @@ log = logging.getLogger(__name__)
 # Config keys that may differ between runs of one study without changing what it measures.
 _VOLATILE = {("train", "device")}
 CONFIRM_SUFFIX = "-confirm"
-
-
-@dataclass
-class Prepared:
-    device: Any
-    subsets: Any
 
 
 class Search:
@@ -157,27 +150,8 @@ class Search:
     def prepare(self, device: str | None = None) -> Prepared:
         """Check and load what every trial needs (device, baseline, data), before the study is
         created or changed, so bad input leaves the store as it was."""
-        if self._prepared is not None:
-            return self._prepared
-        from gridsearch.training import _data as data_mod
-        from gridsearch.training import _trainer as trainer
-
-        cfg, d = self.cfg, self.cfg.data
-        name = device or cfg.train.device
-        if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:")
-                                                   and name[5:].isdigit())):
-            raise ConfigError(f"device: must be auto, cpu, cuda or cuda:N, got {name!r}")
-        dev = trainer.resolve_device(name)
-        if dev.type == "cuda" and dev.index is not None and dev.index >= _cuda_count():
-            raise ConfigError(f"device: {name} requested but this host has {_cuda_count()} "
-                              "CUDA device(s)")
-        _ = self.realiser().reference  # builds and measures the baseline: an unknown model fails here
-        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
-                                d.val_size, d.seed, d.image_size)
-        if subsets.num_classes > cfg.model.num_classes:
-            raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
-                                  f"{subsets.num_classes} classes")
-        self._prepared = Prepared(dev, subsets)
+        if self._prepared is None:
+            self._prepared = prepare(self.cfg, self.realiser(), device)
         return self._prepared
 
     def init(self) -> bool:
@@ -308,12 +282,6 @@ class Search:
 def _finished_or_running(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False)
             if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)]
-
-
-def _cuda_count() -> int:
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _interrupted(study: optuna.Study, trial: Trial | None, claims, index, owner) -> None:

@@ -1,15 +1,10 @@
-"""Study configs: TOML files validated into frozen dataclasses.
-
-Every problem is reported as one :class:`ConfigError` line that names the key, e.g.
-``studies/x.toml: search.alpha.step: must be > 0``.
-"""
+"""The study config's schema: frozen dataclasses, each numeric key with its declared range."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +245,15 @@ class StudyConfig:
         return d
 
 
+def _lists(obj: Any) -> Any:
+    """Tuples as lists, as JSON stores them (so a stored config compares equal)."""
+    if isinstance(obj, dict):
+        return {k: _lists(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_lists(v) for v in obj]
+    return obj
+
+
 STORAGE_ENV = "GRIDSEARCH_STORAGE"
 STORAGE_FILE_ENV = "GRIDSEARCH_STORAGE_FILE"
 
@@ -265,186 +269,3 @@ def read_storage_file(path: str | Path, key: str) -> str:
     if not url:
         raise ConfigError(f"{key}: {path} is empty (it should hold the storage URL)")
     return url
-
-
-def with_defaults(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """A stored config (``as_dict``) with the sections and keys it lacks taken from ``defaults``:
-    a key added since a study was created reads as its default, which is the old behaviour."""
-    out = dict(stored)
-    for k, v in defaults.items():
-        if k not in out:
-            out[k] = v
-        elif isinstance(v, dict) and isinstance(out[k], dict):
-            out[k] = with_defaults(out[k], v)
-    return out
-
-
-def _lists(obj: Any) -> Any:
-    """Tuples as lists, as JSON stores them (so a stored config compares equal)."""
-    if isinstance(obj, dict):
-        return {k: _lists(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_lists(v) for v in obj]
-    return obj
-
-
-def load(path: str | Path) -> StudyConfig:
-    """Read and validate a study config. Raises :class:`ConfigError` with a one-line message."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such study config")
-    try:
-        raw = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: not valid TOML ({e})") from None
-    try:
-        cfg = from_dict(raw, path=str(p))
-    except ConfigError as e:
-        raise ConfigError(f"{p}: {e}") from None
-    return cfg
-
-
-def from_dict(raw: dict[str, Any], path: str = "") -> StudyConfig:
-    if "name" not in raw:
-        raise ConfigError("name: missing (every study needs a name)")
-    cfg = _build(StudyConfig, {**raw, "path": path}, prefix="")
-    validate(cfg)
-    return cfg
-
-
-def _build(cls: type, raw: Any, prefix: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names - ({"path"} if cls is StudyConfig else set()))
-    if unknown:
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown key (known: {', '.join(sorted(names - {'path'}))})")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for name, value in raw.items():
-        kwargs[name] = _coerce(hints[name], value, prefix + name)
-        if isinstance(kwargs[name], (int, float)) and not isinstance(kwargs[name], bool):
-            _check_bounds(prefix + name, kwargs[name], fields[name].metadata.get("bounds", {}))
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: Any, key: str) -> Any:
-    args = typing.get_args(hint)
-    if type(None) in args:  # X | None: a table given means X (None only from as_dict())
-        if value is None:
-            return None
-        return _coerce(next(a for a in args if a is not type(None)), value, key)
-    if typing.get_origin(hint) is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {_typename(value)}")
-        return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, key + ".")
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {_typename(value)}")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {_typename(value)}")
-        if abs(value) > MAX_INT:
-            raise ConfigError(f"{key}: out of range, got {value}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {_typename(value)}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {_typename(value)}")
-        return value
-    raise ConfigError(f"{key}: unsupported value")  # pragma: no cover - schema bug
-
-
-def _typename(value: Any) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__) + f" ({value!r})"
-
-
-def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key}: must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _axis(key: str, r: RangeConfig) -> int:
-    """How many values a range has; a range of more than MAX_AXIS is refused (a typo of step)."""
-    if r.max < r.min:
-        raise ConfigError(f"{key}.max: must be ≥ min ({r.min:g}), got {r.max:g}")
-    n = math.floor((r.max - r.min) / r.step + 1e-9) + 1
-    if n > MAX_AXIS:
-        raise ConfigError(f"{key}.step: {n} values from {r.min:g} to {r.max:g}; at most {MAX_AXIS}")
-    return n
-
-
-MAX_AXIS = 1000
-
-
-def validate(cfg: StudyConfig) -> None:
-    """Semantic checks beyond types and the keys' own ranges; raises :class:`ConfigError`."""
-    if not cfg.name or not all(c.isalnum() or c in "-_." for c in cfg.name):
-        raise ConfigError(f"name: use letters, digits, '-', '_' or '.', got {cfg.name!r}")
-    if cfg.storage and cfg.storage_file:
-        raise ConfigError("storage_file: give storage or storage_file, not both")
-    d, t, s, b = cfg.data, cfg.train, cfg.search, cfg.budget
-    _choice("data.source", d.source, DATA_SOURCES)
-    if d.source == "shapes" and d.image_size < 16:
-        raise ConfigError(f"data.image_size: shapes are drawn at 16 px or more, got {d.image_size}")
-    if d.source not in GENERATED_SOURCES:
-        if not d.root:
-            raise ConfigError(f"data.root: required for source {d.source!r}")
-        if not cfg.data_root().is_dir():
-            raise ConfigError(f"data.root: no such directory: {d.root}")
-    _choice("train.optimizer", t.optimizer, OPTIMIZERS)
-    _choice("train.augment", t.augment, AUGMENTS)
-    if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
-        raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
-    size = 1
-    for coef in ("alpha", "beta", "gamma"):
-        r: RangeConfig = getattr(s, coef)
-        if r.min < 1.0:
-            raise ConfigError(f"search.{coef}.min: a coefficient must be ≥ 1, got {r.min}")
-        size *= _axis(f"search.{coef}", r)
-    if s.width_share is None and size > MAX_POINTS * 10:
-        raise ConfigError(f"search: {size} (alpha, beta, gamma) combinations; at most "
-                          f"{MAX_POINTS * 10} (use larger steps)")
-    _choice("search.sampler", s.sampler, SAMPLERS)
-    _choice("search.pruner", s.pruner, PRUNERS)
-    if s.width_share is not None:
-        ws = s.width_share
-        if not 0 <= ws.min <= ws.max <= 1:
-            raise ConfigError(f"search.width_share: need 0 ≤ min ≤ max ≤ 1, got min {ws.min:g}, "
-                              f"max {ws.max:g}")
-        _axis("search.width_share", ws)
-    _choice("budget.mode", b.mode, BUDGET_MODES)
-    _validate_objectives(cfg)
-    w = cfg.workers
-    if w.grace_period <= w.heartbeat_interval:
-        raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
-                          f"({w.heartbeat_interval:g}), got {w.grace_period:g}")
-    for i, p in enumerate(s.points):
-        if len(p) != 3 or min(p) <= 0:
-            raise ConfigError(f"search.points[{i}]: expected [alpha, beta, gamma], each > 0, got {list(p)}")
-    if s.sampler == "grid" and not cfg.points():
-        raise ConfigError(
-            f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "
-            f"within {s.tolerance:.0%} of {s.target:g}")
-
-
-def _validate_objectives(cfg: StudyConfig) -> None:
-    o = cfg.objectives
-    for i, name in enumerate(o.minimize):
-        _choice(f"objectives.minimize[{i}]", name, MINIMIZABLE)
-        if name in o.minimize[:i]:
-            raise ConfigError(f"objectives.minimize[{i}]: {name!r} is listed twice")
-    if o.multi and cfg.search.pruner != "none":
-        raise ConfigError(f"search.pruner: {cfg.search.pruner!r} needs a single objective (Optuna "
-                          "cannot prune multi-objective trials); use \"none\" with objectives.minimize")
-
-
-load_config = load  # the name the top-level package exports

@@ -1,0 +1,21 @@
+"""Study configs: a TOML file → frozen dataclasses (the schema, each numeric key with its range)
+→ semantic checks. Every problem is one :class:`~gridsearch.errors.ConfigError` line naming the
+key. Light: no torch, no optuna."""
+
+from gridsearch.config._load import from_dict, load, validate, with_defaults
+from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GENERATED_SOURCES,
+                                       MAX_IMAGES, MAX_INT, MAX_MULT, MAX_PIXELS, MAX_POINTS,
+                                       MAX_SEED, MINIMIZABLE, OPTIMIZERS, PRUNERS, SAMPLERS,
+                                       STORAGE_ENV, STORAGE_FILE_ENV, BudgetConfig, DataConfig,
+                                       ModelConfig, ObjectivesConfig, RangeConfig, SearchConfig,
+                                       StudyConfig, TrainConfig, WorkersConfig, num, numeric_keys,
+                                       read_storage_file)
+
+load_config = load  # the name the top-level package exports
+
+__all__ = ["AUGMENTS", "BUDGET_MODES", "DATA_SOURCES", "GENERATED_SOURCES", "MAX_IMAGES",
+           "MAX_INT", "MAX_MULT", "MAX_PIXELS", "MAX_POINTS", "MAX_SEED", "MINIMIZABLE",
+           "OPTIMIZERS", "PRUNERS", "SAMPLERS", "STORAGE_ENV", "STORAGE_FILE_ENV", "BudgetConfig",
+           "DataConfig", "ModelConfig", "ObjectivesConfig", "RangeConfig", "SearchConfig",
+           "StudyConfig", "TrainConfig", "WorkersConfig", "from_dict", "load", "load_config",
+           "num", "numeric_keys", "read_storage_file", "validate", "with_defaults"]
