@@ -63,6 +63,17 @@ def tiny_config(tmp_path):
     return make
 
 
+def sql_dumps(folder):
+    """Every SQLite store in ``folder``: file name -> full SQL dump (to prove a store unchanged)."""
+    import sqlite3
+
+    out = {}
+    for p in sorted(Path(folder).glob("*.db")):
+        with sqlite3.connect(p) as conn:
+            out[p.name] = "\n".join(conn.iterdump())
+    return out
+
+
 def cli(*args, cwd=None, timeout=600, env=None):
     """Run the real console script; returns CompletedProcess with text output."""
     exe = Path(sys.executable).parent / "gridsearch"

@@ -6,14 +6,13 @@ password must never be shown.
 """
 
 import logging
-import sqlite3
 
 import pytest
 
 from gridsearch import cli, config
 from gridsearch.study._search import Search
 
-from conftest import TINY, cli as run_cli
+from conftest import TINY, cli as run_cli, sql_dumps
 
 PASSWORD = "Sup3r-Secret-pw"
 UNREACHABLE = f"postgresql://gsuser:{PASSWORD}@127.0.0.1:1/gridsearch"
@@ -94,15 +93,6 @@ CASES = [
 ]
 
 
-def _stores(folder):
-    """Every SQLite store in ``folder``: file name -> full SQL dump."""
-    out = {}
-    for p in sorted(folder.glob("*.db")):
-        with sqlite3.connect(p) as conn:
-            out[p.name] = "\n".join(conn.iterdump())
-    return out
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """A folder with one existing study ('bad', two trials run) that no bad command may change."""
@@ -125,7 +115,7 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, text, folder, capsys, c
     if text is not None:
         cfg.write_text(text)
     argv = [a.format(cfg=cfg, dir=folder) for a in argv]
-    before = _stores(folder)
+    before = sql_dumps(folder)
     caplog.set_level(logging.DEBUG)
     try:
         code = cli.main(argv)
@@ -137,7 +127,7 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, text, folder, capsys, c
     assert len(lines) == 1 and lines[0].startswith("gridsearch: error:"), err
     assert "Traceback" not in out + err
     assert PASSWORD not in out + err + caplog.text
-    assert _stores(folder) == before  # not one row changed, no new store
+    assert sql_dumps(folder) == before  # not one row changed, no new store
 
 
 def test_password_never_shown_by_the_real_commands(tmp_path):

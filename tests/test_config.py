@@ -61,11 +61,10 @@ def test_missing_and_invalid_toml(tmp_path):
 # -- every numeric key, generated from the schema: NaN, ±inf and its own out-of-range values ----
 
 import math  # noqa: E402
-import sqlite3  # noqa: E402
 import tomllib  # noqa: E402
 
 from gridsearch import cli as cli_mod  # noqa: E402
-from conftest import TINY  # noqa: E402
+from conftest import TINY, sql_dumps  # noqa: E402
 
 BASE = tomllib.loads(TINY.format(name="num", mode="reject", storage=""))
 # Tables a key needs before it can be set (sections absent from the tiny config).
@@ -145,14 +144,6 @@ def test_every_numeric_key_declares_its_range():
     assert {k for k, _ in CASES} == set(keys) and len(CASES) >= 150
 
 
-def _dump(folder):
-    out = {}
-    for p in sorted(folder.glob("*.db")):
-        with sqlite3.connect(p) as conn:
-            out[p.name] = "\n".join(conn.iterdump())
-    return out
-
-
 @pytest.fixture(scope="module")
 def study_folder(tmp_path_factory):
     """An existing study named like every generated config: a bad one must leave it as it was."""
@@ -168,7 +159,7 @@ def study_folder(tmp_path_factory):
 def test_numeric_key_out_of_range_is_one_line_naming_it(key, value, study_folder, capsys):
     path = study_folder / "case.toml"
     path.write_text(with_value(key, value))
-    before = _dump(study_folder)
+    before = sql_dumps(study_folder)
     try:
         code = cli_mod.main(["run", str(path), "--no-progress"])
     except SystemExit as e:
@@ -178,7 +169,7 @@ def test_numeric_key_out_of_range_is_one_line_naming_it(key, value, study_folder
     assert code == 2 and len(lines) == 1, (out, err)
     assert lines[0].startswith(f"gridsearch: error: {path}: {key}: "), lines[0]
     assert "Traceback" not in out + err
-    assert _dump(study_folder) == before
+    assert sql_dumps(study_folder) == before
 
 
 def test_the_valid_edges_are_accepted(tmp_path):

@@ -8,36 +8,18 @@ import pytest
 
 from gridsearch.cli import main
 
-BASE = """
-name = "{name}"
-[model]
-name = "resnet18"
-base_resolution = 32
-num_classes = 10
-width_mult = 0.25
-depth_mult = 0.5
-[data]
-source = "digits"
-train_size = 96
-val_size = 64
-[train]
-epochs = 1
-batch_size = 32
-lr = 0.1
-device = "cpu"
-seeds = {seeds}
-[search]
-alpha = {{ min = 1.0, max = 2.0, step = 1.0 }}
-beta = {{ min = 1.0, max = 1.5, step = 0.5 }}
-gamma = {{ min = 1.0, max = 1.5, step = 0.5 }}
-target = 2.0
-tolerance = 0.15
-{search}
-[budget]
-mode = "repair"
-tolerance = 0.1
-{extra}
-"""
+from conftest import TINY
+
+def _config(name, seeds, search, extra):
+    """TINY (tests/conftest.py) with 1 epoch, a small subset, seeds, and the kind's search keys."""
+    text = TINY.format(name=name, mode="repair", storage="")
+    for old, new in (("epochs = 2", f"epochs = 1\nseeds = {seeds}"),
+                     ("train_size = 128", "train_size = 96"),
+                     ("tolerance = 0.15", f"tolerance = 0.15\n{search}"),
+                     ("tolerance = 0.08", "tolerance = 0.1")):
+        text = text.replace(old, new)
+    return text + extra
+
 
 KINDS = {
     "grid_seeds": dict(seeds=2, search="", extra=""),
@@ -45,7 +27,7 @@ KINDS = {
     "width_share": dict(seeds=1, search="width_share = { min = 0.0, max = 1.0, step = 0.5 }",
                         extra=""),
     "multi": dict(seeds=1, search="width_share = { min = 0.0, max = 1.0, step = 0.5 }",
-                  extra='[objectives]\nminimize = ["activations"]'),
+                  extra='\n[objectives]\nminimize = ["activations"]\n'),
 }
 
 
@@ -64,7 +46,7 @@ def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
     from gridsearch.viz._dashboard import annotate, study_note
 
     path = tmp_path / f"{kind}.toml"
-    path.write_text(BASE.format(name=kind, **KINDS[kind]))
+    path.write_text(_config(kind, **KINDS[kind]))
     run(capsys, "run", path, "--no-progress")
     assert "trials:" in run(capsys, "status", path)
     best = json.loads(run(capsys, "best", path, "--json"))
