@@ -16,8 +16,7 @@ import warnings
 
 from gridsearch import __version__
 from gridsearch.errors import GridsearchError
-from gridsearch.storage import redact
-from gridsearch.storage._url import RedactingFilter
+from gridsearch.storage._redact import RedactingFilter, redact
 from gridsearch.cli import count
 from gridsearch.cli import family
 from gridsearch.cli import search

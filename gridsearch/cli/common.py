@@ -11,7 +11,6 @@ from gridsearch import config as config_mod
 from gridsearch._jsonfile import _default, write_json as _write_json
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError
-from gridsearch.storage import check_url
 
 
 def add_config(p, storage: bool = True) -> None:
@@ -39,6 +38,8 @@ def load_config(args) -> StudyConfig:
 
 
 def storage_url(args, cfg: StudyConfig | None) -> str | None:
+    from gridsearch.storage import check_url
+
     url, file = getattr(args, "storage", None), getattr(args, "storage_file", None)
     if url and file:
         raise ConfigError("--storage-file: give --storage or --storage-file, not both")

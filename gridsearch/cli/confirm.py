@@ -7,8 +7,6 @@ import sys
 
 from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, load_config, print_json, table
-from gridsearch.study import _confirm as confirm_mod
-from gridsearch.study._search import Search
 
 
 def register(sub) -> None:
@@ -42,6 +40,9 @@ def argparse_suppress():
 
 
 def confirm(args) -> int:
+    from gridsearch.study import _confirm as confirm_mod
+    from gridsearch.study._search import Search
+
     search_cli._check_run_args(args)
     cfg = load_config(args)
     search = Search(cfg, args.storage)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from gridsearch.family import _export as export_mod
 from gridsearch.config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.family._scale import FAMILY_ATTR, Family, parse_phis, scale
-from gridsearch.family._freeze import Frozen, freeze, store_frozen, stored_frozen
-from gridsearch.study._search import Search
 from gridsearch.scaling._space import Point
 from gridsearch.cli import members as members_cli
 from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
+
+if TYPE_CHECKING:
+    from gridsearch.family._freeze import Frozen
+    from gridsearch.family._scale import Family
 
 DEFAULT_PHI = "-1..4"
 
@@ -86,6 +87,9 @@ def _add_family_options(p) -> None:
 
 # -- freeze ---------------------------------------------------------------------------------------
 def freeze_cmd(args) -> int:
+    from gridsearch.family._freeze import freeze, store_frozen
+    from gridsearch.study._search import Search
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
@@ -119,6 +123,9 @@ def _note(args, msg: str) -> None:
 
 
 def _from_config(args) -> tuple[StudyConfig, Frozen]:
+    from gridsearch.family._freeze import freeze, stored_frozen
+    from gridsearch.study._search import Search
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     frozen = stored_frozen(search.study(create=False))
@@ -157,6 +164,8 @@ def _tolerance(args, cfg: StudyConfig) -> float:
 
 
 def _scale(args, cfg: StudyConfig, point: Point) -> Family:
+    from gridsearch.family._scale import parse_phis, scale
+
     phis = parse_phis(args.phi)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
     tol = _tolerance(args, cfg)
@@ -178,6 +187,10 @@ def _scale(args, cfg: StudyConfig, point: Point) -> Family:
 
 
 def scale_cmd(args) -> int:
+    from gridsearch.family import _export as export_mod
+    from gridsearch.study._search import Search
+    from gridsearch.family._scale import FAMILY_ATTR
+
     if args.strategy:
         return members_cli.run(args)
     if args.config and (args.model or args.alpha or args.beta or args.gamma):
@@ -237,6 +250,10 @@ def _list(v) -> str:
 
 
 def export_cmd(args) -> int:
+    from gridsearch.family import _export as export_mod
+    from gridsearch.study._search import Search
+    from gridsearch.family._scale import FAMILY_ATTR, parse_phis
+
     export_mod.check_writable(args.output, args.force)
     cfg, frozen = _from_config(args)
     stored = Search(cfg, args.storage).study(create=False).user_attrs.get(FAMILY_ATTR)
@@ -257,6 +274,8 @@ def export_cmd(args) -> int:
 
 # -- build ----------------------------------------------------------------------------------------
 def build_cmd(args) -> int:
+    from gridsearch.family import _export as export_mod
+
     from gridsearch import models
     from gridsearch.measure._complexity import ComplexityCounter
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
 from gridsearch.study import _workers as workers
-from gridsearch.study._search import Search
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
+
+if TYPE_CHECKING:
+    from gridsearch.study._search import Search
 
 
 def register(sub) -> None:
@@ -47,6 +50,8 @@ def register(sub) -> None:
 
 
 def plan(args) -> int:
+    from gridsearch.study._search import Search
+
     cfg = load_config(args)
     search = Search(cfg)
     ref = search.realiser().reference
@@ -96,6 +101,8 @@ def _list(v) -> str:
 
 
 def init(args) -> int:
+    from gridsearch.study._search import Search
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     created = search.init()
@@ -119,6 +126,8 @@ def _check_run_args(args) -> None:
 
 
 def run(args) -> int:
+    from gridsearch.study._search import Search
+
     _check_run_args(args)
     cfg = load_config(args)
     if getattr(args, "workers", 1) > 1 or getattr(args, "gpus", None):
@@ -176,6 +185,8 @@ def run_one(args, search: Search) -> int:
 
 def run_workers(args, cfg) -> int:
     """``run --workers N``: create the study here, then N ``gridsearch worker`` processes."""
+    from gridsearch.study._search import Search
+
     search = Search(cfg, args.storage)
     return pool(args, search, lambda slot: workers.worker_command(
         args.config, slot, args.retry_failed))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from gridsearch.cli.common import add_config, human, load_config, print_json, table, write_json
 from gridsearch.storage import redact
-from gridsearch.study._search import Search
-from gridsearch.study._trials import front_export, rank, read, summary, trials_table
 
 
 def register(sub) -> None:
@@ -23,25 +21,31 @@ def register(sub) -> None:
 
 
 def status(args) -> int:
+    from gridsearch.study._search import Search
+    from gridsearch.study._trials import COLUMNS, EXTRA, rank, read, rows
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
-    df = trials_table(study)
+    records = read(study)
+    trials = rows(records)
     if args.json:
-        print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+        print_json([{k: r[k] for k in COLUMNS + EXTRA} for r in trials])
         return 0
-    shown = df.assign(flops=df["flops"].map(human), params=df["params"].map(human),
-                      activations=df["activations"].map(human)).to_dict(orient="records")
+    shown = [{**r, **{k: human(r[k]) for k in ("flops", "params", "activations")}} for r in trials]
     columns = ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
                "params", "activations", "accuracy", "state"]
     for optional, after in (("width_share", "number"), ("seed", "gamma"),
                             ("latency_ms", "activations")):
-        if df[optional].notna().any():
+        if any(r[optional] is not None for r in trials):
             columns.insert(columns.index(after) + 1, optional)
     print(table(shown, columns))
-    states = df["state"].value_counts().to_dict()
-    print(f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
-    ranked = rank(read(study))
+    states: dict[str, int] = {}
+    for r in trials:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+    print(f"{len(trials)} trials: " + ", ".join(f"{n} {s.lower()}"
+                                                for s, n in sorted(states.items())))
+    ranked = rank(records)
     if ranked and max(c.runs for c in ranked) > 1:
         print("per point, over its seeds (best mean first; 95% CI of the mean):")
         print(table([{**c.point.as_dict(), "accuracy": c.summary.text(),
@@ -56,6 +60,9 @@ def status(args) -> int:
 
 
 def best(args) -> int:
+    from gridsearch.study._search import Search
+    from gridsearch.study._trials import front_export, read, summary
+
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)

@@ -7,7 +7,6 @@ import sys
 
 from gridsearch import _compat
 from gridsearch.storage import redact
-from gridsearch.study._search import Search
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 
@@ -54,6 +53,8 @@ def _port(text: str) -> int:
 
 
 def dashboard(args) -> int:
+    from gridsearch.study._search import Search
+
     from gridsearch.viz import _dashboard as dash
 
     cfg = load_config(args)
@@ -78,6 +79,8 @@ def dashboard(args) -> int:
 
 
 def report(args) -> int:
+    from gridsearch.study._search import Search
+
     from gridsearch.viz import _report as report_mod
 
     cfg = load_config(args)
@@ -91,6 +94,8 @@ def report(args) -> int:
 
 
 def compare(args) -> int:
+    from gridsearch.study._search import Search
+
     from pathlib import Path
 
     import pandas as pd

@@ -1,8 +1,10 @@
-"""The study store: Optuna's SQLAlchemy storage (SQLite by default, PostgreSQL to share)."""
+"""The study store: Optuna's SQLAlchemy storage (SQLite by default, PostgreSQL to share), the
+exactly-once claims table, and password redaction."""
 
-from gridsearch.storage._claims import PointClaims
-from gridsearch.storage._url import (RedactingFilter, check_url, open_storage, redact, remember,
-                                     sqlite_path)
+from gridsearch._lazy import attach
 
-__all__ = ["PointClaims", "RedactingFilter", "check_url", "open_storage", "redact", "remember",
-           "sqlite_path"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "_claims": ["PointClaims"],
+    "_redact": ["RedactingFilter", "redact", "remember"],
+    "_url": ["check_url", "open_storage", "sqlite_path"],
+})

@@ -7,7 +7,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_search": ["Search", "CONFIRM_SUFFIX"],
     "_runner": ["TrialOutcome", "TrialRunner"],
     "_sampling": ["PointSampler"],
-    "_trials": ["Record", "Ranked", "Selection", "read", "record", "rank", "select",
+    "_trials": ["Record", "Ranked", "Selection", "read", "record", "rank", "rows", "select",
                 "trials_table", "state_of", "objective_names", "pareto", "summary",
                 "store_front", "front_export"],
     "_confirm": ["Fidelity", "Outcome", "confirm_config", "outcome", "plan"],

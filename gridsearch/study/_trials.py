@@ -102,16 +102,22 @@ def read(study: "optuna.Study", states: Iterable[TrialState] | None = None) -> l
                                                 states=tuple(states) if states else None)]
 
 
+def rows(records: list[Record]) -> list[dict[str, Any]]:
+    """One flat row per trial, every column of :data:`COLUMNS` and :data:`EXTRA`."""
+    out = []
+    for r in records:
+        p = r.point.as_dict() if r.point else dict.fromkeys(COEFFICIENTS)
+        out.append({"number": r.number, **p, "seed": ",".join(map(str, r.seeds)) or None,
+                    **{k: r.attrs.get(k) for k in FIGURES}, "width_share": r.width_share,
+                    "strategy": r.strategy, "accuracy": r.accuracy, "state": r.state})
+    return out
+
+
 def trials_table(study: "optuna.Study") -> "pd.DataFrame":
+    """:func:`rows` as a DataFrame (the report's trials.csv)."""
     import pandas as pd
 
-    rows = []
-    for r in read(study):
-        p = r.point.as_dict() if r.point else dict.fromkeys(COEFFICIENTS)
-        rows.append({"number": r.number, **p, "seed": ",".join(map(str, r.seeds)) or None,
-                     **{k: r.attrs.get(k) for k in FIGURES}, "width_share": r.width_share,
-                     "strategy": r.strategy, "accuracy": r.accuracy, "state": r.state})
-    return pd.DataFrame(rows, columns=COLUMNS + EXTRA)
+    return pd.DataFrame(rows(read(study)), columns=COLUMNS + EXTRA)
 
 
 # -- one point over its seeds -------------------------------------------------------------------
