@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from common import device_name, naive_train, print_table  # noqa: E402
 from gridsearch import models  # noqa: E402
 from gridsearch.training import _data as data  # noqa: E402
+from gridsearch.training import _threads as threads  # noqa: E402
 from gridsearch.training import _trainer as trainer  # noqa: E402
 
 
@@ -41,8 +42,8 @@ def _project(args, device: str, seed: int = 0) -> dict:
 
 
 def _worker(args, device, seed, start, out, ready):
-    if device == "cpu":
-        torch.set_num_threads(1)  # N processes share the cores
+    if device == "cpu":  # N processes share the cores, as `gridsearch run --workers N` does
+        torch.set_num_threads(threads.choose(args.concurrency))
     # warm up this process (imports, kernels, allocator) before the clock starts
     trainer.train(models.build(args.model, args.width, args.depth, 10).module,
                   _subsets(args.batch * 2, args.val), args.resolution,

@@ -14,12 +14,18 @@ import signal
 import sys
 import warnings
 
-from gridsearch.errors import GridsearchError
-from gridsearch.storage import redact
-from gridsearch.cli import count
-from gridsearch.cli import family
-from gridsearch.cli import search
-from gridsearch.cli import viz
+from gridsearch.training import _threads
+
+# Before anything loads torch (OpenMP reads it then): waiting OpenMP threads sleep instead of
+# spinning, which on a CPU shared with other work cost 12x in training steps (benchmarks/README.md).
+_threads.passive_wait()
+
+from gridsearch.errors import GridsearchError  # noqa: E402
+from gridsearch.storage import redact  # noqa: E402
+from gridsearch.cli import count  # noqa: E402
+from gridsearch.cli import family  # noqa: E402
+from gridsearch.cli import search  # noqa: E402
+from gridsearch.cli import viz  # noqa: E402
 
 COMMANDS = (count, search, family, viz)
 EXIT_USAGE = 2

@@ -8,6 +8,7 @@ import time
 from tqdm import tqdm
 
 from gridsearch.study import _workers as workers
+from gridsearch.training import _threads as threads
 from gridsearch.errors import ConfigError
 from gridsearch.study._trials import best_trial, front_export, trial_summary, trials_table
 from gridsearch.study._search import Search
@@ -136,12 +137,9 @@ def run(args) -> int:
     cfg = load_config(args)
     if getattr(args, "workers", 1) > 1 or getattr(args, "gpus", None):
         return run_workers(args, cfg)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     search = Search(cfg, args.storage)
-    search.prepare(args.device)  # bad device, model or data: stop before the store is touched
+    prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
+    threads.apply(prepared.device, args.threads)  # CPU: usable cores; --threads/OMP_NUM_THREADS win
     search.study(create=args.create)
     remaining = search.remaining()
     total = len(search.points) or search._n_trials()

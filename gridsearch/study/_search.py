@@ -410,7 +410,7 @@ class Search:
                 res = trainer.train(cand.realised.module, subsets, v.resolution, recipe, dev, report)
                 record(train_seconds=round(res.seconds, 3),
                        images_per_second=round(res.images_per_second, 1), device=res.device,
-                       accuracy=res.accuracy)
+                       accuracy=res.accuracy, **res.resources())
                 values = objectives.values(cfg.objectives, res.accuracy, attrs)
                 study.tell(trial, values if cfg.objectives.multi else values[0])
                 if cfg.objectives.multi:

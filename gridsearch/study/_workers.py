@@ -9,7 +9,6 @@ worker (their running trials are failed, not left RUNNING) and waits for them.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from gridsearch.errors import ConfigError
+from gridsearch.training import _threads
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 
@@ -58,17 +58,14 @@ def placement(n: int, device: str, gpus: Sequence[int] | None, n_cuda: int,
         gpus = list(range(n_cuda))
     elif device == "cuda" or (device.startswith("cuda:") and not n_cuda):
         raise ConfigError(f"device {device!r}: this host has no CUDA device")
-    threads = max(1, cores // n)
+    threads = _threads.choose(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
     if gpus:
         return [Slot(i, f"cuda:{gpus[i % len(gpus)]}", threads) for i in range(n)]
     return [Slot(i, device if device.startswith("cuda:") else "cpu", threads) for i in range(n)]
 
 
 def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return _threads.usable_cores()
 
 
 def worker_command(config: str, slot: Slot, storage: str | None = None,

@@ -39,6 +39,17 @@ class TrainResult:
     seconds: float = 0.0
     images_per_second: float = 0.0
     device: str = "cpu"
+    threads: int | None = None              # torch CPU threads (on the CPU)
+    peak_memory_bytes: int | None = None    # torch.cuda.max_memory_allocated (on a GPU)
+
+    def resources(self) -> dict[str, int]:
+        """What the trial used, for its user attributes: CPU threads, or peak GPU memory."""
+        out = {}
+        if self.threads is not None:
+            out["threads"] = self.threads
+        if self.peak_memory_bytes is not None:
+            out["peak_gpu_memory_bytes"] = self.peak_memory_bytes
+        return out
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -114,9 +125,37 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     """Train ``model`` for ``recipe.epochs``; call ``report(epoch, val_accuracy)`` after each.
 
     ``report`` may raise (a pruner's TrialPruned) to stop early.  A non-finite loss raises
-    :class:`TrainingError`.  ``fast`` (bf16 autocast + channels_last) defaults to on for CUDA.
+    :class:`TrainingError`, and so does running out of memory (the reason names the batch and
+    resolution; the failed step's tensors are released and, on a GPU, the cache emptied, so the
+    process can train the next candidate).  ``fast`` (bf16 autocast + channels_last) defaults to
+    on for CUDA.  On a GPU the result carries the trial's peak allocated memory.
     """
     device = torch.device(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        result = _train(model, data, resolution, recipe, device, report, fast)
+    except torch.OutOfMemoryError as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else "out of memory"
+    else:
+        if cuda:
+            result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+        else:
+            result.threads = torch.get_num_threads()
+        return result
+    # here _train's frame, and with it the failed step's activations, is gone
+    peak = torch.cuda.max_memory_allocated(device) if cuda else None
+    if cuda:
+        torch.cuda.empty_cache()
+    where = f"{device} (peak {peak / 2**30:.2f} GiB allocated)" if cuda else str(device)
+    raise TrainingError(f"out of memory on {where} at batch {recipe.batch_size}, "
+                        f"{resolution} px: {reason}")
+
+
+def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
+           device: torch.device, report: Callable[[int, float], None] | None,
+           fast: bool | None) -> TrainResult:
     fast = device.type == "cuda" if fast is None else fast
     torch.manual_seed(recipe.seed)
     gen = torch.Generator(device="cpu").manual_seed(recipe.seed)
