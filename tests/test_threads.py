@@ -2,6 +2,7 @@
 resources, and an out-of-memory candidate failing its trial while the study goes on."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -91,21 +92,35 @@ def test_the_command_line_makes_openmp_wait_passively_before_torch_loads():
     assert mine.stdout.split()[0] == "ACTIVE", mine.stderr
 
 
+def _one_point(tiny_config, name):
+    """The tiny study with a one-point grid: the baseline itself, always feasible and trained."""
+    path = tiny_config(name=name, mode="repair")
+    text = re.sub(r"alpha = .*\nbeta = .*\ngamma = .*\ntarget = 2.0",
+                  "alpha = { min = 1.0, max = 1.0, step = 0.1 }\n"
+                  "beta = { min = 1.0, max = 1.0, step = 0.1 }\n"
+                  "gamma = { min = 1.0, max = 1.0, step = 0.1 }\ntarget = 1.0", path.read_text())
+    path.write_text(text)
+    return path
+
+
+def _trained_threads(path):
+    trials = Search(config.load(path)).study(create=False).trials
+    return [t.user_attrs.get("threads") for t in trials]
+
+
 def test_run_trains_with_the_usable_cores_or_the_threads_asked_for(tiny_config):
-    """The real `gridsearch run` on the CPU without OMP_NUM_THREADS: a trial records the threads
+    """The real `gridsearch run` on the CPU without OMP_NUM_THREADS: its trial records the threads
     it trained with: every usable core by default, --threads N when given."""
-    path = tiny_config(name="thr")
+    default, asked = _one_point(tiny_config, "thr1"), _one_point(tiny_config, "thr2")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    first = subprocess.run([str(os.path.join(os.path.dirname(sys.executable), "gridsearch")),
-                            "run", str(path), "--max-trials", "1", "--no-progress"],
-                           capture_output=True, text=True, env=env, timeout=600)
+    exe = os.path.join(os.path.dirname(sys.executable), "gridsearch")
+    first = subprocess.run([exe, "run", str(default), "--no-progress"], capture_output=True,
+                           text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stderr
-    second = cli("run", path, "--max-trials", "1", "--no-progress", "--threads", "1")
+    assert _trained_threads(default) == [threads.usable_cores()]
+    second = cli("run", asked, "--no-progress", "--threads", "1")  # OMP_NUM_THREADS=1 is set too
     assert second.returncode == 0, second.stderr
-    cfg = config.load(path)
-    trials = Search(cfg).study(create=False).trials
-    trained = [t.user_attrs["threads"] for t in trials if "threads" in t.user_attrs]
-    assert trained == [threads.usable_cores(), 1], [t.user_attrs for t in trials]
+    assert _trained_threads(asked) == [1]
 
 
 # -- out of memory -------------------------------------------------------------------------------
