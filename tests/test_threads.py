@@ -92,6 +92,15 @@ def test_the_command_line_makes_openmp_wait_passively_before_torch_loads():
     assert mine.stdout.split()[0] == "ACTIVE", mine.stderr
 
 
+def test_malformed_omp_num_threads_is_one_line_exit_2_store_untouched(tiny_config, tmp_path):
+    path = tiny_config(name="badomp")
+    r = cli("run", path, "--no-progress", env={"OMP_NUM_THREADS": "two"})
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "gridsearch: error: OMP_NUM_THREADS: expected a positive integer, got 'two'"], r.stderr
+    assert not list(tmp_path.glob("*.db"))
+
+
 def _one_point(tiny_config, name):
     """The tiny study with a one-point grid: the baseline itself, always feasible and trained."""
     path = tiny_config(name=name, mode="repair")

@@ -18,7 +18,7 @@ from gridsearch.training import _threads
 
 # Before anything loads torch (OpenMP reads it then): waiting OpenMP threads sleep instead of
 # spinning, which on a CPU shared with other work cost 12x in training steps (benchmarks/README.md).
-_threads.passive_wait()
+_ENV_ERROR = _threads.prepare_env()  # and a malformed OMP_NUM_THREADS is reported by main()
 
 from gridsearch.errors import GridsearchError  # noqa: E402
 from gridsearch.storage import redact  # noqa: E402
@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGTERM") and console:  # docker stop / kill: stop like Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if _ENV_ERROR is not None:
+            raise _ENV_ERROR
         return int(args.func(args) or 0)
     except GridsearchError as e:
         print(f"gridsearch: error: {redact(str(e))}", file=sys.stderr)

@@ -63,6 +63,20 @@ def from_env(env: Mapping[str, str] | None = None) -> int | None:
     return n
 
 
+def prepare_env(env=None) -> ConfigError | None:
+    """Before torch loads: OpenMP waits passively, and a malformed ``OMP_NUM_THREADS`` is taken out
+    of the environment (OpenMP would print its own complaint twice) and returned as the error to
+    report, in one line, once the command runs."""
+    env = os.environ if env is None else env
+    passive_wait(env)
+    try:
+        from_env(env)
+    except ConfigError as e:
+        env.pop(ENV, None)
+        return e
+    return None
+
+
 def choose(workers: int = 1, cores: int | None = None, explicit: int | None = None,
            env: Mapping[str, str] | None = None) -> int:
     """Torch threads for each of ``workers`` processes sharing ``cores`` (default: usable_cores).
