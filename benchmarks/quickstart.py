@@ -86,6 +86,7 @@ def main() -> None:
     p.add_argument("--load", type=int, help="busy processes (default: one per usable core)")
     p.add_argument("--load-limit", type=float, default=900.0)
     p.add_argument("--no-load", action="store_true")
+    p.add_argument("--sigterm-only", action="store_true", help="only the SIGTERM check")
     p.add_argument("--sigterm-after", type=float, default=25.0,
                    help="seconds into a run when SIGTERM is sent (0: skip the check)")
     args = p.parse_args()
@@ -102,7 +103,7 @@ def main() -> None:
             if condition != "alone":
                 load = [subprocess.Popen([sys.executable, "-c", _LOAD, str(args.load_limit)])
                         for _ in range(n_load)]
-            for w in settings:
+            for w in ([] if args.sigterm_only else settings):
                 rows.append({"condition": condition, "workers": w, "seconds": run_once(w, [])})
             if args.sigterm_after:
                 for w in settings:
@@ -117,7 +118,8 @@ def main() -> None:
         r.setdefault("what", "whole run")
         r["ratio"] = r["seconds"] / ref if r["what"] == "whole run" else float("nan")
     print(f"quickstart (studies/quickstart.toml) on the CPU, {usable_cores()} usable cores; "
-          f"load = {n_load} busy Python process(es); SIGTERM sent {args.sigterm_after:g} s in")
+          + ("no load" if args.no_load else f"load = {n_load} busy Python process(es)")
+          + f"; SIGTERM sent {args.sigterm_after:g} s in")
     print_table(rows, ["condition", "what", "workers", "seconds", "ratio"])
 
 

@@ -3,8 +3,10 @@
 The parent creates the study once (``Search.init``); each worker is a ``gridsearch worker`` process
 that only loads it, so a concurrent first start cannot crash (DESIGN.md §5).  Workers are spread
 over GPUs round-robin (several per GPU allowed) and share the CPU cores for their torch threads.
-Workers run in their own process group: Ctrl-C reaches the parent, which passes one SIGINT to each
-worker (their running trials are failed, not left RUNNING) and waits for them.
+Workers run in their own process group: Ctrl-C (or SIGTERM) reaches the parent, which passes one
+SIGTERM to each worker (their running trials are failed, not left RUNNING) and waits for them.
+SIGTERM, not SIGINT: a worker started by a parent that ignores SIGINT (a shell's background job)
+ignores it too, and a SIGTERM'd `run --workers 2` then took 80-90 s (the stop timeout) to exit.
 """
 
 from __future__ import annotations
@@ -121,10 +123,11 @@ class Pool:
         return [p.returncode for p in self.procs]
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> list[int | None]:
-        """Ctrl-C every worker once, wait for them; kill those still running after ``timeout``."""
+        """Stop every worker once (SIGTERM: like Ctrl-C), wait; kill those still running after
+        ``timeout``."""
         for p in self.procs:
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+                p.send_signal(signal.SIGTERM)
         codes = self.wait(timeout)
         for p in self.procs:
             if p.poll() is None:
