@@ -81,6 +81,10 @@ def _ignore_sigint():  # as a shell's background job starts: SIGINT ignored, inh
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _default_sigint():  # as a terminal's foreground job starts, whatever started the tests
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _finish(procs, timeout=400):
     outs = [p.communicate(timeout=timeout) for p in procs]
     for p, (out, err) in zip(procs, outs):
@@ -167,7 +171,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
     point once."""
     path = grid_config(tmp_path, "ctrlc", train_size=512, min_points=3)  # long trials, few points
     p = _start("run", path, "--workers", "2", "--no-progress", cwd=tmp_path,
-               preexec_fn=_ignore_sigint if how != "SIGINT" else None)
+               preexec_fn=_default_sigint if how == "SIGINT" else _ignore_sigint)
     storage = None
     deadline = time.time() + 300
     while time.time() < deadline:
