@@ -16,6 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gridsearch.training import _threads as threads  # noqa: E402
+
+threads.prepare_env()  # as the gridsearch command does, before torch loads: OpenMP waits passively
+
 import torch  # noqa: E402
 
 from common import device_name, naive_train, print_table  # noqa: E402
@@ -32,17 +36,17 @@ def _subsets(n: int, val: int) -> data.Subsets:
                         s.val_x, s.val_y, s.num_classes, s.source)
 
 
-def _project(args, device: str, seed: int = 0) -> dict:
+def _project(args, device: str, seed: int = 0, channels_last: bool | None = None) -> dict:
     s = _subsets(args.images, args.val)
     m = models.build(args.model, args.width, args.depth, 10).module
     r = trainer.Recipe(epochs=args.epochs, batch_size=args.batch, optimizer="adamw", lr=3e-3, seed=seed)
-    res = trainer.train(m, s, args.resolution, r, device)
+    res = trainer.train(m, s, args.resolution, r, device, channels_last=channels_last)
     return {"images_per_second": res.images_per_second, "seconds": res.seconds, "accuracy": res.accuracy}
 
 
 def _worker(args, device, seed, start, out, ready):
-    if device == "cpu":
-        torch.set_num_threads(1)  # N processes share the cores
+    if device == "cpu":  # N processes share the cores, as `gridsearch run --workers N` does
+        torch.set_num_threads(threads.choose(args.concurrency))
     # warm up this process (imports, kernels, allocator) before the clock starts
     trainer.train(models.build(args.model, args.width, args.depth, 10).module,
                   _subsets(args.batch * 2, args.val), args.resolution,
@@ -71,7 +75,8 @@ def main() -> None:
     # GPU: the H100 figures in docs/design.md §7's setting. CPU: a reduced size that finishes in a minute or two.
     args.resolution = args.resolution or (64 if gpu else 32)
     args.images = args.images or (8192 if gpu else 1024)
-    args.batch = args.batch or (512 if gpu else 64)
+    # CPU: the naive loop's batch (a smaller one cost the trainer ~10%: 0.90x, measured)
+    args.batch = args.batch or (512 if gpu else args.naive_batch)
     args.concurrency = args.concurrency or (4 if gpu else 2)
     if not gpu:
         args.width = args.width if args.width != 1.0 else 0.5
@@ -85,6 +90,10 @@ def main() -> None:
                   args.resolution, trainer.Recipe(epochs=1, batch_size=args.batch), device)
     naive_train(models.build(args.model, args.width, args.depth, 10).module, small,
                 args.resolution, trainer.Recipe(epochs=1, batch_size=args.naive_batch), device)
+    if not gpu:
+        trainer.train(models.build(args.model, args.width, args.depth, 10).module, small,
+                      args.resolution, trainer.Recipe(epochs=1, batch_size=args.batch), device,
+                      channels_last=False)
     where = device_name(device)
 
     m = models.build(args.model, args.width, args.depth, 10).module
@@ -92,6 +101,8 @@ def main() -> None:
                         trainer.Recipe(epochs=args.epochs, batch_size=args.naive_batch,
                                        optimizer="adamw", lr=3e-3), device)
     one = _project(args, str(device))
+    # the other memory layout on the CPU (the trainer's default is channels_last)
+    other = None if gpu else _project(args, str(device), channels_last=False)
 
     ctx = mp.get_context("spawn")
     start, out, ready = ctx.Event(), ctx.Queue(), ctx.Queue()
@@ -114,8 +125,13 @@ def main() -> None:
     rows = [
         {"loop": f"naive (DataLoader, fp32, batch {args.naive_batch})",
          "img/s": naive["images_per_second"], "ratio": 1.0, "val_acc": naive["accuracy"]},
-        {"loop": f"gridsearch trainer (batch {args.batch})", "img/s": one["images_per_second"],
+        {"loop": f"gridsearch trainer, channels_last (batch {args.batch})", "img/s": one["images_per_second"],
          "ratio": one["images_per_second"] / naive["images_per_second"], "val_acc": one["accuracy"]},
+        *([] if other is None else [
+            {"loop": f"gridsearch trainer, NCHW (batch {args.batch})",
+             "img/s": other["images_per_second"],
+             "ratio": other["images_per_second"] / naive["images_per_second"],
+             "val_acc": other["accuracy"]}]),
         {"loop": f"{args.concurrency} gridsearch trainers at once (total)", "img/s": together,
          "ratio": together / naive["images_per_second"],
          "val_acc": sum(r["accuracy"] for r in results) / len(results)},

@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from gridsearch import config
 from gridsearch.study._search import Search
 from gridsearch.storage import open_storage
+from gridsearch.study import _workers as workers
 
 from conftest import TINY, cli
 
@@ -71,9 +72,17 @@ def _exe():
     return str(Path(sys.executable).parent / "gridsearch")
 
 
-def _start(*args, cwd):
+def _start(*args, cwd, preexec_fn=None):
     return subprocess.Popen([_exe(), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+
+
+def _ignore_sigint():  # as a shell's background job starts: SIGINT ignored, inherited by workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _default_sigint():  # as a terminal's foreground job starts, whatever started the tests
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _finish(procs, timeout=400):
@@ -154,11 +163,15 @@ def test_sigkill_mid_trial_point_is_retried(backend, tmp_path, request):
     assert f["retries"] == 1 and f["trials"] == f["points"] + 1
 
 
-def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
-    """SIGINT to `run --workers 2`: the workers stop, their running trials are FAIL (interrupted),
-    none is left RUNNING, the exit status is 130; a re-run then completes every point once."""
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM, SIGINT ignored"])
+def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
+    """SIGINT to `run --workers 2` (or SIGTERM to one started as a background job, ignoring SIGINT,
+    which its workers inherit): the workers stop within seconds, their running trials are FAIL
+    (interrupted), none is left RUNNING, the exit status is 130; a re-run then completes every
+    point once."""
     path = grid_config(tmp_path, "ctrlc", train_size=512, min_points=3)  # long trials, few points
-    p = _start("run", path, "--workers", "2", "--no-progress", cwd=tmp_path)
+    p = _start("run", path, "--workers", "2", "--no-progress", cwd=tmp_path,
+               preexec_fn=_default_sigint if how == "SIGINT" else _ignore_sigint)
     storage = None
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -171,9 +184,11 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
             if storage.get_all_trials(sid, deepcopy=False, states=(TrialState.RUNNING,)):
                 break
         time.sleep(0.1)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(signal.SIGINT if how == "SIGINT" else signal.SIGTERM)
+    t0 = time.time()
     out, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
+    assert time.time() - t0 < workers.STOP_TIMEOUT_S / 2  # stopped, not killed after the timeout
     assert "Traceback" not in err
     trials = storage.get_all_trials(sid, deepcopy=False)
     assert not [t for t in trials if t.state == TrialState.RUNNING]

@@ -14,15 +14,21 @@ import signal
 import sys
 import warnings
 
-from gridsearch import __version__
-from gridsearch.errors import GridsearchError
-from gridsearch.storage._redact import RedactingFilter, redact
-from gridsearch.cli import count
-from gridsearch.cli import family
-from gridsearch.cli import search
-from gridsearch.cli import viz
-from gridsearch.cli import confirm
-from gridsearch.cli import trials
+from gridsearch.training import _threads
+
+# Before anything loads torch (OpenMP reads it then): waiting OpenMP threads sleep instead of
+# spinning, which on a CPU shared with other work cost 12x in training steps (benchmarks/README.md).
+_ENV_ERROR = _threads.prepare_env()  # and a malformed OMP_NUM_THREADS is reported by main()
+
+from gridsearch import __version__  # noqa: E402
+from gridsearch.errors import GridsearchError  # noqa: E402
+from gridsearch.storage._redact import RedactingFilter, redact  # noqa: E402
+from gridsearch.cli import count  # noqa: E402
+from gridsearch.cli import family  # noqa: E402
+from gridsearch.cli import search  # noqa: E402
+from gridsearch.cli import viz  # noqa: E402
+from gridsearch.cli import confirm  # noqa: E402
+from gridsearch.cli import trials  # noqa: E402
 
 COMMANDS = (count, search, trials, confirm, family, viz)
 EXIT_USAGE = 2
@@ -105,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
         sys.unraisablehook = _unraisable
     try:
+        if _ENV_ERROR is not None:
+            raise _ENV_ERROR
         return int(args.func(args) or 0)
     except GridsearchError as e:
         print(f"gridsearch: error: {redact(str(e))}", file=sys.stderr)

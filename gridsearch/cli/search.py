@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from gridsearch.cli.common import add_config, human, load_config, print_json, table
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
 from gridsearch.study import _workers as workers
-from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.training import _threads as threads
 
 if TYPE_CHECKING:
     from gridsearch.study._search import Search
@@ -132,17 +133,15 @@ def run(args) -> int:
     cfg = load_config(args)
     if getattr(args, "workers", 1) > 1 or getattr(args, "gpus", None):
         return run_workers(args, cfg)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     return run_one(args, Search(cfg, args.storage))
 
 
 def run_one(args, search: Search) -> int:
-    """Run ``search`` in this process with a progress bar (``run`` and ``worker``)."""
+    """Run ``search`` in this process with a progress bar (``run``, ``worker``, ``confirm``)."""
     cfg = search.cfg
-    search.prepare(args.device)  # bad device, model or data: stop before the store is touched
+    prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
+    # On the CPU: the usable cores (--threads or OMP_NUM_THREADS win).
+    threads.apply(prepared.device, getattr(args, "threads", None))
     search.study(create=args.create)
     remaining = search.remaining()
     total = search.total()

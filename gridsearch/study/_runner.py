@@ -165,7 +165,8 @@ class TrialRunner:
                             trainer.Recipe.of(cfg.train, seed=seed),
                             self.device, report)
         if first:
-            record(images_per_second=round(res.images_per_second, 1), device=res.device)
+            record(images_per_second=round(res.images_per_second, 1), device=res.device,
+                   **res.resources())
         return res.accuracy
 
     def _latency(self, cand, resolution: int) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 The parent creates the study once (``Search.init``); each worker is a ``gridsearch worker`` process
 that only loads it, so a concurrent first start cannot crash (docs/design.md §5).  Workers are spread
 over GPUs round-robin (several per GPU allowed) and share the CPU cores for their torch threads.
-Workers run in their own process group: Ctrl-C reaches the parent, which passes one SIGINT to each
-worker (their running trials are failed, not left RUNNING) and waits for them.
+Workers run in their own process group: Ctrl-C (or SIGTERM) reaches the parent, which passes one
+SIGTERM to each worker (their running trials are failed, not left RUNNING) and waits for them.
+SIGTERM, not SIGINT: a worker started by a parent that ignores SIGINT (a shell's background job)
+ignores it too, and a SIGTERM'd `run --workers 2` then took 80-90 s (the stop timeout) to exit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from gridsearch.errors import ConfigError
+from gridsearch.training import _threads
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 
@@ -58,17 +61,14 @@ def placement(n: int, device: str, gpus: Sequence[int] | None, n_cuda: int,
         gpus = list(range(n_cuda))
     elif device == "cuda" or (device.startswith("cuda:") and not n_cuda):
         raise ConfigError(f"device {device!r}: this host has no CUDA device")
-    threads = max(1, cores // n)
+    threads = _threads.choose(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
     if gpus:
         return [Slot(i, f"cuda:{gpus[i % len(gpus)]}", threads) for i in range(n)]
     return [Slot(i, device if device.startswith("cuda:") else "cpu", threads) for i in range(n)]
 
 
 def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return _threads.usable_cores()
 
 
 def worker_command(config: str, slot: Slot, retry_failed: bool = False) -> list[str]:
@@ -123,10 +123,11 @@ class Pool:
         return [p.returncode for p in self.procs]
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> list[int | None]:
-        """Ctrl-C every worker once, wait for them; kill those still running after ``timeout``."""
+        """Stop every worker once (SIGTERM: like Ctrl-C), wait; kill those still running after
+        ``timeout``."""
         for p in self.procs:
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+                p.send_signal(signal.SIGTERM)
         codes = self.wait(timeout)
         for p in self.procs:
             if p.poll() is None:

@@ -2,9 +2,9 @@
 
 The whole subset is kept as one tensor on the device and every batch is resized there, so the loop
 has no DataLoader and no per-step host synchronisation beyond the loss check once per epoch.  On a
-GPU it runs under bf16 autocast with channels_last memory.  Augmentation (``recipe.augment``,
-``recipe.hflip``: :mod:`gridsearch.training._augment`) transforms each batch there too, before it
-is resized.
+GPU it runs under bf16 autocast; on every device with channels_last memory.  Augmentation
+(``recipe.augment``, ``recipe.hflip``: :mod:`gridsearch.training._augment`) transforms each batch
+there too, before it is resized.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ class TrainResult:
     seconds: float = 0.0
     images_per_second: float = 0.0
     device: str = "cpu"
+    threads: int | None = None              # torch CPU threads (on the CPU)
+    peak_memory_bytes: int | None = None    # torch.cuda.max_memory_allocated (on a GPU)
+
+    def resources(self) -> dict[str, int]:
+        """What the trial used, for its user attributes: CPU threads, or peak GPU memory."""
+        out = {}
+        if self.threads is not None:
+            out["threads"] = self.threads
+        if self.peak_memory_bytes is not None:
+            out["peak_gpu_memory_bytes"] = self.peak_memory_bytes
+        return out
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -82,7 +93,7 @@ def cosine(opt: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_sched
 
 
 def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: int,
-               autocast: bool, max_images: int = 256) -> None:
+               autocast: bool, max_images: int = 256, channels_last: bool | None = None) -> None:
     """Recompute BatchNorm running statistics as exact averages over training batches.
 
     A proxy run takes few steps, so the exponential running averages still remember their
@@ -92,6 +103,7 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return
+    cl = autocast if channels_last is None else channels_last
     momenta = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()
@@ -100,19 +112,20 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
     with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
         for i in range(0, min(len(x), max_images), batch_size):
             xb = resize(x[i:i + batch_size], resolution)
-            model(xb.contiguous(memory_format=torch.channels_last) if autocast else xb)
+            model(xb.contiguous(memory_format=torch.channels_last) if cl else xb)
     for m, mom in zip(bns, momenta):
         m.momentum = mom
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, resolution: int,
-             batch_size: int, autocast: bool) -> float:
+             batch_size: int, autocast: bool, channels_last: bool | None = None) -> float:
+    cl = autocast if channels_last is None else channels_last
     model.eval()
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
         for i in range(0, len(x), batch_size):
             xb = resize(x[i:i + batch_size], resolution)
-            if autocast:
+            if cl:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum()
     return correct.item() / len(x)
@@ -121,19 +134,50 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, resolution: int
 def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
           device: torch.device | str = "cpu",
           report: Callable[[int, float], None] | None = None,
-          fast: bool | None = None) -> TrainResult:
+          fast: bool | None = None, channels_last: bool | None = None) -> TrainResult:
     """Train ``model`` for ``recipe.epochs``; call ``report(epoch, val_accuracy)`` after each.
 
     ``report`` may raise (a pruner's TrialPruned) to stop early.  A non-finite loss raises
-    :class:`TrainingError`.  ``fast`` (bf16 autocast + channels_last) defaults to on for CUDA.
+    :class:`TrainingError`, and so does running out of memory (the reason names the batch and
+    resolution; the failed step's tensors are released and, on a GPU, the cache emptied, so the
+    process can train the next candidate).  ``fast`` (bf16 autocast + channels_last) defaults to
+    on for CUDA; ``channels_last`` (the memory layout alone) defaults to on, on the CPU too
+    (oneDNN's convolutions are faster in NHWC: measured in benchmarks/throughput.py).  On a GPU the
+    result carries the trial's peak allocated memory, on the CPU the torch threads it used.
     """
     device = torch.device(device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        result = _train(model, data, resolution, recipe, device, report, fast, channels_last)
+    except torch.OutOfMemoryError as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else "out of memory"
+    else:
+        if cuda:
+            result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+        else:
+            result.threads = torch.get_num_threads()
+        return result
+    # here _train's frame, and with it the failed step's activations, is gone
+    peak = torch.cuda.max_memory_allocated(device) if cuda else None
+    if cuda:
+        torch.cuda.empty_cache()
+    where = f"{device} (peak {peak / 2**30:.2f} GiB allocated)" if cuda else str(device)
+    raise TrainingError(f"out of memory on {where} at batch {recipe.batch_size}, "
+                        f"{resolution} px: {reason}")
+
+
+def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
+           device: torch.device, report: Callable[[int, float], None] | None,
+           fast: bool | None, channels_last: bool | None) -> TrainResult:
     fast = device.type == "cuda" if fast is None else fast
+    cl = True if channels_last is None else channels_last  # CPU too: 1.8x vs 0.9x (throughput.py)
     torch.manual_seed(recipe.seed)
     gen = torch.Generator(device="cpu").manual_seed(recipe.seed)
     augment = Augmenter(recipe.augment, recipe.hflip, recipe.seed)
     model = model.to(device)
-    if fast:
+    if cl:
         model = model.to(memory_format=torch.channels_last)
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
@@ -152,7 +196,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         for step in range(steps_per_epoch):
             idx = perm[step * recipe.batch_size:(step + 1) * recipe.batch_size]
             xb = resize(augment(train_x[idx]), resolution)
-            if fast:
+            if cl:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, torch.bfloat16, enabled=fast):
                 loss = F.cross_entropy(model(xb), train_y[idx], label_smoothing=recipe.label_smoothing)
@@ -165,8 +209,8 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         mean_loss = loss_sum.item() / steps_per_epoch  # one host sync per epoch
         if not math.isfinite(mean_loss):
             raise TrainingError(f"non-finite training loss ({mean_loss}) in epoch {epoch + 1}")
-        precise_bn(model, train_x, resolution, max(recipe.batch_size, 128), fast)
-        acc = evaluate(model, val_x, val_y, resolution, max(recipe.batch_size, 256), fast)
+        precise_bn(model, train_x, resolution, max(recipe.batch_size, 128), fast, channels_last=cl)
+        acc = evaluate(model, val_x, val_y, resolution, max(recipe.batch_size, 256), fast, cl)
         result.history.append(acc)
         result.accuracy = acc
         if report is not None:
