@@ -1,5 +1,6 @@
-"""Strategy members: a baseline scaled by a named strategy (see :mod:`strategies`), realised as a
-network and measured with fvcore like any other candidate, optionally timed.
+"""Members: a baseline scaled by multipliers — a φ of frozen (α, β, γ) or a named strategy at a FLOPs
+multiplier s (see :mod:`gridsearch.scaling._strategies`) — realised through the search's
+:class:`~gridsearch.measure.Realiser`, measured with fvcore, optionally timed.
 
 The nominal multipliers are relative to the baseline's own (``base_width``, ``base_depth``,
 ``base_resolution``); realised networks round (channels to multiples of 8, repeats up, the resolution

@@ -1,4 +1,4 @@
-"""Storage URLs: opening Optuna's RDB storage safely, and never showing a password."""
+"""Storage URLs: checking them, and opening Optuna's RDB storage (SQLite or PostgreSQL) safely."""
 
 from __future__ import annotations
 
