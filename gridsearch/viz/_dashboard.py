@@ -57,6 +57,13 @@ def study_note(search) -> str:
                      f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else ""),
                   "", f"Selection: {sel['verdict']}"
                   + (f"; ties: {len(sel['ties'])}" if sel["ties"] else ""), ""]
+        lines += ["| α | β | γ | accuracy mean ± std | n | 95% CI | trials |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in sel["ranked"][:10]:
+            lines.append(f"| {c['alpha']:g} | {c['beta']:g} | {c['gamma']:g} | {c['mean']:.4f} ± "
+                         f"{c['std']:.4f} | {c['n']} | [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}] | "
+                         f"{', '.join(map(str, c['trials']))} |")
+        lines.append("")
     if f.get("frozen"):
         lines += ["### Frozen coefficients", "",
                   Frozen.from_dict(f["frozen"]).text().removeprefix("frozen: "),
