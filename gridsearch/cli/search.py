@@ -154,7 +154,7 @@ def run_one(args, search: Search) -> int:
         print(f"{cfg.name}: nothing left to run ({total} points done)")
         return 0
     bar = tqdm(total=total, initial=total - remaining, desc=cfg.name, unit="trial",
-               disable=args.no_progress, dynamic_ncols=True)
+               disable=_quiet(args), dynamic_ncols=True)
 
     def started(number, point):
         bar.set_postfix_str(f"trial {number}: a={point.alpha:g} b={point.beta:g} g={point.gamma:g}")
@@ -210,7 +210,7 @@ def pool(args, search: Search, command) -> int:
     where = ", ".join(sorted({s.device for s in slots}))
     print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each")
     bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="pt",
-               disable=args.no_progress, dynamic_ncols=True)
+               disable=_quiet(args), dynamic_ncols=True)
 
     def line(i: int, text: str) -> None:
         bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
@@ -237,3 +237,9 @@ def pool(args, search: Search, command) -> int:
     print(f"{cfg.name}: workers exited {codes}; {p['done']} done, {p['failed']} failed, "
           f"{p['left'] + p['running']} left")
     return workers.exit_code(codes)
+
+
+def _quiet(args) -> bool:
+    """No progress bar when asked, or when stderr is a log rather than a terminal (CI, docker,
+    a file): a redrawn bar there is thousands of lines of noise."""
+    return bool(args.no_progress) or not sys.stderr.isatty()
