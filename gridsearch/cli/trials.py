@@ -70,11 +70,14 @@ def best(args) -> int:
     if multi:
         out = {**front_export(study), "storage": redact(search.url)}
     else:
-        sel = search.selection()
+        records = read(study)
+        confirm = search.confirmation()
+        confirmed = read(confirm) if confirm is not None else []
+        sel = search.selection(records, confirmed)
         w = sel.winner
-        first = next((r for r in read(search.confirmation() if sel.source == "confirmation"
-                                      else study) if r.number == w.trials[0]), None)
-        out = {**(summary(first) if first else {}), **w.point.as_dict(),
+        first = next(r for r in (confirmed if sel.source == "confirmation" else records)
+                     if r.number == w.trials[0])
+        out = {**summary(first), **w.point.as_dict(),
                "accuracy": w.value, **{f"accuracy_{k}": v for k, v in w.summary.as_dict().items()},
                "trials": list(w.trials), "source": sel.source, "margin": sel.margin,
                "p_value": sel.test.p if sel.test else None,

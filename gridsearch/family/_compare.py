@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from statistics import fmean
 from typing import Any, Callable
 
 import optuna
@@ -65,7 +66,7 @@ class Entry:
     @property
     def accuracy(self) -> float | None:
         """Mean over the seeds trained."""
-        return stats.summarise(list(self.accuracies.values())).mean if self.accuracies else None
+        return fmean(self.accuracies.values()) if self.accuracies else None
 
     @property
     def summary(self) -> stats.Summary | None:

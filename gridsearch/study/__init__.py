@@ -4,7 +4,7 @@ and Pareto fronts, and worker processes."""
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_search": ["Search", "CONFIRM_SUFFIX"],
+    "_search": ["Search", "CONFIRM_SUFFIX", "confirmation_name"],
     "_runner": ["TrialOutcome", "TrialRunner"],
     "_sampling": ["PointSampler"],
     "_trials": ["Record", "Ranked", "Selection", "read", "record", "rank", "rows", "select",

@@ -17,7 +17,7 @@ from typing import Any
 from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.study._search import CONFIRM_SUFFIX, Search
+from gridsearch.study._search import Search, confirmation_name
 from gridsearch.study._trials import Ranked, key, rank, read, select
 
 SEED_OFFSET = 1000
@@ -44,7 +44,7 @@ def confirm_config(cfg: StudyConfig, points: list[tuple[float, float, float]],
     """The confirmation's study config: the search's, over ``points``, with fresh seeds."""
     t, d, o = cfg.train, cfg.data, cfg.objectives
     return dataclasses.replace(
-        cfg, name=cfg.name + CONFIRM_SUFFIX,
+        cfg, name=confirmation_name(cfg.name),
         train=dataclasses.replace(t, seed=t.seed + SEED_OFFSET, seeds=fidelity.seeds,
                                   epochs=fidelity.epochs or t.epochs),
         data=dataclasses.replace(d, train_size=fidelity.train_size or d.train_size,

@@ -28,13 +28,18 @@ from gridsearch.storage import PointClaims, open_storage, redact, sqlite_path
 from gridsearch.study import _objectives as objectives
 from gridsearch.study import _sampling as sampling
 from gridsearch.study._runner import Prepared, TrialOutcome, TrialRunner, prepare
-from gridsearch.study._trials import Selection, read, select
+from gridsearch.study._trials import Record, Selection, read, select
 
 log = logging.getLogger(__name__)
 
 # Config keys that may differ between runs of one study without changing what it measures.
 _VOLATILE = {("train", "device")}
 CONFIRM_SUFFIX = "-confirm"
+
+
+def confirmation_name(study_name: str) -> str:
+    """The study that confirms ``study_name`` (``gridsearch confirm``), in the same store."""
+    return study_name + CONFIRM_SUFFIX
 
 
 class Search:
@@ -61,9 +66,9 @@ class Search:
                                          grace_period=w.grace_period)
         return self._storage
 
-    def exists(self, name: str | None = None) -> bool:
+    def exists(self) -> bool:
         names = [s.study_name for s in optuna.study.get_all_study_summaries(self.storage)]
-        return (name or self.cfg.name) in names
+        return self.cfg.name in names
 
     def study(self, create: bool = True) -> optuna.Study:
         """Load the study, creating it (once, whoever comes first) when ``create``."""
@@ -108,19 +113,23 @@ class Search:
 
     def confirmation(self) -> optuna.Study | None:
         """The study's confirmation (``<name>-confirm`` in the same store), if one was started."""
-        name = self.cfg.name + CONFIRM_SUFFIX
         try:
-            return optuna.load_study(study_name=name, storage=self.storage)
+            return optuna.load_study(study_name=confirmation_name(self.cfg.name),
+                                     storage=self.storage)
         except KeyError:
             return None
 
-    def selection(self) -> Selection:
+    def selection(self, records: list[Record] | None = None,
+                  confirmed: list[Record] | None = None) -> Selection:
         """THE selection rule (see :func:`gridsearch.study._trials.select`): the confirmation's
-        best mean when there is one, else the search's."""
+        best mean when there is one, else the search's.  ``records`` / ``confirmed``: the search's
+        and the confirmation's trials when the caller has read them already."""
         study = self.study(create=False)
-        confirm = self.confirmation()
-        return select(read(study), study.study_name, read(confirm) if confirm else None,
-                      confirm.study_name if confirm else "")
+        if confirmed is None:
+            confirm = self.confirmation()
+            confirmed = read(confirm) if confirm is not None else []
+        return select(read(study) if records is None else records, study.study_name, confirmed,
+                      confirmation_name(self.cfg.name))
 
     # -- candidates -----------------------------------------------------------------------------
     def realiser(self):

@@ -18,6 +18,8 @@ the dashboard notes):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from statistics import fmean
 from typing import TYPE_CHECKING, Any, Iterable
 
 from optuna.trial import FrozenTrial, TrialState
@@ -55,7 +57,6 @@ class Record:
     attrs: dict[str, Any]
     params: dict[str, Any]
     history: tuple[float, ...]         # accuracy after each epoch (the first seed's)
-    trial_id: int
 
     @property
     def feasible(self) -> bool:
@@ -91,9 +92,8 @@ def record(t: FrozenTrial) -> Record:
     seeds = tuple(int(s) for s in u.get("seeds") or ([u["seed"]] if "seed" in u else []))
     history = tuple(t.intermediate_values[k] for k in sorted(t.intermediate_values)) \
         or tuple(u.get("accuracy_history", ()))
-    return Record(t.number, state_of(t), point,
-                  stats.summarise(accuracies).mean if accuracies else None, accuracies, values,
-                  seeds, dict(u), dict(t.params), history, t._trial_id)
+    return Record(t.number, state_of(t), point, fmean(accuracies) if accuracies else None,
+                  accuracies, values, seeds, dict(u), dict(t.params), history)
 
 
 def read(study: "optuna.Study", states: Iterable[TrialState] | None = None) -> list[Record]:
@@ -113,11 +113,11 @@ def rows(records: list[Record]) -> list[dict[str, Any]]:
     return out
 
 
-def trials_table(study: "optuna.Study") -> "pd.DataFrame":
+def trials_table(records: list[Record]) -> "pd.DataFrame":
     """:func:`rows` as a DataFrame (the report's trials.csv)."""
     import pandas as pd
 
-    return pd.DataFrame(rows(read(study)), columns=COLUMNS + EXTRA)
+    return pd.DataFrame(rows(records), columns=COLUMNS + EXTRA)
 
 
 # -- one point over its seeds -------------------------------------------------------------------
@@ -137,8 +137,9 @@ class Ranked:
     effective_gamma: float
     width_share: float | None = None
 
-    @property
+    @cached_property
     def summary(self) -> stats.Summary:
+        """Mean, std, n and 95% CI of the accuracies (computed once: the CI inverts Student's t)."""
         return stats.summarise(self.accuracies)
 
     @property

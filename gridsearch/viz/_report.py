@@ -35,10 +35,11 @@ def pearson(x: list[float], y: list[float]) -> float | None:
     return stats.pearson(x, y) if len(x) >= 3 else None
 
 
-def facts(search) -> dict[str, Any]:
-    """What the summary, the dashboard note and ``report --json`` say, for any kind of study."""
+def facts(search, records=None, confirmed=None) -> dict[str, Any]:
+    """What the summary, the dashboard note and ``report --json`` say, for any kind of study.
+    ``records`` / ``confirmed``: the search's and the confirmation's trials, if already read."""
     study = search.study(create=False)
-    records = read(study)
+    records = read(study) if records is None else records
     counts = {s: 0 for s in STATES}
     for r in records:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -52,7 +53,7 @@ def facts(search) -> dict[str, Any]:
                            "best": None, "selection": None,
                            "frozen": frozen.as_dict() if frozen else None}
     try:
-        sel = search.selection()
+        sel = search.selection(records, confirmed)
     except GridsearchError:
         return out
     w = sel.winner
@@ -129,23 +130,26 @@ def build(search, out_dir: str | Path) -> Report:
     study = search.study(create=False)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df = trials_table(study)
+    records = read(study)                      # every figure below from this one read
+    confirm = search.confirmation()
+    confirmed = read(confirm) if confirm is not None else []
+    df = trials_table(records)
     files = []
     df.to_csv(out / "trials.csv", index=False)
     files.append(out / "trials.csv")
-    f = facts(search)
+    f = facts(search, records, confirmed)
     for col in ("alpha", "beta", "gamma", "flops_ratio", "accuracy"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
-    files.append(plots.accuracy_vs_flops(_per_point(df, read(study)), cfg.target_multiplier,
+    files.append(plots.accuracy_vs_flops(_per_point(df, records), cfg.target_multiplier,
                                          cfg.budget.tolerance, out / "accuracy_vs_flops.png"))
     files.append(plots.alpha_beta_plane(df, out / "alpha_beta.png"))
     curves = [(f"#{r.number} ({r.point.alpha:g},{r.point.beta:g},{r.point.gamma:g})"
                if r.point else f"#{r.number}", list(r.history))
-              for r in read(study) if r.history]
+              for r in records if r.history]
     best = f["best"]
     highlight = next((c[0] for c in curves if best and c[0].startswith(f"#{best['trial']} ")), None)
     files.append(plots.learning_curves(curves, out / "learning_curves.png", highlight))
-    rows = confirmation_rows(search)
+    rows = confirmation_rows(records, confirmed)
     if rows:
         files.append(plots.confirmation(rows, out / "confirmation.png"))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
@@ -175,15 +179,12 @@ def _per_point(df: pd.DataFrame, records) -> pd.DataFrame:
                      ignore_index=True) if rows else df
 
 
-def confirmation_rows(search) -> list[dict[str, Any]]:
-    """One row per confirmed point: its search and confirmed mean ± std (n)."""
-    confirm = search.confirmation()
-    if confirm is None:
-        return []
-    found = {(c.point.alpha, c.point.beta, c.point.gamma): c
-             for c in rank(read(search.study(create=False)))}
+def confirmation_rows(records, confirmed) -> list[dict[str, Any]]:
+    """One row per confirmed point: its search and confirmed mean ± std (n), from the search's
+    and the confirmation's trials."""
+    found = {(c.point.alpha, c.point.beta, c.point.gamma): c for c in rank(records)}
     rows = []
-    for c in rank(read(confirm)):
+    for c in rank(confirmed):
         s = found.get((c.point.alpha, c.point.beta, c.point.gamma))
         if s is None:
             continue
