@@ -149,3 +149,27 @@ def test_a_point_gets_the_same_initial_weights_whatever_ran_before(tiny_config):
     state = torch.random.get_rng_state()
     realiser.realise(point)
     assert torch.equal(state, torch.random.get_rng_state())  # and leaves the process's alone
+
+
+def test_an_interrupt_while_a_trial_is_created_arrives_after_it():
+    """Ctrl-C or SIGTERM inside study.ask() used to leave the new trial RUNNING (nobody held it):
+    the search defers them over trial creation and delivers them right after."""
+    import os
+    import signal
+
+    from gridsearch.study._search import _interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("trial held")
+    assert done == ["trial held"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:   # an ignored signal stays ignored
+        with _interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import optuna
@@ -255,7 +258,8 @@ class Search:
                             continue
                         break
                     index, owner = got
-                    trial = self._ask(study)
+                    with _interrupts_deferred():   # a trial created is a trial we hold
+                        trial = self._ask(study)
                     trial.set_user_attr("worker", worker)
                     if not claims.bind(index, owner, _compat.trial_id(trial)):  # taken over
                         study.tell(trial, state=TrialState.FAIL)
@@ -268,7 +272,8 @@ class Search:
                 else:
                     if len(_finished_or_running(study)) >= self._n_trials():
                         break
-                    trial = self._ask(study)
+                    with _interrupts_deferred():   # a trial created is a trial we hold
+                        trial = self._ask(study)
                     trial.set_user_attr("worker", worker)
                 outcome = runner.run(study, trial, seeds, on_start)
             except KeyboardInterrupt:  # leave nothing RUNNING, give the unit back
@@ -286,6 +291,27 @@ class Search:
             trial = study.ask()
         self.storage.record_heartbeat(_compat.trial_id(trial))
         return trial
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C / SIGTERM while a trial is being created, then deliver them: an interrupt that
+    landed inside ``study.ask()`` left the new trial RUNNING with nobody to fail it (until the
+    heartbeat grace period). Only in the main thread, where Python runs signal handlers."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    if (threading.current_thread() is not threading.main_thread()
+            or any(signal.getsignal(s) is None for s in held)):  # a handler Python cannot restore
+        yield
+        return
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in pending:               # as if it arrived now: the handler it would have met
+            signal.raise_signal(s)
 
 
 def _finished_or_running(study: optuna.Study) -> list[FrozenTrial]:
