@@ -3,10 +3,11 @@ fidelity) and report whether the proxy's ranking and its winner hold up."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, load_config, print_json, table
+from gridsearch.study import _workers as workers
 
 
 def register(sub) -> None:
@@ -26,17 +27,11 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
     p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
-    p.add_argument("--join", action="store_true", help=argparse_suppress())
+    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=confirm, create=True, max_trials=None, retry_failed=False,
                    no_wait=False)
-
-
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def confirm(args) -> int:
@@ -83,11 +78,10 @@ def confirm(args) -> int:
 
 
 def _worker(args, slot) -> list[str]:
-    cmd = [sys.executable, "-m", "gridsearch", "confirm", str(args.config), "--top", str(args.top),
-           "--seeds", str(args.seeds), "--join", "--device", slot.device, "--threads",
-           str(slot.threads), "--no-progress"]
-    for flag in ("epochs", "train_size", "val_size"):  # the store URL: in the environment
+    """``gridsearch confirm … --join``: one worker of this confirmation."""
+    options = ["--top", str(args.top), "--seeds", str(args.seeds), "--join"]
+    for flag in ("epochs", "train_size", "val_size"):
         v = getattr(args, flag)
         if v is not None:
-            cmd += [f"--{flag.replace('_', '-')}", str(v)]
-    return cmd
+            options += [f"--{flag.replace('_', '-')}", str(v)]
+    return workers.worker_command(args.config, slot, command="confirm", options=options)

@@ -71,11 +71,13 @@ def usable_cores() -> int:
     return _threads.usable_cores()
 
 
-def worker_command(config: str, slot: Slot, retry_failed: bool = False) -> list[str]:
-    """The ``gridsearch worker`` command line of one slot (the storage URL goes in the
-    environment, :func:`worker_env`: never on a command line, where ``ps`` shows it)."""
-    cmd = [sys.executable, "-m", "gridsearch", "worker", str(config), "--device", slot.device,
-           "--threads", str(slot.threads), "--no-progress"]
+def worker_command(config: str, slot: Slot, retry_failed: bool = False,
+                   command: str = "worker", options: Sequence[str] = ()) -> list[str]:
+    """The command line of one slot's worker: ``gridsearch worker`` (or ``command``, e.g. a
+    ``confirm … --join``, with its ``options``). The storage URL goes in the environment
+    (:class:`Pool`): never on a command line, where ``ps`` shows it."""
+    cmd = [sys.executable, "-m", "gridsearch", command, str(config), *options, "--device",
+           slot.device, "--threads", str(slot.threads), "--no-progress"]
     if retry_failed:
         cmd.append("--retry-failed")
     return cmd
