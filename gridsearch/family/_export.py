@@ -58,11 +58,10 @@ def _member(m: "Member") -> dict[str, Any]:
     return {**m.family_dict(), "phi": _phi(m.phi)}
 
 
-def document(family: Family, frozen: Frozen | None = None, cfg=None,
-             created: str | None = None) -> dict[str, Any]:
-    """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
-    b = family.baseline
-    eff = frozen.effective_gamma if frozen is not None else family.gamma
+def provenance(frozen: Frozen | None = None, cfg=None,
+               created: str | None = None) -> dict[str, Any]:
+    """Where a family's coefficients came from: the study, trial(s), accuracy and selection
+    (``frozen``), the data, fidelity and budget (``cfg``, a StudyConfig), versions and time."""
     prov: dict[str, Any] = {
         "study": frozen.study if frozen else None,
         "trial": frozen.trial if frozen else None,
@@ -81,6 +80,14 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
                     search={"phi": cfg.search.phi, "target": cfg.search.target,
                             "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance})
+    return prov
+
+
+def document(family: Family, frozen: Frozen | None = None, cfg=None,
+             created: str | None = None) -> dict[str, Any]:
+    """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
+    b = family.baseline
+    eff = frozen.effective_gamma if frozen is not None else family.gamma
     return {
         "schema": SCHEMA,
         "flops_convention": FLOPS_CONVENTION,
@@ -99,7 +106,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
                     "resolution": "round(base * gamma^phi)" + (", then solved to the target"
                                                                if family.repair else "")},
         "family": [_member(m) for m in family.members],
-        "provenance": prov,
+        "provenance": provenance(frozen, cfg, created),
     }
 
 
@@ -119,10 +126,8 @@ def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], 
             and sc.get("repair") == repair and sc.get("tolerance") == tolerance)
     if not same:
         return None
-    fresh = document(Family(stored["baseline"]["model"], stored["baseline"]["resolution"], 1, 1, 1,
-                            {**stored["baseline"]}, frozen.alpha, frozen.beta, frozen.gamma,
-                            stored["target_multiplier"], repair, tolerance), frozen, cfg)
-    return {**fresh, **{k: stored[k] for k in STORED_KEYS}}
+    return {"schema": SCHEMA, "flops_convention": FLOPS_CONVENTION,
+            **{k: stored[k] for k in STORED_KEYS}, "provenance": provenance(frozen, cfg)}
 
 
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:
