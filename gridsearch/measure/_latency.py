@@ -59,7 +59,7 @@ def _timed(fn: Callable[[], object], warmup: int, repeats: int, device: torch.de
     return statistics.median(times)
 
 
-def measure(module: nn.Module, resolution: int, device: torch.device | str = "cpu",
+def measure_latency(module: nn.Module, resolution: int, device: torch.device | str = "cpu",
             batch_size: int = 8, warmup: int = 2, repeats: int = 5, train_step: bool = True,
             num_classes: int | None = None, in_channels: int = 3) -> Latency:
     """Time ``module`` (a copy of it) at ``resolution`` on ``device``."""

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gridsearch import _compat
 from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
 from gridsearch.errors import TrainingError
@@ -100,7 +101,7 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
     initial values and eval-mode accuracy collapses to chance although the network has learnt
     (measured: 10% vs 93% in train mode).  pycls's "precise BN" fix: reset, then average.
     """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = _compat.batchnorm_layers(model)
     if not bns:
         return
     cl = autocast if channels_last is None else channels_last

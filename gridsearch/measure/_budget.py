@@ -1,7 +1,7 @@
 """The FLOPs budget check on the *measured* network, with an optional resolution repair.
 
-Pure logic over a measuring callback ``flops_at(resolution) -> Complexity``, so it can be driven by
-fvcore (the real thing) or by a formula in tests.
+Logic over a measuring callback ``flops_at(resolution) -> Complexity``, so it can be driven by fvcore
+(the real thing, :class:`gridsearch.measure.Realiser`) or by a formula in tests.
 
 * ``reject``: the candidate is feasible when measured FLOPs / baseline FLOPs is within
   ``tolerance`` of ``target``; otherwise it is recorded as infeasible and not trained.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gridsearch.measure._complexity import Complexity
-from gridsearch.scaling._space import within
+from gridsearch.scaling import within
 
 MODES = ("reject", "repair")
 
@@ -47,11 +47,12 @@ class Verdict:
 
 def check(flops_at: Callable[[int], Complexity], baseline_flops: int, nominal_resolution: int,
           base_resolution: int, target: float, tolerance: float, mode: str = "reject",
-          phi: float = 1.0, max_steps: int = 12) -> Verdict:
+          grows: bool = True, max_steps: int = 12) -> Verdict:
     """Measure at the nominal resolution; in ``repair`` mode, solve the resolution if needed.
 
-    The repaired resolution keeps γ ≥ 1: for φ > 0 it stays at or above ``base_resolution``, for
-    φ < 0 at or below it (φ = 0 is the baseline itself).
+    The repaired resolution keeps the direction of the scaling: for a network that ``grows`` it stays
+    at or above ``base_resolution`` (γ ≥ 1 at φ > 0), else at or below it.  A target of 1 is the
+    baseline itself: nothing to repair.
     """
     if mode not in MODES:
         raise ValueError(f"budget mode must be one of {MODES}, got {mode!r}")
@@ -65,12 +66,12 @@ def check(flops_at: Callable[[int], Complexity], baseline_flops: int, nominal_re
     first = flops_at(nominal_resolution)
     if within(ratio_of(first), target, tolerance):
         return verdict(first, True)
-    if mode == "reject" or phi == 0:
+    if mode == "reject" or target == 1.0:
         side = "over" if ratio_of(first) > target else "under"
         return verdict(first, False, f"measured FLOPs ratio {ratio_of(first):.3f} {side}shoots "
                                      f"target {target:g} by more than {tolerance:.0%}")
 
-    lo, hi = (base_resolution, None) if phi > 0 else (1, base_resolution)
+    lo, hi = (base_resolution, None) if grows else (1, base_resolution)
     measured = {nominal_resolution: first}
 
     def at(r: int) -> float:
