@@ -188,8 +188,10 @@ class Realiser:
             complexity = self.counter.count(realised.module, nominal)
         timm_entry = (measure_timm(realised, self.model, complexity.resolution, self.counter)
                       if timm else realised.timm)
-        return Measured(spec, realised, self.width_mult * spec.width, self.depth_mult * spec.depth,
-                        self.base_resolution, complexity, self.reference, verdict, timm_entry,
+        return Measured(spec, realised, depth_mult=self.depth_mult * spec.depth,
+                        width_mult=self.width_mult * spec.width,
+                        base_resolution=self.base_resolution, complexity=complexity,
+                        baseline=self.reference, verdict=verdict, timm=timm_entry,
                         seconds=round(time.perf_counter() - t0, 2))
 
     def strategy(self, name: str, s: float, a: float = DEFAULT_WIDTH_SHARE,

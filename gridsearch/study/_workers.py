@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from gridsearch.errors import ConfigError
-from gridsearch.training import _threads
+from gridsearch.training import choose_threads
+
+LOAD_ENV = "GRIDSEARCH_DEVICE_LOAD"   # how many workers of the pool share this worker's device
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 
@@ -61,14 +63,10 @@ def placement(n: int, device: str, gpus: Sequence[int] | None, n_cuda: int,
         gpus = list(range(n_cuda))
     elif device == "cuda" or (device.startswith("cuda:") and not n_cuda):
         raise ConfigError(f"device {device!r}: this host has no CUDA device")
-    threads = _threads.choose(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
+    threads = choose_threads(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
     if gpus:
         return [Slot(i, f"cuda:{gpus[i % len(gpus)]}", threads) for i in range(n)]
     return [Slot(i, device if device.startswith("cuda:") else "cpu", threads) for i in range(n)]
-
-
-def usable_cores() -> int:
-    return _threads.usable_cores()
 
 
 def worker_command(config: str, slot: Slot, retry_failed: bool = False,
@@ -87,9 +85,13 @@ class Pool:
     """Worker processes; their output lines go to ``on_line(worker, line)``."""
 
     def __init__(self, commands: Sequence[Sequence[str]],
-                 on_line: Callable[[int, str], None], storage: str | None = None) -> None:
+                 on_line: Callable[[int, str], None], storage: str | None = None,
+                 slots: Sequence[Slot] | None = None) -> None:
         self.commands = [list(c) for c in commands]
-        self.env = {**os.environ, "GRIDSEARCH_STORAGE": storage} if storage else None
+        base = {**os.environ, **({"GRIDSEARCH_STORAGE": storage} if storage else {})}
+        slots = list(slots or [])
+        self.envs = [{**base, LOAD_ENV: str(sum(t.device == s.device for t in slots))}
+                     for s in slots] or [base] * len(self.commands)
         self.on_line = on_line
         self.procs: list[subprocess.Popen] = []
         self._readers: list[threading.Thread] = []
@@ -97,7 +99,7 @@ class Pool:
     def start(self) -> None:
         for i, cmd in enumerate(self.commands):
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 bufsize=1, start_new_session=True, env=self.env)
+                                 bufsize=1, start_new_session=True, env=self.envs[i])
             self.procs.append(p)
             t = threading.Thread(target=self._read, args=(i, p), daemon=True)
             t.start()

@@ -21,7 +21,7 @@ from torch import nn
 from gridsearch import _compat
 from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
-from gridsearch.errors import TrainingError
+from gridsearch.errors import ConfigError, TrainingError
 
 
 @dataclass(frozen=True)
@@ -52,24 +52,29 @@ class TrainResult:
     images_per_second: float = 0.0
     device: str = "cpu"
     threads: int | None = None              # torch CPU threads (on the CPU)
-    peak_memory_bytes: int | None = None    # torch.cuda.max_memory_allocated (on a GPU)
+    peak_memory_mb: float | None = None     # the run's peak memory
+    peak_memory_kind: str | None = None     # cuda: torch's allocations; rss: the process
 
     def resources(self) -> dict[str, int]:
-        """What the trial used, for its user attributes: CPU threads, or peak GPU memory."""
-        out = {}
-        if self.threads is not None:
-            out["threads"] = self.threads
-        if self.peak_memory_bytes is not None:
-            out["peak_gpu_memory_bytes"] = self.peak_memory_bytes
-        return out
+        """What the run used, for its trial's user attributes: its CPU threads (on the CPU)."""
+        return {} if self.threads is None else {"threads": self.threads}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    """The device called ``name`` (auto, cpu, cuda or cuda:N), checked against this host: a name
+    it cannot use is a one-line :class:`~gridsearch.errors.ConfigError`."""
+    if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise ConfigError(f"device: must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"train.device: {name} requested but no CUDA device is available")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError(f"device: {name} requested but no CUDA device is available")
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"device: {name} requested but this host has {count} CUDA "
+                              "device(s)")
     return dev
 
 
@@ -156,7 +161,8 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         reason = str(e).strip().splitlines()[0] if str(e).strip() else "out of memory"
     else:
         if cuda:
-            result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+            result.peak_memory_mb = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+            result.peak_memory_kind = "cuda"
         else:
             result.threads = torch.get_num_threads()
         return result
