@@ -192,7 +192,7 @@ def _study_realiser(args, cfg: StudyConfig) -> Realiser:
 
 
 def scale_cmd(args) -> int:
-    from gridsearch.family import FAMILY_ATTR, STORED_KEYS, check_writable, document
+    from gridsearch.family import FAMILY_ATTR, STORED_KEYS, check_writable, document, parse_phis
     from gridsearch.measure import Realiser
     from gridsearch.study import Search
 
@@ -204,18 +204,21 @@ def scale_cmd(args) -> int:
         raise ConfigError("give a study CONFIG, or --model with --alpha --beta --gamma")
     if args.plot:
         check_writable(args.plot, force=True)
+    parse_phis(args.phi)             # bad input fails before anything is measured
     if args.config:
         cfg, frozen = _from_config(args)
         repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
+        tol = _tolerance(args, cfg.budget.tolerance)
         fam = _scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target, repair,
-                     _tolerance(args, cfg.budget.tolerance))
+                     tol)
     else:
         _check_flags(args)
+        tol = _tolerance(args, 0.05)
         cfg, frozen = None, None
         _note(args, f"measuring the baseline {args.model} at {args.base_resolution} px")
         realiser = Realiser(args.model, args.base_resolution, args.num_classes)
         fam = _scale(args, realiser, Point(args.alpha, args.beta, args.gamma), args.target,
-                     bool(args.repair), _tolerance(args, 0.05))
+                     bool(args.repair), tol)
     doc = document(fam, frozen, cfg)
     if cfg is not None:  # the report and the dashboard show the family stored on the study
         Search(cfg, args.storage).study(create=False).set_user_attr(
@@ -274,6 +277,7 @@ def export_cmd(args) -> int:
     from gridsearch.study import Search
 
     check_writable(args.output, args.force)
+    parse_phis(args.phi)
     cfg, frozen = _from_config(args)
     study = Search(cfg, args.storage).study(create=False)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable
 
 from tqdm import tqdm
@@ -67,14 +69,27 @@ def say(msg: str) -> None:
     print(f"gridsearch: {msg}", file=sys.stderr, flush=True)
 
 
+@contextmanager
+def slow(msg: str, after: float = 1.0):
+    """Say ``msg`` if the step takes longer than ``after`` seconds: a slow start is explained, and
+    input that fails at once still gets its one error line alone."""
+    timer = threading.Timer(after, say, (msg,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def plan(args) -> int:
     from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg)
-    if not args.json:
-        say(f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
-    ref = search.realiser().reference
+    with slow(f"{cfg.name}: measuring the baseline {cfg.model.name} at "
+              f"{cfg.model.base_resolution} px"):
+        ref = search.realiser().reference
     shares = cfg.width_shares()
     rows = []
     bar = tqdm(total=len(search.points), desc="measuring", unit="pt", leave=False,
@@ -220,17 +235,18 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
     from gridsearch.training import apply_threads
 
     cfg = search.cfg
-    say(f"{cfg.name}: loading the model and the data")
-    prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
+    with slow(f"{cfg.name}: loading the model and the data"):
+        prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
     # On the CPU: the usable cores (--threads or OMP_NUM_THREADS win).
     apply_threads(prepared.device, getattr(args, "threads", None))
     search.study(create=args.create)
     p = search.progress()
     total = search.total()
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout   # keep JSON output clean
     if not p["left"] and not p["running"] and not (args.retry_failed and p["failed"]):
         print(f"{cfg.name}: nothing left to run ({p['done']} of {total} done"
               + (f", {p['failed']} failed: --retry-failed runs them again" if p["failed"] else "")
-              + ")")
+              + ")", file=out)
         return 0
     say(f"{cfg.name}: {p['left']} of {total} units left, on {prepared.device}")
     started, finished, close = progress(args, search, total, p["done"] + p["failed"])
@@ -245,7 +261,7 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
     for o in outcomes:
         counts[o.state] = counts.get(o.state, 0) + 1
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
-    print(f"{cfg.name}: ran {ran}; {search.remaining()} left")
+    print(f"{cfg.name}: ran {ran}; {search.remaining()} left", file=out)
     return 0
 
 
@@ -269,8 +285,8 @@ def pool(args, search: Search, command) -> int:
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
     gpus = parse_gpus(args.gpus) if args.gpus else None
     slots = placement(args.workers, args.device or cfg.train.device, gpus, n_cuda, usable_cores())
-    say(f"{cfg.name}: checking the model and the data, creating the study")
-    search.init()
+    with slow(f"{cfg.name}: checking the model and the data, creating the study"):
+        search.init()
     prog = search.progress()
     total = search.total()
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):

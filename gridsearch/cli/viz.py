@@ -163,7 +163,7 @@ def compare(args) -> int:
               "activations": human(r["activations"]), "accuracy": e.summary.text() if e.summary
               else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
               else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries)]
-    print(table(shown, ["strategy", "depth_mult", "width_mult", "resolution", "flops",
+    print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
                         "accuracy", "p_vs_compound"]))
     missing = {COMPOUND, *comp.names} - {e.strategy for e in entries}

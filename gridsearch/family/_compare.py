@@ -76,8 +76,8 @@ class Entry:
         test = (stats.welch(list(self.accuracies.values()), list(against.accuracies.values()))
                 if against is not None and against is not self and self.accuracies
                 and against.accuracies else None)
-        return {"strategy": self.strategy, "phi": self.phi,
-                "depth_mult": a.get("depth_mult"), "width_mult": a.get("width_mult"),
+        return {"strategy": self.strategy, "phi": self.phi, "s": a.get("s"),
+                "d": a.get("d"), "w": a.get("w"),       # relative to the baseline: 1 = unchanged
                 "resolution": a.get("resolution"), "flops": a.get("flops"),
                 "flops_ratio": a.get("flops_ratio"), "params": a.get("params"),
                 "activations": a.get("activations"), "within_tolerance": a.get("within_tolerance"),

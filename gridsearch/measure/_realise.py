@@ -169,8 +169,9 @@ class Realiser:
                 mode: str = "reject", timm: bool = False, seed: int | None = None) -> Measured:
         """Build and count ``spec``.  With a FLOPs ``target`` (a multiple of the baseline's), check
         the measured ratio against it: ``reject`` records the verdict, ``repair`` solves the
-        resolution (α and β kept) so the ratio lands within ``tolerance``; a spec that does not
-        scale the resolution is never repaired.  ``timm``: also build and measure timm's rebuild."""
+        resolution (α and β kept: an effective γ) so the ratio lands within ``tolerance``; a
+        strategy that does not scale the resolution (depth or width only) is never repaired, which
+        would make it another strategy.  ``timm``: also build and measure timm's rebuild."""
         t0 = time.perf_counter()
         realised = self.build(spec, seed)
         nominal = spec.pixels(self.base_resolution)
@@ -181,7 +182,8 @@ class Realiser:
                                    nominal_resolution=nominal,
                                    base_resolution=self.base_resolution, target=target,
                                    tolerance=tolerance,
-                                   mode=mode if spec.scales_resolution else "reject",
+                                   mode=mode if spec.point is not None or spec.scales_resolution
+                                   else "reject",
                                    grows=spec.grows)
             complexity = verdict.complexity
         else:

@@ -17,11 +17,11 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import config
-from gridsearch.study._search import Search
+from gridsearch.study import Search
 from gridsearch.storage import open_storage
-from gridsearch.study import _workers as workers
+from gridsearch.study._workers import STOP_TIMEOUT_S
 
-from conftest import TINY, cli
+from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow
 
@@ -52,14 +52,14 @@ def figures(path, url=None):
     """(trials, duplicates, retries, skipped) of a finished grid study; asserts nothing RUNNING."""
     cfg = config.load(path)
     study = optuna.load_study(study_name=cfg.name,
-                              storage=open_storage(url or cfg.storage_url(), heartbeat=False))
+                              storage=open_storage(url or config.storage_url(cfg), heartbeat=False))
     trials = study.get_trials(deepcopy=False)
     assert not [t for t in trials if t.state == TrialState.RUNNING]
-    done = Counter(t.user_attrs["point"] for t in trials if t.state != TrialState.FAIL)
+    done = Counter(t.user_attrs["point_index"] for t in trials if t.state != TrialState.FAIL)
     n = len(cfg.points())
     duplicates = sum(c - 1 for c in done.values())
     skipped = n - len(done)
-    retries = sum(1 for t in trials if t.state == TrialState.FAIL and "point" in t.user_attrs)
+    retries = sum(1 for t in trials if t.state == TrialState.FAIL and "point_index" in t.user_attrs)
     return {"points": n, "trials": len(trials), "duplicates": duplicates, "retries": retries,
             "skipped": skipped, "workers": len({t.user_attrs.get("worker") for t in trials})}
 
@@ -138,7 +138,7 @@ def test_sigkill_mid_trial_point_is_retried(backend, tmp_path, request):
     procs = [_start("worker", path, "--no-progress", "--threads", "1", cwd=tmp_path)
              for _ in range(3)]
     pids = {p.pid: p for p in procs}
-    storage = open_storage(url or config.load(path).storage_url(), heartbeat=False)
+    storage = open_storage(url or config.storage_url(config.load(path)), heartbeat=False)
     victim = None
     deadline = time.time() + 300
     while victim is None and time.time() < deadline:  # a trial that is training, in one of ours
@@ -176,7 +176,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
     deadline = time.time() + 300
     while time.time() < deadline:
         if (tmp_path / "ctrlc.db").exists():
-            storage = storage or open_storage(config.load(path).storage_url(), heartbeat=False)
+            storage = storage or open_storage(config.storage_url(config.load(path)), heartbeat=False)
             try:
                 sid = storage.get_study_id_from_name("ctrlc")
             except KeyError:
@@ -188,7 +188,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
     t0 = time.time()
     out, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
-    assert time.time() - t0 < workers.STOP_TIMEOUT_S / 2  # stopped, not killed after the timeout
+    assert time.time() - t0 < STOP_TIMEOUT_S / 2  # stopped, not killed after the timeout
     assert "Traceback" not in err
     trials = storage.get_all_trials(sid, deepcopy=False)
     assert not [t for t in trials if t.state == TrialState.RUNNING]
@@ -219,5 +219,5 @@ def test_retry_failed_reruns_error_failed_points_once(tiny_config, monkeypatch):
     r = cli("run", cfg.path, "--retry-failed", "--no-progress")
     assert r.returncode == 0, r.stderr
     study = Search(cfg).study(create=False)
-    ok = Counter(t.user_attrs["point"] for t in study.trials if t.state != TrialState.FAIL)
+    ok = Counter(t.user_attrs["point_index"] for t in study.trials if t.state != TrialState.FAIL)
     assert sorted(ok) == list(range(len(cfg.points()))) and set(ok.values()) == {1}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gridsearch.errors import ConfigError, DataError
-from gridsearch.study._workers import parse_gpus, placement
-from gridsearch.training._data import stratified_indices
+from gridsearch.study import parse_gpus, placement
+from gridsearch.training import stratified_indices
 
 
 def test_workers_round_robin_over_gpus_and_share_the_cores():

@@ -21,13 +21,13 @@ import optuna
 import pytest
 
 from gridsearch import config
-from gridsearch.scaling import _strategies as strategies
-from gridsearch.family._compare import compare_study_name
-from gridsearch.family._scale import stored_family as family_members
-from gridsearch.viz._report import pearson
-from gridsearch.study._search import Search
+from gridsearch import scaling as strategies
+from gridsearch.family import stored_family as family_members
+from gridsearch.study import compare_name as compare_study_name
+from gridsearch.viz import pearson
+from gridsearch.study import Search
 
-from conftest import TINY, cli
+from helpers import TINY, cli
 
 MEASURED = ("flops", "flops_ratio", "params", "activations", "resolution", "effective_gamma",
             "verdict", "feasible")
@@ -66,7 +66,7 @@ def study_path(tmp_path_factory):
 
 def _load(path):
     cfg = config.load(path)
-    return optuna.load_study(study_name=cfg.name, storage=cfg.storage_url())
+    return optuna.load_study(study_name=cfg.name, storage=config.storage_url(cfg))
 
 
 def main(capsys, *args):
@@ -204,9 +204,9 @@ def test_bad_input_is_one_line(study_path, tmp_path, capsys):
 
 
 def test_dashboard_binds_loopback_by_default(study_path):
-    from gridsearch.viz._dashboard import bind
+    from gridsearch.viz import bind
 
-    server = bind(config.load(study_path).storage_url(), port=0)
+    server = bind(config.storage_url(config.load(study_path)), port=0)
     try:
         host, port = server.httpd.server_address[:2]
         assert host == "127.0.0.1" and port > 0 and server.port == port
@@ -217,22 +217,23 @@ def test_dashboard_binds_loopback_by_default(study_path):
 
 def test_infeasible_trials_get_a_note(tiny_config):
     from gridsearch import _compat
-    from gridsearch.viz._dashboard import annotate, study_note
+    from gridsearch.viz import annotate, study_note
 
     cfg = config.load(tiny_config(name="notes", mode="reject"))
     search = Search(cfg)
     study = search.study()
     # Record the budget verdicts without training: plan the points, tell them as the search does.
-    for cand in search.plan():
+    for cand in search.plan_candidates():
         if cand.verdict.feasible:
             continue
-        p = cand.point
+        p = cand.spec.point
         study.add_trial(optuna.trial.create_trial(
             state=optuna.trial.TrialState.PRUNED,
             params={"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma},
             distributions={k: optuna.distributions.FloatDistribution(1, 3)
                            for k in ("alpha", "beta", "gamma")},
-            user_attrs=cand.attrs()))
+            user_attrs={**cand.as_dict(), "feasible": False, "verdict": "infeasible",
+                        "budget_reason": cand.verdict.reason}))
     assert study.trials, "the tiny reject study should have infeasible points"
     assert annotate(search) == 1 + len(study.trials)
     assert annotate(search) == 0  # unchanged notes are not rewritten
@@ -274,34 +275,34 @@ def test_report_writes_table_plots_and_summary(study_path, tmp_path, capsys):
 
 def test_report_plots_the_family_once_stored(study_path, tmp_path):
     """A study with `frozen` and `family` (as freeze/scale store them): summary, family.png, note."""
-    from gridsearch.viz._dashboard import study_note
-    from gridsearch.viz._report import build
-    from gridsearch.scaling._space import Point
+    from gridsearch.scaling import Point, Spec
+    from gridsearch.viz import build, study_note
 
     cfg = config.load(study_path)
     url = f"sqlite:///{tmp_path / 'copy.db'}"
-    optuna.copy_study(from_study_name="viz", from_storage=cfg.storage_url(), to_storage=url)
+    optuna.copy_study(from_study_name="viz", from_storage=config.storage_url(cfg), to_storage=url)
     study = optuna.load_study(study_name="viz", storage=url)
     best = max((t for t in study.trials if t.value is not None), key=lambda t: t.value)
     p = Point(**best.params)
     realiser = Search(cfg).realiser()
-    base = realiser.reference.complexity
+    base = realiser.reference
     members = []
     for phi in (0, 1, 2):
-        cand = realiser.realise(p, phi=phi, mode="repair")
-        c = cand.verdict.complexity
-        members.append({"phi": phi, "depth_mult": cand.scaled.depth_mult,
-                        "width_mult": cand.scaled.width_mult, "resolution": c.resolution,
+        cand = realiser.realise(Spec.compound(p, phi), target=2.0 ** phi, mode="repair")
+        c = cand.complexity
+        members.append({"phi": phi, "depth_mult": cand.depth_mult,
+                        "width_mult": cand.width_mult, "resolution": c.resolution,
                         "flops": c.flops, "flops_ratio": c.flops / base.flops, "params": c.params,
                         "activations": c.activations})
     study.set_user_attr("frozen", {**best.params, "effective_gamma": 1.0625, "trial": best.number,
+                                   "study": "viz",
                                    "value": best.value})
     study.set_user_attr("family", {"baseline": base.as_dict(), "members": members})
     assert len(family_members(study)[0]) == 3
     rep = build(Search(cfg, url), tmp_path / "r")
     _valid_png(tmp_path / "r" / "family.png")
     assert (f"frozen: α={p.alpha:g} β={p.beta:g} γ={p.gamma:g} (effective γ 1.0625), "
-            f"trial {best.number}, accuracy {best.value:.4f} (n=1)") in rep.summary
+            f"trial viz#{best.number}, accuracy {best.value:.4f} (n=1)") in rep.summary
     assert f"φ=2  {members[2]['resolution']} px  FLOPs {members[2]['flops']:,}" in rep.summary
     assert "family: none stored" not in rep.summary
     note = study_note(Search(cfg, url))
@@ -324,58 +325,61 @@ def test_compare_matches_measured_flops_and_stores_a_study(study_path, tmp_path,
             assert row["within_tolerance"] == (abs(row["flops_ratio"] / target - 1) <= tol), row
     # Width and resolution can be matched on this network; the solved multiplier is single-dimension.
     assert rows["resolution"]["within_tolerance"] and rows["width"]["within_tolerance"]
-    assert rows["resolution"]["depth_mult"] == rows["resolution"]["width_mult"] == 1
-    assert rows["width"]["depth_mult"] == 1 and rows["width"]["resolution"] == cfg.model.base_resolution
-    assert rows["depth"]["width_mult"] == 1 and rows["depth"]["resolution"] == cfg.model.base_resolution
+    assert rows["resolution"]["d"] == rows["resolution"]["w"] == 1
+    assert rows["width"]["d"] == 1 and rows["width"]["resolution"] == cfg.model.base_resolution
+    assert rows["depth"]["w"] == 1 and rows["depth"]["resolution"] == cfg.model.base_resolution
     _valid_png(out / "compare.png")
     assert (out / "compare.csv").is_file()
 
-    stored = optuna.load_study(study_name=compare_study_name("viz"), storage=cfg.storage_url())
+    stored = optuna.load_study(study_name=compare_study_name("viz"), storage=config.storage_url(cfg))
     done = stored.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert sorted(t.params["strategy"] for t in done) == ["compound", "depth", "resolution", "width"]
     for t in done:
         assert sorted(t.intermediate_values) == [1, 2]
-        assert t.user_attrs["flops"] > 0 and t.user_attrs["phi"] == 1
+        assert t.user_attrs["flops"] > 0 and t.user_attrs["plan"].startswith("phi=1;point=")
+    compound = next(t for t in done if t.params["strategy"] == "compound")
+    assert compound.user_attrs["phi"] == 1
 
-    from gridsearch.family._compare import Compare
-    from gridsearch.scaling._space import Point
+    from gridsearch.family import Compare
+    from gridsearch.scaling import Point
 
     comp = Compare(Search(cfg))
-    assert len(comp.entries(point=comp.point()[0])) == 4
-    assert comp.entries(point=Point(9.0, 9.0, 9.0)) == []   # another compound point: not reused
+    point = comp.point()[0]
+    assert len(comp.entries(1.0, point)) == 4
+    assert comp.entries(1.0, Point(9.0, 9.0, 9.0)) == []   # another compound point: not reused
 
     code, again, err = main(capsys, "compare", study_path, "--phi", "1", "-o", out)
     assert code == 0, err
-    assert again.count("(stored)") == 4
+    assert "every network and seed is stored: nothing to train" in again
     assert "compound" in again and "within_tolerance" in again   # the table
     assert len(optuna.load_study(study_name=compare_study_name("viz"),
-                                 storage=cfg.storage_url()).trials) == 4
+                                 storage=config.storage_url(cfg)).trials) == 4
 
 
 # -- pure parts ------------------------------------------------------------------------------------
 def test_solve_resolution_hits_the_closest_integer():
-    sol = strategies.solve(strategies.get("resolution"), lambda st: (st.resolution / 32) ** 2,
+    sol = strategies.solve(strategies.named("resolution"), lambda sp: (sp.pixels(32) / 32) ** 2,
                            target=2.0, tolerance=0.05, base_resolution=32)
-    assert sol.setting.resolution == 45          # 45² / 32² = 1.978; 46 gives 2.066
-    assert sol.within and sol.setting.depth_mult == sol.setting.width_mult == 1
+    assert sol.spec.pixels(32) == 45          # 45² / 32² = 1.978; 46 gives 2.066
+    assert sol.within and sol.spec.depth == sol.spec.width == 1
 
 
 def test_solve_reports_a_step_it_cannot_hit():
     # Depth rounds to half-steps: 1.5 and 2.0 bracket 1.7; 1.5 is closer and outside 5%.
-    sol = strategies.solve(strategies.get("depth"), lambda st: np.ceil(2 * st.depth_mult - 1e-9) / 2,
+    sol = strategies.solve(strategies.named("depth"), lambda sp: np.ceil(2 * sp.depth - 1e-9) / 2,
                            target=1.7, tolerance=0.05, base_resolution=32)
     assert sol.ratio == 1.5 and not sol.within
-    assert sol.setting.width_mult == 1 and sol.setting.resolution == 32
+    assert sol.spec.width == 1 and sol.spec.pixels(32) == 32
 
 
 def test_solve_below_one_and_registry():
-    sol = strategies.solve(strategies.get("width"), lambda st: st.width_mult ** 2, target=0.5,
+    sol = strategies.solve(strategies.named("width"), lambda sp: sp.width ** 2, target=0.5,
                            tolerance=0.01, base_resolution=32)
     assert sol.ratio == pytest.approx(0.5, rel=0.01) and sol.within
     with pytest.raises(ValueError):   # the exponents must multiply FLOPs by s
         strategies.Strategy("bad", 1, 1, 1)
     with pytest.raises(strategies.StrategyError):
-        strategies.get("nope")
+        strategies.named("nope")
 
 
 def test_pearson():

@@ -18,13 +18,12 @@ from torchvision.models import efficientnet as tve
 
 import gridsearch
 from gridsearch import models
-from gridsearch.config import ModelConfig, StudyConfig
+from gridsearch import family as export
 from gridsearch.errors import ModelError
-from gridsearch.family import _export as export
-from gridsearch.family._scale import scale
-from gridsearch.measure._candidate import Realiser
-from gridsearch.models.timm_models import FAMILIES
-from gridsearch.scaling._space import Point
+from gridsearch.family import scale
+from gridsearch.measure import Realiser
+from gridsearch.models.timm_models import ARCHITECTURES
+from gridsearch.scaling import Point
 
 
 
@@ -70,7 +69,7 @@ def test_unsupported_timm_models_are_one_line_errors():
         models.get_baseline("timm:resnet50")
     with pytest.raises(ModelError, match="no depth multiplier"):
         models.build("timm:mixnet_s", 1.0, 1.2, 10)
-    assert len(FAMILIES) >= 20
+    assert len(ARCHITECTURES) >= 20
 
 
 def _main(capsys, *args):
@@ -111,9 +110,7 @@ def test_timm_is_imported_lazily():
 
 # -- part 2: the export's timm and torchvision arguments rebuild what the file says ---------------
 def _doc(model, base_resolution, phis):
-    cfg = StudyConfig(name="rt", model=ModelConfig(name=model, base_resolution=base_resolution,
-                                                   num_classes=10))
-    fam = scale(Realiser(cfg), Point(1.2, 1.1, 1.15), phis)
+    fam = scale(Realiser(model, base_resolution, 10), Point(1.2, 1.1, 1.15), phis, target=2.0)
     doc = json.loads(json.dumps(export.document(fam)))   # what a file holds
     jsonschema.validate(doc, export.schema())
     return doc

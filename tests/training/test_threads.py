@@ -12,46 +12,46 @@ import pytest
 
 from gridsearch import config
 from gridsearch.errors import ConfigError
-from gridsearch.study import _workers as workers
-from gridsearch.study._search import Search
+from gridsearch import study as workers
+from gridsearch.study import Search
 from gridsearch.training import _threads as threads
 
-from conftest import ROOT, cli
+from helpers import ROOT, cli
 
 
 # -- the pure choice -----------------------------------------------------------------------------
 
 def test_one_process_uses_every_usable_core():
-    assert threads.choose(1, cores=8, env={}) == 8
-    assert threads.choose(1, cores=1, env={}) == 1
+    assert threads.choose_threads(1, cores=8, env={}) == 8
+    assert threads.choose_threads(1, cores=1, env={}) == 1
 
 
 def test_workers_share_the_cores():
-    assert threads.choose(2, cores=8, env={}) == 4
-    assert threads.choose(3, cores=8, env={}) == 2  # 3 x 2 <= 8
-    assert threads.choose(16, cores=8, env={}) == 1  # never 0
+    assert threads.choose_threads(2, cores=8, env={}) == 4
+    assert threads.choose_threads(3, cores=8, env={}) == 2  # 3 x 2 <= 8
+    assert threads.choose_threads(16, cores=8, env={}) == 1  # never 0
     for n in range(1, 12):
-        assert n * threads.choose(n, cores=8, env={}) <= max(8, n)
+        assert n * threads.choose_threads(n, cores=8, env={}) <= max(8, n)
 
 
 def test_explicit_threads_then_omp_num_threads_win():
-    assert threads.choose(4, cores=8, explicit=3, env={"OMP_NUM_THREADS": "1"}) == 3
-    assert threads.choose(4, cores=8, env={"OMP_NUM_THREADS": "6"}) == 6
-    assert threads.choose(1, cores=8, env={"OMP_NUM_THREADS": "2,1"}) == 2  # nesting list
-    assert threads.choose(1, cores=8, env={"OMP_NUM_THREADS": " "}) == 8  # empty: unset
+    assert threads.choose_threads(4, cores=8, explicit=3, env={"OMP_NUM_THREADS": "1"}) == 3
+    assert threads.choose_threads(4, cores=8, env={"OMP_NUM_THREADS": "6"}) == 6
+    assert threads.choose_threads(1, cores=8, env={"OMP_NUM_THREADS": "2,1"}) == 2  # nesting list
+    assert threads.choose_threads(1, cores=8, env={"OMP_NUM_THREADS": " "}) == 8  # empty: unset
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two"])
 def test_bad_omp_num_threads_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="OMP_NUM_THREADS"):
-        threads.choose(1, cores=2, env={"OMP_NUM_THREADS": bad})
+        threads.choose_threads(1, cores=2, env={"OMP_NUM_THREADS": bad})
 
 
 def test_bad_counts_are_config_errors():
     with pytest.raises(ConfigError, match="--threads"):
-        threads.choose(1, cores=2, explicit=0, env={})
+        threads.choose_threads(1, cores=2, explicit=0, env={})
     with pytest.raises(ConfigError, match="--workers"):
-        threads.choose(0, cores=2, env={})
+        threads.choose_threads(0, cores=2, env={})
 
 
 def test_usable_cores_is_the_affinity_mask():

@@ -10,9 +10,9 @@ import logging
 import pytest
 
 from gridsearch import cli, config
-from gridsearch.study._search import Search
+from gridsearch.study import Search
 
-from conftest import TINY, cli as run_cli, sql_dumps
+from helpers import error_lines, TINY, cli as run_cli, sql_dumps
 
 PASSWORD = "Sup3r-Secret-pw"
 UNREACHABLE = f"postgresql://gsuser:{PASSWORD}@127.0.0.1:1/gridsearch"
@@ -123,7 +123,7 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, text, folder, capsys, c
         code = e.code
     out, err = capsys.readouterr()
     assert code == 2, (out, err)
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    lines = error_lines(err)
     assert len(lines) == 1 and lines[0].startswith("gridsearch: error:"), err
     assert "Traceback" not in out + err
     assert PASSWORD not in out + err + caplog.text

@@ -8,10 +8,10 @@ import pytest
 
 from gridsearch.cli import main
 
-from conftest import TINY
+from helpers import TINY
 
 def _config(name, seeds, search, extra):
-    """TINY (tests/conftest.py) with 1 epoch, a small subset, seeds, and the kind's search keys."""
+    """TINY (tests/helpers.py) with 1 epoch, a small subset, seeds, and the kind's search keys."""
     text = TINY.format(name=name, mode="repair", storage="")
     for old, new in (("epochs = 2", f"epochs = 1\nseeds = {seeds}"),
                      ("train_size = 128", "train_size = 96"),
@@ -42,7 +42,7 @@ def run(capsys, *argv):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
     from gridsearch import config
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
     from gridsearch.viz._dashboard import annotate, study_note
 
     path = tmp_path / f"{kind}.toml"

@@ -9,11 +9,11 @@ from optuna.trial import TrialState
 
 from gridsearch import config
 from gridsearch.cli import main
-from gridsearch.study import _confirm as confirm
-from gridsearch.study._search import Search
-from gridsearch.study._trials import rank, read
+from gridsearch import study as confirm
+from gridsearch.selection import rank
+from gridsearch.study import Search, read
 
-from conftest import TINY, cli
+from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def _config(tmp_path, name, seeds=3):
 
 def _units(study):
     """(point, seed) → how many finished (not failed) trials trained it."""
-    return Counter((t.user_attrs["point"], t.user_attrs["seed"])
+    return Counter((t.user_attrs["point_index"], t.user_attrs["seed"])
                    for t in study.get_trials(deepcopy=False) if t.state != TrialState.FAIL)
 
 
@@ -37,9 +37,13 @@ def test_each_point_seed_once_with_two_workers(tmp_path):
     r = cli("run", path, "--workers", "2", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     cfg = config.load(path)
-    study = optuna.load_study(study_name="two", storage=cfg.storage_url())
+    study = optuna.load_study(study_name="two", storage=config.storage_url(cfg))
     units = _units(study)
-    assert set(units) == {(p, s) for p in range(len(cfg.points())) for s in (0, 1, 2)}
+    infeasible = {t.user_attrs["point_index"] for t in study.trials
+                  if t.user_attrs.get("verdict") == "infeasible"}
+    assert infeasible   # TINY has infeasible points: each is recorded once, with the first seed
+    assert set(units) == {(p, s) for p in range(len(cfg.points())) for s in (0, 1, 2)
+                          if p not in infeasible or s == 0}
     assert set(units.values()) == {1}
     assert len({t.user_attrs["worker"] for t in study.trials}) == 2
     # Every feasible point has 3 accuracies, one per seed; seeds give different networks.
@@ -54,9 +58,12 @@ def test_each_point_seed_once_after_a_resume(tmp_path):
     first = Search(cfg).run(max_trials=4)           # stopped part-way, as after Ctrl-C
     assert len(first) == 4
     Search(cfg).run()                               # the resume
-    study = optuna.load_study(study_name="resume", storage=cfg.storage_url())
+    study = optuna.load_study(study_name="resume", storage=config.storage_url(cfg))
     units = _units(study)
-    assert len(units) == len(cfg.points()) * 3 and set(units.values()) == {1}
+    infeasible = {t.user_attrs["point_index"] for t in study.trials
+                  if t.user_attrs.get("verdict") == "infeasible"}
+    n = len(cfg.points())
+    assert len(units) == (n - len(infeasible)) * 3 + len(infeasible) and set(units.values()) == {1}
     # Seed-major: the first pass gave every point its first seed before any point got a second.
     order = [(t.user_attrs["seed"]) for t in sorted(study.trials, key=lambda t: t.number)]
     assert order == sorted(order)
@@ -83,7 +90,7 @@ def test_confirm_resumes_and_freeze_follows_it(tmp_path, capsys):
     assert main(["run", str(path), "--no-progress"]) == 0
     cfg = config.load(path)
     search = Search(cfg)
-    plan = confirm.plan(search, 2, confirm.Fidelity(seeds=2, epochs=2))
+    plan = confirm.confirm_plan(search, 2, confirm.Fidelity(seeds=2, epochs=2))
     done = plan.run(max_trials=1)                   # interrupted after one unit
     assert len(done) == 1
     capsys.readouterr()
@@ -91,7 +98,7 @@ def test_confirm_resumes_and_freeze_follows_it(tmp_path, capsys):
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "Kendall τ" in out and "verdict:" in out
-    cstudy = optuna.load_study(study_name="conf-confirm", storage=cfg.storage_url())
+    cstudy = optuna.load_study(study_name="conf-confirm", storage=config.storage_url(cfg))
     units = _units(cstudy)
     n = min(2, len(rank(read(search.study()))))
     assert len(units) == n * 2 and set(units.values()) == {1}   # resumed, nothing trained twice

@@ -39,7 +39,7 @@ def test_shapes_are_cached_and_read_only():
 def test_shapes_classes_are_balanced_and_subsets_stratified():
     _, y = _fresh(1000, 16, 0)
     assert np.bincount(y, minlength=10).tolist() == [100] * 10
-    s = data.load("shapes", train_size=200, val_size=100, seed=4, image_size=24)
+    s = data.load_data("shapes", train_size=200, val_size=100, seed=4, image_size=24)
     assert s.num_classes == 10 and s.source == "shapes" and s.image_size == 24
     assert torch.bincount(s.train_y, minlength=10).tolist() == [20] * 10
     assert torch.bincount(s.val_y, minlength=10).tolist() == [10] * 10
@@ -148,7 +148,7 @@ def test_trainer_augments_reproducibly():
     weights than off, with the same batch order."""
     from gridsearch import models
 
-    s = data.load("shapes", train_size=64, val_size=32, seed=0, image_size=24)
+    s = data.load_data("shapes", train_size=64, val_size=32, seed=0, image_size=24)
 
     def run(aug, hflip):
         torch.manual_seed(0)
@@ -179,7 +179,7 @@ def test_a_study_stored_before_augmentation_existed_still_opens(tiny_config):
     """A key added to a section reads as its default in a stored config that lacks it (the old
     behaviour), so a study created before ``train.augment`` resumes; a different value does not."""
     from gridsearch.errors import StorageError
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
 
     path = tiny_config(name="old")
     search = Search(config.load(path))

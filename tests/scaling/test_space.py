@@ -1,7 +1,7 @@
 import math
 
-from gridsearch.scaling import _space as space
-from gridsearch.scaling._space import Range
+from gridsearch import scaling as space
+from gridsearch.scaling import Range
 
 
 def test_range_values_are_clean_and_inclusive():

@@ -6,9 +6,9 @@ import optuna
 import pytest
 
 from gridsearch import config
-from gridsearch.study._search import Search
+from gridsearch.study import Search
 
-from conftest import cli
+from helpers import cli
 
 
 def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
@@ -57,7 +57,7 @@ def test_resume_trains_only_what_is_left(tiny_config):
     rest = Search(cfg).run()
     assert len(rest) == len(cfg.points()) - 2
     study = Search(cfg).study(create=False)
-    points = [t.user_attrs["point"] for t in study.trials]
+    points = [t.user_attrs["point_index"] for t in study.trials]
     assert sorted(points) == list(range(len(cfg.points())))  # each point exactly once
 
 
@@ -84,7 +84,7 @@ def test_interrupted_trial_is_failed_and_rerun(tiny_config, monkeypatch):
     monkeypatch.setattr(trainer, "train", real_train)
     Search(cfg).run()
     study = Search(cfg).study(create=False)
-    finished = [t.user_attrs["point"] for t in study.trials
+    finished = [t.user_attrs["point_index"] for t in study.trials
                 if t.state != optuna.trial.TrialState.FAIL]
     assert sorted(finished) == list(range(len(cfg.points())))
 
@@ -136,18 +136,19 @@ def test_a_point_gets_the_same_initial_weights_whatever_ran_before(tiny_config):
     search and a later compare (or a re-run) train the same network."""
     import torch
 
-    from gridsearch.measure._candidate import Realiser
+    from gridsearch.measure import Realiser
+    from gridsearch.scaling import Spec
 
     cfg = config.load(tiny_config())
-    realiser = Realiser(cfg)
-    point = cfg.points()[0]
-    first = realiser.realise(point).realised.module.state_dict()
+    realiser = Realiser.of(cfg.model, seed=cfg.train.seed)
+    spec = Spec.compound(cfg.points()[0])
+    first = realiser.realise(spec).realised.module.state_dict()
     torch.randn(1000)  # move the global generator, as training another candidate would
-    again = realiser.realise(point).realised.module.state_dict()
+    again = realiser.realise(spec).realised.module.state_dict()
     assert first.keys() == again.keys()
     assert all(torch.equal(first[k], again[k]) for k in first)
     state = torch.random.get_rng_state()
-    realiser.realise(point)
+    realiser.realise(spec)
     assert torch.equal(state, torch.random.get_rng_state())  # and leaves the process's alone
 
 
@@ -157,7 +158,7 @@ def test_an_interrupt_while_a_trial_is_created_arrives_after_it():
     import os
     import signal
 
-    from gridsearch.study._search import _interrupts_deferred
+    from gridsearch.study._loop import _interrupts_deferred
 
     done = []
     with pytest.raises(KeyboardInterrupt):

@@ -1,7 +1,7 @@
 import pytest
 
-from gridsearch.scaling import _budget as budget
-from gridsearch.measure._complexity import Complexity
+from gridsearch import measure as budget
+from gridsearch.measure import Complexity
 
 
 def quadratic(c0=1000):
@@ -44,5 +44,5 @@ def test_repair_infeasible_when_gamma_1_overshoots():
 def test_repair_negative_phi_stays_below_base():
     f, _ = quadratic()
     base = f(100).flops
-    v = budget.check(f, base, 90, 100, target=0.5, tolerance=0.01, mode="repair", phi=-1)
+    v = budget.check(f, base, 90, 100, target=0.5, tolerance=0.01, mode="repair", grows=False)
     assert v.feasible and v.resolution == 71

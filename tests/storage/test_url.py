@@ -1,7 +1,6 @@
 """Storage URLs: where they come from (flag, file, environment, config) and that no password in
 any form SQLAlchemy accepts is shown or stored by any command."""
 
-import argparse
 import json
 import logging
 import os
@@ -15,12 +14,11 @@ from urllib.parse import quote
 import pytest
 
 from gridsearch import cli, config
-from gridsearch.cli.common import storage_url
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
-from gridsearch.study import _workers as workers
+from gridsearch import study as workers
 
-from conftest import PG_PASSWORD, TINY, cli as run_cli
+from helpers import PG_PASSWORD, TINY, cli as run_cli
 
 HOST = "127.0.0.1:1"  # nothing listens: every command fails at the store, with one line
 PW = "Sup3r-Secret-pw"
@@ -118,8 +116,7 @@ def test_no_form_leaks_from_a_file_or_the_environment(form, how, cfg, tmp_path, 
 # -- where the URL comes from -------------------------------------------------------------------
 def test_precedence_flag_file_env_config_default(cfg, tmp_path, monkeypatch):
     def url(storage=None, storage_file=None):
-        args = argparse.Namespace(storage=storage, storage_file=storage_file)
-        return storage_url(args, config.load(cfg))
+        return config.storage_url(config.load(cfg), storage, storage_file)
 
     def file(name, text):
         (tmp_path / name).write_text(text + "\n")
@@ -158,7 +155,7 @@ def test_workers_get_the_url_in_their_environment_not_their_command_line():
     cmd = workers.worker_command("studies/x.toml", slot)
     assert not any("postgresql" in a or a == "--storage" for a in cmd)
     pool = workers.Pool([cmd], lambda i, line: None, storage=FORMS["plain"][0])
-    assert pool.env["GRIDSEARCH_STORAGE"] == FORMS["plain"][0]
+    assert pool.envs[0]["GRIDSEARCH_STORAGE"] == FORMS["plain"][0]
 
 
 # -- a reachable PostgreSQL: nothing stored, written or served holds the password -----------------

@@ -11,13 +11,12 @@ from gridsearch.study import _objectives as objectives
 from gridsearch.training import _trainer as trainer
 from gridsearch.cli import main
 from gridsearch.cli.common import write_json
-from gridsearch.measure._complexity import ComplexityCounter
+from gridsearch.measure import ComplexityCounter
 from gridsearch.errors import ConfigError
-from gridsearch.study._pareto import dominates, front
-from gridsearch.study._trials import pareto
-from gridsearch.study._search import Search
+from gridsearch.selection import dominates, front
+from gridsearch.study import Search, pareto
 
-from conftest import cli
+from helpers import cli
 
 MO = """
 name = "{name}"

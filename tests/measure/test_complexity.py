@@ -3,7 +3,7 @@ import torch
 import torchvision
 
 from gridsearch import models
-from gridsearch.measure._complexity import ComplexityCounter, measure
+from gridsearch.measure import ComplexityCounter, measure_modules
 
 
 def test_efficientnet_b0_matches_torchvision_and_fvcore():
@@ -11,7 +11,7 @@ def test_efficientnet_b0_matches_torchvision_and_fvcore():
     c = ComplexityCounter().count(r.module, 224)
     assert c.params == 5_288_548
     # fvcore's own total on torchvision's stock builder, counted independently here.
-    ref, _ = measure(torchvision.models.efficientnet_b0(), 224)
+    ref, _, _ = measure_modules(torchvision.models.efficientnet_b0(), 224)
     assert abs(c.flops / ref.flops - 1) < 0.01
     assert c.activations == ref.activations
     # conv + linear alone equal torch's flop counter / 2 (it counts a multiply-add as 2).
@@ -61,14 +61,13 @@ def test_user_factory(tmp_path, monkeypatch):
 
 def test_paper_point_in_both_budget_modes():
     from gridsearch import Realiser
-    from gridsearch.config import from_dict
-    from gridsearch.scaling._space import Point
+    from gridsearch.scaling import Point, Spec
 
-    cfg = from_dict({"name": "p", "model": {"name": "efficientnet_b0", "base_resolution": 224,
-                                            "num_classes": 1000}})
-    r = Realiser(cfg)
-    rejected = r.realise(Point(1.2, 1.1, 1.15), mode="reject")
+    r = Realiser("efficientnet_b0", base_resolution=224, num_classes=1000)
+    spec = Spec.compound(Point(1.2, 1.1, 1.15), 1)
+    rejected = r.realise(spec, target=2.0, mode="reject")
     assert not rejected.verdict.feasible and rejected.verdict.ratio == pytest.approx(2.553, abs=0.01)
-    repaired = r.realise(Point(1.2, 1.1, 1.15), mode="repair")
+    assert rejected.resolution == 258 and rejected.layout.depths == (2, 3, 3, 4, 4, 5, 2)
+    repaired = r.realise(spec, target=2.0, mode="repair")
     assert repaired.verdict.feasible and abs(repaired.verdict.ratio / 2 - 1) <= 0.05
     assert repaired.verdict.resolution < 258 and repaired.effective_gamma < 1.15

@@ -17,18 +17,17 @@ from optuna.trial import TrialState, create_trial
 
 import gridsearch
 from gridsearch import config, models
-from gridsearch.family import _export as export
-from gridsearch.family import _scale as family
-from gridsearch.family import _freeze as freeze
-from gridsearch.study._trials import rank, read
-from gridsearch.measure._candidate import Realiser
+from gridsearch import family as export
+from gridsearch import family
+from gridsearch import family as freeze
+from gridsearch.selection import rank
+from gridsearch.study import Search, read
+from gridsearch.measure import ComplexityCounter, Realiser
 from gridsearch.cli import main as cli_main
-from gridsearch.measure._complexity import ComplexityCounter
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.study._search import Search
-from gridsearch.scaling._space import Point
+from gridsearch.scaling import Point, Spec
 
-from conftest import cli
+from helpers import cli
 
 EFFNET = """
 name = "{name}"
@@ -86,9 +85,13 @@ def add(study, point, state=TrialState.COMPLETE, value=None, **attrs):
                                  value=value, user_attrs=attrs))
 
 
+def realiser_of(cfg):
+    return Realiser.of(cfg.model, seed=cfg.train.seed)
+
+
 def measured(realiser, point, feasible=True):
     """The user attributes the core writes for ``point``, with the verdict forced."""
-    a = realiser.realise(point).attrs()
+    a = realiser.realise(Spec.compound(point), target=2.0).as_dict()
     return {**a, "feasible": feasible, "verdict": "feasible" if feasible else "infeasible"}
 
 
@@ -108,7 +111,7 @@ def test_freeze_merges_duplicates_and_skips_infeasible_and_failed(tiny_config):
     cfg = config.load(tiny_config(name="freeze"))
     p0, p1, p2 = cfg.points()
     study = Search(cfg).study()
-    r = Realiser(cfg)
+    r = realiser_of(cfg)
     add(study, p0, value=0.9, **measured(r, p0))           # p0 twice: mean 0.7
     add(study, p0, value=0.5, **measured(r, p0))
     add(study, p1, value=0.8, **measured(r, p1))
@@ -126,7 +129,7 @@ def test_freeze_merges_duplicates_and_skips_infeasible_and_failed(tiny_config):
 
     # Stored in the study, where the dashboard (and the next command) reads it.
     freeze.store_frozen(study, frozen)
-    again = optuna.load_study(study_name="freeze", storage=cfg.storage_url())
+    again = optuna.load_study(study_name="freeze", storage=config.storage_url(cfg))
     stored = freeze.stored_frozen(again)
     assert stored.point == p1 and stored.frozen_at
     assert again.user_attrs["frozen"]["trials"] == [2]
@@ -135,7 +138,7 @@ def test_freeze_merges_duplicates_and_skips_infeasible_and_failed(tiny_config):
 def test_freeze_ties_go_to_fewer_measured_flops(tiny_config):
     cfg = config.load(tiny_config(name="ties"))
     study = Search(cfg).study()
-    r = Realiser(cfg)
+    r = realiser_of(cfg)
     attrs = {p: measured(r, p) for p in cfg.points()}
     for p in cfg.points():
         add(study, p, value=0.75, **attrs[p])
@@ -155,29 +158,32 @@ def test_freeze_refuses_without_a_feasible_finished_trial(tiny_config, run):
     r = run("freeze", path)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "1 fail, 1 infeasible" in r.stderr
-    assert "frozen" not in optuna.load_study(study_name="none", storage=cfg.storage_url()).user_attrs
+    assert "frozen" not in optuna.load_study(study_name="none", storage=config.storage_url(cfg)).user_attrs
 
 
 # -- scale ----------------------------------------------------------------------------------------
 def test_scale_negative_fractional_phi_is_measured(tiny_config):
     cfg = config.load(tiny_config(name="scale"))
     point = Point(1.2, 1.1, 1.15)
-    r = Realiser(cfg)
-    fam = family.scale(r, point, [-1, 0, 0.5, 1.5])
-    base = r.reference.complexity
+    r = realiser_of(cfg)
+    fam = family.scale(r, point, [-1, 0, 0.5, 1.5], target=2.0)
+    base = r.reference
     m0 = fam.member(0)
-    assert (m0.flops, m0.params, m0.resolution, m0.flops_ratio) == (base.flops, base.params, 32, 1.0)
+    assert (m0.flops, m0.params, m0.resolution, m0.ratio("flops")) == (base.flops, base.params,
+                                                                       32, 1.0)
     fresh = ComplexityCounter()  # counts taken here, independently of the family's counter
     for m in fam.members:
-        assert m.depth_mult == pytest.approx(0.5 * 1.2 ** m.phi)
-        assert m.width_mult == pytest.approx(0.25 * 1.1 ** m.phi)
-        assert m.resolution == round(32 * 1.15 ** m.phi)
-        assert m.target == pytest.approx(2.0 ** m.phi, rel=1e-6)
-        assert m.deviation == pytest.approx(m.flops_ratio / m.target - 1, abs=1e-5)
+        phi = m.spec.phi
+        assert m.depth_mult == pytest.approx(0.5 * 1.2 ** phi)
+        assert m.width_mult == pytest.approx(0.25 * 1.1 ** phi)
+        assert m.resolution == round(32 * 1.15 ** phi)
+        assert m.verdict.target == pytest.approx(2.0 ** phi, rel=1e-6)
+        assert m.verdict.deviation == pytest.approx(m.ratio("flops") / m.verdict.target - 1,
+                                                    abs=1e-5)
         net = models.build("resnet18", m.width_mult, m.depth_mult, 10)
         c = fresh.count(net.module, m.resolution)
         assert (m.flops, m.params, m.activations) == (c.flops, c.params, c.activations)
-        assert m.layout["depths"] == list(net.layout.depths)
+        assert m.layout.depths == net.layout.depths
     neg, half = fam.member(-1), fam.member(0.5)
     assert neg.resolution == 28 and neg.flops < base.flops and neg.params <= base.params
     assert half.resolution == 34 and base.flops < half.flops < fam.member(1.5).flops
@@ -188,18 +194,18 @@ def test_scale_repair_lands_within_tolerance(tiny_config):
     cfg = config.load(tiny_config(name="repair"))
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, base_resolution=64))
     point = Point(1.2, 1.1, 1.15)
-    r = Realiser(cfg)
+    r = realiser_of(cfg)
     phis = [-1, 2]
-    plain = family.scale(r, point, phis, repair=False, tolerance=0.05)
-    fixed = family.scale(r, point, phis, repair=True, tolerance=0.05)
+    plain = family.scale(r, point, phis, 2.0, repair=False, tolerance=0.05)
+    fixed = family.scale(r, point, phis, 2.0, repair=True, tolerance=0.05)
     assert any(not m.within_tolerance for m in plain.members)  # rounding moves FLOPs ...
     for p, m in zip(plain.members, fixed.members):
-        assert m.within_tolerance, m.note                           # ... repair puts them back
-        assert abs(m.deviation) <= 0.05 + 1e-9
-        assert abs(m.deviation) <= abs(p.deviation) + 1e-9
+        assert m.within_tolerance, m.verdict.reason                 # ... repair puts them back
+        assert abs(m.verdict.deviation) <= 0.05 + 1e-9
+        assert abs(m.verdict.deviation) <= abs(p.verdict.deviation) + 1e-9
         assert (m.depth_mult, m.width_mult) == (p.depth_mult, p.width_mult)  # α, β kept
         assert m.repaired == (m.resolution != p.resolution)
-        if m.phi > 0:
+        if m.spec.phi > 0:
             assert m.resolution >= 64   # γ ≥ 1 kept
         else:
             assert m.resolution <= 64
@@ -213,12 +219,13 @@ def effnet_study(tmp_path):
     path.write_text(EFFNET.format(name="eff"))
     cfg = config.load(path)
     study = Search(cfg).study()
-    r = Realiser(cfg)
+    r = realiser_of(cfg)
     point = Point(1.0, 1.1, 1.3)  # feasible once repaired: 83 px overshoots, 79 px lands
     assert point in cfg.points()
-    cand = r.realise(point)
-    assert cand.verdict.feasible and cand.verdict.repaired
-    add(study, point, value=0.61, **cand.attrs())
+    cand = r.realise(Spec.compound(point), target=2.0, tolerance=cfg.budget.tolerance,
+                     mode="repair")
+    assert cand.verdict.feasible and cand.repaired
+    add(study, point, value=0.61, **cand.as_dict(), feasible=True, verdict="feasible")
     return path, cfg, cand
 
 
@@ -319,8 +326,8 @@ def test_timm_arguments_say_when_the_head_differs():
 
 def test_export_never_holds_a_storage_password(tiny_config):
     cfg = config.load(tiny_config(name="pw", storage="postgresql://ann:s3cret@db.example/x"))
-    r = Realiser(cfg)
-    fam = family.scale(r, Point(1.0, 1.0, 1.5), [0, 1])
+    r = realiser_of(cfg)
+    fam = family.scale(r, Point(1.0, 1.0, 1.5), [0, 1], 2.0)
     frozen = freeze.Frozen(1.0, 1.0, 1.5, 1.5, 3, (3,), 0.5, "pw")
     doc = export.document(fam, frozen, cfg)
     text = json.dumps(doc)
@@ -348,7 +355,7 @@ def test_scale_cli_with_study_json_and_plot(tiny_config, tmp_path, run):
     cfg = config.load(path)
     study = Search(cfg).study()
     p = cfg.points()[0]
-    add(study, p, value=0.5, **measured(Realiser(cfg), p))
+    add(study, p, value=0.5, **measured(realiser_of(cfg), p))
     png = tmp_path / "family.png"
     r = run("scale", path, "--phi", "-1..1", "--json", "--plot", png)
     assert r.returncode == 0, r.stderr
@@ -363,7 +370,11 @@ def test_scale_cli_with_study_json_and_plot(tiny_config, tmp_path, run):
 
     r = run("scale", path, "--phi", "0,0.5")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[-1].split()[0] == "0.5"
+    rows = [ln.split() for ln in r.stdout.splitlines()]
+    assert [row[0] for row in rows if row and row[0] in ("0", "0.5")] == ["0", "0.5"]
+    # members outside the tolerance are named under the table, as export and report name them
+    last = r.stdout.splitlines()[-1]
+    assert last.startswith("phi=0.5: OUTSIDE the tolerance") or last.startswith("every member")
 
 
 @pytest.mark.parametrize("args, message", [

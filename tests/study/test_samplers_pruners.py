@@ -11,10 +11,11 @@ from gridsearch import config, models
 from gridsearch.training import _data as data
 from gridsearch.training import _reference as reference
 from gridsearch.training import _trainer as trainer
+from gridsearch.study import Search
+from gridsearch.study._loop import _ask
 from gridsearch.study._sampling import propose
-from gridsearch.study._search import Search
 
-from conftest import TINY
+from helpers import TINY
 
 
 def _config(tmp_path, name, search_extra="", pruner="none"):
@@ -34,8 +35,9 @@ def test_every_proposal_meets_the_constraint(tmp_path, sampler):
     s = cfg.search
     seen = set()
     for _ in range(30):
-        trial = search._ask(study)
-        p = propose(trial, cfg)
+        trial = _ask(study, search.storage)
+        p, share = propose(trial, cfg)
+        assert share is None
         assert p.alpha * p.beta**2 * p.gamma**2 == pytest.approx(s.target, rel=1e-5)
         for v, r in ((p.alpha, s.alpha), (p.beta, s.beta), (p.gamma, s.gamma)):
             assert r.min - 1e-6 <= v <= r.max + 1e-6
@@ -60,7 +62,7 @@ def test_median_pruner_prunes_and_records_the_epoch(tmp_path):
     study = search.study()
     for _ in range(2):
         _finished(study, 1.0, cfg.train.epochs)
-    feasible = [i for i, c in enumerate(search.plan()) if c.verdict.feasible]
+    feasible = [i for i, c in enumerate(search.plan_candidates()) if c.verdict.feasible]
     outcomes = search.run(max_trials=len(feasible) + 5)
     trained = [o for o in outcomes if o.state != "INFEASIBLE"]
     assert trained and all(o.state == "PRUNED" for o in trained)
@@ -87,7 +89,7 @@ def test_no_pruner_trains_every_epoch(tmp_path):
 def test_fast_path_matches_the_simple_path_on_cpu():
     """bf16 autocast + channels_last (the GPU path, run on the CPU) and the naive DataLoader loop
     reach the plain trainer's accuracy within the seed-to-seed noise measured here."""
-    subsets = data.load("digits", train_size=256, val_size=128, seed=0)
+    subsets = data.load_data("digits", train_size=256, val_size=128, seed=0)
     recipe = dict(epochs=2, batch_size=32, optimizer="adamw", lr=3e-3)
     acc = {"plain": [], "fast": [], "naive": []}
     for seed in (0, 1, 2):

@@ -1,7 +1,8 @@
 import pytest
 
 from gridsearch import models
-from gridsearch.scaling import _rounding as scaling
+from gridsearch import scaling
+from gridsearch.scaling import Point, Spec
 
 
 @pytest.mark.parametrize("value,expected", [(32, 32), (35.2, 32), (36, 40), (17.6, 16), (4, 8),
@@ -22,10 +23,11 @@ def test_round_repeats_is_ceil():
 
 
 def test_compound_and_effective_gamma():
-    s = scaling.at_phi(1.2, 1.1, 1.15, phi=1, base_resolution=224)
-    assert (round(s.depth_mult, 6), round(s.width_mult, 6), s.resolution) == (1.2, 1.1, 258)
-    assert scaling.effective_gamma(258, 224) == pytest.approx(258 / 224)
-    assert scaling.effective_gamma(256, 224, phi=2) == pytest.approx((256 / 224) ** 0.5)
+    s = Spec.compound(Point(1.2, 1.1, 1.15), phi=1)
+    assert (round(s.depth, 6), round(s.width, 6), s.pixels(224)) == (1.2, 1.1, 258)
+    assert s.effective_gamma(258, 224) == pytest.approx(258 / 224, abs=1e-6)
+    s2 = Spec.compound(Point(1.2, 1.1, 1.15), phi=2)
+    assert s2.effective_gamma(256, 224) == pytest.approx((256 / 224) ** 0.5, abs=1e-6)
 
 
 def test_efficientnet_layout_for_paper_point():

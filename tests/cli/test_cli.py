@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from gridsearch import __version__
 from gridsearch.cli import parse_args
 

@@ -3,7 +3,7 @@
 flops ∝ d·w²·r², params ∝ d·w², activations ∝ d·w·r², so under depth-only, width-only and
 resolution-only scaling by a FLOPs multiplier s a metric grows as s^e with e from
 :func:`strategies.exponents` (activations: s, √s, s; params: s, s, 1).  Here e is fitted on real
-fvcore counts of real torchvision networks built by :class:`members.Scaler`:
+fvcore counts of real torchvision networks built by :class:`gridsearch.measure.Realiser`:
 e = log(m(s2)/m(s1)) / log(s2/s1), with s chosen so rounding plays no part (channels and input
 sizes double from multiples of 8 and 32; depth s = 2 → 4 doubles every stage's repeats).
 
@@ -39,9 +39,8 @@ import math
 import pytest
 import torch
 
-from gridsearch.scaling import _strategies as strategies
-from gridsearch.measure._complexity import ComplexityCounter
-from gridsearch.measure._members import Scaler
+from gridsearch import scaling as strategies
+from gridsearch.measure import ComplexityCounter, Realiser
 
 METRICS = ("flops", "params", "activations")
 BASE_RESOLUTION = 32
@@ -65,8 +64,8 @@ def scalers():
 
     def get(model):
         if model not in made:
-            made[model] = Scaler(model, BASE_RESOLUTION, num_classes=10,
-                                 counter=ComplexityCounter())
+            made[model] = Realiser(model, BASE_RESOLUTION, num_classes=10,
+                                   counter=ComplexityCounter())
         return made[model]
 
     return get
@@ -116,7 +115,7 @@ def _body(strategy, model, m1, m2, metric):
             grows.update({name: (len(b2) - 1) / (len(b1) - 1) for name in b1[1:]})
             body2 += b2[1:]
         return grows, body2
-    growth = (m2.multipliers.s / m1.multipliers.s) ** strategies.exponents(strategy)[metric]
+    growth = (m2.spec.s / m1.spec.s) ** strategies.named(strategy).exponents()[metric]
     leaves1, leaves2 = _leaves(m1.realised.module), _leaves(m2.realised.module)
     if strategy == "resolution":
         # Modules that see the resolution: their input grows with it (not the pooled ones).
@@ -126,7 +125,7 @@ def _body(strategy, model, m1, m2, metric):
     # width: a weight that grows in its output channels (activations), and in its input channels
     # per group as well (flops, params): not the stem's 3 channels, nor the classes, nor
     # per-channel ops (batch norm, depthwise convs).
-    w = math.sqrt(m2.multipliers.s / m1.multipliers.s)
+    w = math.sqrt(m2.spec.s / m1.spec.s)
     out = {}
     for n, mod in leaves1.items():
         w1, w2 = getattr(mod, "weight", None), getattr(leaves2[n], "weight", None)
@@ -146,12 +145,12 @@ def _predicted_exponent(scaler, strategy, model, m1, m2, metric):
     body2_pred = sum(_count(scaler, m1, n, metric) * g for n, g in body.items())
     # The stem and head, as measured in m2 (for depth and resolution that's the same as in m1).
     rest2 = total2 - sum(_count(scaler, m2, n, metric) for n in body2)
-    e = math.log((body2_pred + rest2) / total1) / math.log(m2.multipliers.s / m1.multipliers.s)
+    e = math.log((body2_pred + rest2) / total1) / math.log(m2.spec.s / m1.spec.s)
     return e, 1 - body1 / total1
 
 
 def _fit(m1, m2, metric) -> float:
-    return math.log(m2.ratio(metric) / m1.ratio(metric)) / math.log(m2.multipliers.s / m1.multipliers.s)
+    return math.log(m2.ratio(metric) / m1.ratio(metric)) / math.log(m2.spec.s / m1.spec.s)
 
 
 @pytest.mark.slow
@@ -159,8 +158,8 @@ def _fit(m1, m2, metric) -> float:
 def test_exponent_is_the_table_up_to_stem_and_head(scalers, model, strategy):
     scaler = scalers(model)
     s1, s2 = PAIRS[strategy]
-    m1, m2 = scaler.scale(strategy, s1), scaler.scale(strategy, s2)
-    table = strategies.exponents(strategy)
+    m1, m2 = scaler.strategy(strategy, s1), scaler.strategy(strategy, s2)
+    table = strategies.named(strategy).exponents()
     for metric in METRICS:
         fitted = _fit(m1, m2, metric)
         predicted, share = _predicted_exponent(scaler, strategy, model, m1, m2, metric)
@@ -178,7 +177,7 @@ def test_width_grows_activations_least(scalers, model):
     """The paper's point, measured: at equal FLOPs, width grows activations as √s, depth and
     resolution as s (depth less, by its stem and head); resolution never changes params."""
     scaler = scalers(model)
-    acts = {k: _fit(scaler.scale(k, PAIRS[k][0]), scaler.scale(k, PAIRS[k][1]), "activations")
+    acts = {k: _fit(scaler.strategy(k, PAIRS[k][0]), scaler.strategy(k, PAIRS[k][1]), "activations")
             for k in PAIRS}
     assert acts["width"] < 0.55 < 0.75 < min(acts["depth"], acts["resolution"])
-    assert scaler.scale("resolution", 4).ratio("params") == 1.0
+    assert scaler.strategy("resolution", 4).ratio("params") == 1.0
