@@ -26,4 +26,5 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "measure._complexity": ["Complexity", "ComplexityCounter"],
     "measure._members": ["Scaler"],
     "scaling._space": ["Point"],
+    "selection._race": ["race"],
 })
