@@ -70,7 +70,9 @@ class Entry:
 
     @property
     def summary(self) -> stats.Summary | None:
-        return stats.summarise(list(self.accuracies.values())) if self.accuracies else None
+        if not self.accuracies:
+            return None
+        return stats.summarise(list(self.accuracies.values()), bounds=(0.0, 1.0))
 
     def row(self, against: "Entry | None" = None) -> dict[str, Any]:
         """The table row; with ``against`` (the compound entry), Welch's p of the difference."""

@@ -139,8 +139,9 @@ class Ranked:
 
     @cached_property
     def summary(self) -> stats.Summary:
-        """Mean, std, n and 95% CI of the accuracies (computed once: the CI inverts Student's t)."""
-        return stats.summarise(self.accuracies)
+        """Mean, std, n and 95% CI of the accuracies, the CI within [0, 1] (computed once: the CI
+        inverts Student's t)."""
+        return stats.summarise(self.accuracies, bounds=(0.0, 1.0))
 
     @property
     def value(self) -> float:
