@@ -33,6 +33,21 @@ RULE_MEAN = "best mean"             # at the cap (or an exact tie at KN's end), 
 DECIDED, CAPPED, RUNNING = "decided", "capped", "running"
 
 
+class PBest:
+    """P(best) of every candidate from their values, computed on first use (a few milliseconds:
+    a simulation that never reads it does not pay for it). None before the first stage ends."""
+
+    def __init__(self, rows: Sequence[np.ndarray], ready: bool) -> None:
+        self._rows, self._ready, self._p = rows, ready, None
+
+    def __call__(self, i: int) -> float | None:
+        if not self._ready:
+            return None
+        if self._p is None:
+            self._p = p_best(self._rows)
+        return None if self._p is None else float(self._p[i])
+
+
 @dataclass(frozen=True)
 class Standing:
     """One candidate in the race: the seeds the procedure used (seed indices 0..n−1)."""
@@ -41,7 +56,13 @@ class Standing:
     values: tuple[float, ...]
     eliminated_after: int | None     # seeds it had when it was eliminated; None: not eliminated
     eliminated_by: Hashable | None   # the survivor that eliminated it (the widest margin)
-    p_best: float | None             # see the module docstring; None before the first stage ends
+    _p_best: PBest | None = field(default=None, repr=False, compare=False)
+    _position: int = field(default=0, repr=False, compare=False)
+
+    @property
+    def p_best(self) -> float | None:
+        """See the module docstring; None before the first stage ends."""
+        return None if self._p_best is None else self._p_best(self._position)
 
     @property
     def n(self) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 from gridsearch.errors import ConfigError
 from gridsearch.selection import _kn
 from gridsearch.selection._decision import (CAPPED, DECIDED, RULE_COST, RULE_KN, RULE_MEAN,
-                                            RUNNING, Decision, Standing, p_best)
+                                            RUNNING, Decision, PBest, Standing)
 
 # Chosen by benchmarks/race_simulation.py (PCS and runs against n0; see benchmarks/README.md).
 DEFAULT_N0 = 5
@@ -114,20 +114,24 @@ class Race:
         is kept for the round that needs it; one it never needs (an eliminated candidate, a seed
         beyond the end) is kept and unused (:meth:`unused`). ValueError for an unknown candidate,
         a seed index that is not an integer ≥ 0, a non-finite value or a unit given twice."""
-        i = self._index.get(candidate) if _hashable(candidate) else None
+        try:
+            i = self._index.get(candidate)
+        except TypeError:                            # unhashable
+            i = None
         if i is None:
             raise ValueError(f"unknown candidate {candidate!r}")
-        if isinstance(seed_index, bool) or not isinstance(seed_index, numbers.Integral) \
+        if type(seed_index) is not int and (isinstance(seed_index, bool)     # noqa: E721
+                                            or not isinstance(seed_index, numbers.Integral)) \
                 or seed_index < 0:
             raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")
         s = int(seed_index)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(float(value)):
+        v = float(value) if isinstance(value, float) else _real(value)
+        if v is None or not math.isfinite(v):
             raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
                              f"(got {value!r})")
         if (i, s) in self._results:
             raise ValueError(f"({candidate!r}, {s}) was given twice")
-        self._results[(i, s)] = float(value)
+        self._results[(i, s)] = v
         if not self.done and self._alive[i] and s < self._r \
                 and (self.first_stage or s == self._r - 1):
             self._missing -= 1
@@ -153,13 +157,12 @@ class Race:
     def decision(self) -> Decision:
         """The decision (or, while running, the state after the last complete round)."""
         k = len(self.candidates)
-        rows = [self._x[i, :self._used(i)] for i in range(k)]
-        probs = p_best(rows) if self._screened else None
+        rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
+        probs = PBest(rows, ready=self._screened > 0)
         standings = tuple(
             Standing(c, tuple(float(v) for v in rows[i]),
                      self._out[i][0] if i in self._out else None,
-                     self.candidates[self._out[i][1]] if i in self._out else None,
-                     None if probs is None else float(probs[i]))
+                     self.candidates[self._out[i][1]] if i in self._out else None, probs, i)
             for i, c in enumerate(self.candidates))
         return Decision(self._status, self._winner, self.survivors, standings,
                         int(sum(len(r) for r in rows)), self._screened, self._rule, self.delta,
