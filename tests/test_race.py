@@ -262,7 +262,7 @@ def test_bad_settings_one_line_naming_the_key(kwargs, key):
         Race(candidates, **settings)
     assert isinstance(err.value, ConfigError) and isinstance(err.value, ValueError)
     text = str(err.value)
-    assert text.startswith(key) and "\n" not in text
+    assert err.value.key == key and text.startswith(key) and "\n" not in text
 
 
 def test_bad_results():

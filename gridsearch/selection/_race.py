@@ -33,7 +33,12 @@ Cost = Mapping[Hashable, float] | Callable[[Hashable], float]
 
 
 class SelectionError(ConfigError, ValueError):
-    """A race's settings are invalid (one line naming the key; the CLI exits with status 2)."""
+    """A race's settings are invalid: one line that starts with the key (``key``: "delta",
+    "confidence", "n0", "max_seeds", "candidates" or "cost"); the CLI exits with status 2."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Race:
@@ -266,15 +271,16 @@ def _check_candidates(candidates: Iterable[Hashable]) -> tuple[Hashable, ...]:
     try:
         cs = tuple(candidates)
     except TypeError:
-        raise SelectionError(f"candidates must be a list (got {candidates!r})") from None
+        raise SelectionError("candidates",
+                             f"candidates must be a list (got {candidates!r})") from None
     if not cs:
-        raise SelectionError("candidates: need at least one candidate")
+        raise SelectionError("candidates", "candidates: need at least one candidate")
     seen: set = set()
     for c in cs:
         if not _hashable(c):
-            raise SelectionError(f"candidates: {c!r} is not hashable")
+            raise SelectionError("candidates", f"candidates: {c!r} is not hashable")
         if c in seen:
-            raise SelectionError(f"candidates: {c!r} appears twice")
+            raise SelectionError("candidates", f"candidates: {c!r} appears twice")
         seen.add(c)
     return cs
 
@@ -282,21 +288,21 @@ def _check_candidates(candidates: Iterable[Hashable]) -> tuple[Hashable, ...]:
 def _check_delta(delta: object) -> float:
     d = _real(delta)
     if d is None or not math.isfinite(d) or d <= 0:
-        raise SelectionError(f"delta must be a finite number > 0 (got {delta!r})")
+        raise SelectionError("delta", f"delta must be a finite number > 0 (got {delta!r})")
     return d
 
 
 def _check_confidence(confidence: object) -> float:
     c = _real(confidence)
     if c is None or not 0.5 < c < 1:
-        raise SelectionError(f"confidence must be a number in (0.5, 1), both ends excluded "
-                             f"(got {confidence!r})")
+        raise SelectionError("confidence", f"confidence must be a number in (0.5, 1), both ends "
+                                           f"excluded (got {confidence!r})")
     return c
 
 
 def _check_int(key: str, value: object, least: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise SelectionError(f"{key} must be {what} (got {value!r})")
+        raise SelectionError(key, f"{key} must be {what} (got {value!r})")
     return int(value)
 
 
@@ -304,11 +310,12 @@ def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | N
     if cost is None or callable(cost):
         return cost
     if not isinstance(cost, Mapping):
-        raise SelectionError(f"cost must be a mapping or a callable (got {cost!r})")
+        raise SelectionError("cost", f"cost must be a mapping or a callable (got {cost!r})")
     for c in candidates:
         v = _real(cost.get(c))
         if v is None or not math.isfinite(v):
-            raise SelectionError(f"cost: no finite number for {c!r} (got {cost.get(c)!r})")
+            raise SelectionError("cost",
+                                 f"cost: no finite number for {c!r} (got {cost.get(c)!r})")
     return cost
 
 
