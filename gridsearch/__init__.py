@@ -23,5 +23,5 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "family": ["Family", "Frozen", "Compare", "freeze", "scale", "load"],
     "measure": ["Measured", "Realiser", "Complexity", "ComplexityCounter"],
     "scaling": ["Point", "Spec", "Strategy"],
-    "selection": ["Selection", "select"],
+    "selection": ["Selection", "select", "race", "Race"],
 })

@@ -20,6 +20,25 @@ def test_summary_by_hand():
     assert one.text() == "0.5000 (n=1)" and s.text(2) == "0.90 ± 0.10 (n=3)"
 
 
+def test_summary_interval_clipped_to_bounds():
+    # Two seeds: t(0.975, 1) = 12.706 makes the interval of an accuracy run past 0 and 1.
+    raw = stats.summarise([0.55, 0.75])
+    half = 12.706204736174703 * math.sqrt(0.02) / math.sqrt(2)
+    assert (raw.ci_low, raw.ci_high) == pytest.approx((0.65 - half, 0.65 + half))
+    assert raw.ci_low < 0 and raw.ci_high > 1
+    acc = stats.summarise([0.55, 0.75], bounds=(0.0, 1.0))
+    assert (acc.mean, acc.std, acc.n) == (raw.mean, raw.std, raw.n)
+    assert (acc.ci_low, acc.ci_high) == (0.0, 1.0)
+    one_side = stats.summarise([0.97, 0.99, 1.0], bounds=(0.0, 1.0))   # only the top is clipped
+    free = stats.summarise([0.97, 0.99, 1.0])
+    assert one_side.ci_low == free.ci_low and free.ci_high > 1 and one_side.ci_high == 1.0
+    plain = stats.summarise([0.8, 0.9, 1.0])
+    inside = stats.summarise([0.8, 0.9, 1.0], bounds=(0.0, 1.5))       # nothing to clip
+    assert plain.ci_high < 1.5 and (inside.ci_low, inside.ci_high) == (plain.ci_low, plain.ci_high)
+    with pytest.raises(ValueError):
+        stats.summarise([0.5, 0.6], bounds=(1.0, 0.0))
+
+
 @pytest.mark.parametrize("df", [1, 2, 3.5, 7, 30, 200])
 def test_t_distribution_matches_scipy(df):
     for t in (-3.0, -0.4, 0.0, 0.7, 2.1, 6.0):
@@ -70,3 +89,11 @@ def test_rank_agreement_worked_example():
     assert stats.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert stats.kendall([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
     assert stats.ranks([0.5, 0.1, 0.5]) == [2.5, 1.0, 2.5]
+
+
+def test_accuracy_intervals_stay_within_0_and_1():
+    from gridsearch.scaling._space import Point
+    from gridsearch.study import Ranked
+    ranked = Ranked(Point(1.2, 1.1, 1.15), (0.55, 0.75), (0, 1), 1000, 1.15)
+    assert (ranked.summary.ci_low, ranked.summary.ci_high) == (0.0, 1.0)
+    assert ranked.summary.mean == pytest.approx(0.65)

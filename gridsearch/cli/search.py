@@ -207,11 +207,9 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
             bar.set_postfix_str(describe(o))
 
         return started, finished, bar.close
-    done = [initial]
-
     def finished(o):
-        done[0] += 1
-        say(f"{name}: [{done[0]}/{total}] {describe(o)}")
+        p = search.progress()          # the store's count: every worker's units, skipped ones too
+        say(f"{name}: [{p['done'] + p['failed']}/{total}] {describe(o)}")
 
     return (lambda number, item: None), finished, (lambda: None)
 
@@ -262,6 +260,11 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
         counts[o.state] = counts.get(o.state, 0) + 1
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
     print(f"{cfg.name}: ran {ran}; {search.remaining()} left", file=out)
+    race = search.race()
+    if race is not None:
+        if race.forecast is not None:
+            print(f"{cfg.name}: {race.forecast.text()}", file=out)
+        print(f"{cfg.name}: {race.text()}", file=out)
     return 0
 
 

@@ -48,11 +48,15 @@ def load(path: str | Path) -> StudyConfig:
     return cfg
 
 
-def from_dict(raw: dict[str, Any], path: str = "") -> StudyConfig:
+def from_dict(raw: dict[str, Any], path: str = "", check: bool = True) -> StudyConfig:
+    """A config from a dict (a parsed TOML file, or a study's stored config).  ``check=False``
+    skips the semantic checks that look at this machine (a stored config's data root may not
+    exist here): for reading a study back, never for running one."""
     if "name" not in raw:
         raise ConfigError("name: missing (every study needs a name)")
     cfg = _build(StudyConfig, {**raw, "path": path}, prefix="")
-    validate(cfg)
+    if check:
+        validate(cfg)
     return cfg
 
 

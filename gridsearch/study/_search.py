@@ -18,6 +18,8 @@ from gridsearch.study._record import TrialRecord, read
 from gridsearch.study._runner import Outcome, Prepared, Runner, prepare, search_item
 from gridsearch.study._store import Store, confirmation_name
 
+RACE_ATTR = "race"   # study attribute: the race's decision, as of the last run
+
 
 def points_of(cfg: StudyConfig) -> list[Item]:
     """The items of a study over explicit points: its grid, its width shares or its list."""
@@ -182,6 +184,19 @@ class Search:
         study = self.study(create=create)
         study.set_user_attr("baseline", self.realiser().baseline_dict())
         runner = Runner(self.cfg, self.realiser(), prepared, load=load)
-        return loop.run(self.store, self.plan, runner, max_trials=max_trials,
-                        retry_failed=retry_failed, wait=wait, create=create, on_trial=on_trial,
-                        on_start=on_start)
+        outcomes = loop.run(self.store, self.plan, runner, max_trials=max_trials,
+                            retry_failed=retry_failed, wait=wait, create=create,
+                            on_trial=on_trial, on_start=on_start)
+        race = self.race()
+        if race is not None:   # the decision so far, where the dashboard and exports see it
+            study.set_user_attr(RACE_ATTR, race.as_dict())
+        return outcomes
+
+    def race(self, records: list[TrialRecord] | None = None):
+        """The race this study runs (``[select] mode = "race"``): its decision and forecast so
+        far, or None (no race, or its first stage is still running)."""
+        from gridsearch.study._race import RacePlan
+
+        if not isinstance(self.plan, RacePlan):
+            return None
+        return self.plan.outcome(self.records() if records is None else records)

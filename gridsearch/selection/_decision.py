@@ -1,0 +1,223 @@
+"""A race's decision: the winner, the survivors, each candidate's standing, P(best), a sentence.
+
+P(best) is a summary beside KN's guarantee, not part of it: the probability, under a normal
+approximation of the candidates' sample means and a flat prior, that each candidate has the highest
+true mean. The means' covariance is the common-seed (CRN) one: candidate i observed on seeds
+0..n_i−1 and l on 0..n_l−1 share the first m = min(n_i, n_l) seeds, so
+cov(X̄_i, X̄_l) = c_il·m / (n_i·n_l), with c_il the sample covariance over those m seeds (the
+variance s_i² on the diagonal). It is estimated from draws with a fixed seed (so it is a function
+of the data alone) and ignores that the race stopped sampling where the data looked decided.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Sequence
+
+import numpy as np
+
+from gridsearch.selection._kn import _num
+
+PROCEDURE = "KN"
+DRAWS = 10_000
+P_BEST_METHOD = (f"normal approximation of the sample means with their common-seed covariance "
+                 f"(flat prior), {DRAWS:,} draws with a fixed seed; ignores the sequential "
+                 f"stopping")
+
+# How the winner was chosen.
+RULE_KN = "KN"                      # every other candidate was eliminated
+RULE_COST = "lowest cost"           # at the cap (or an exact tie at KN's end): the cheapest one
+RULE_MEAN = "best mean"             # at the cap (or an exact tie at KN's end), without a cost
+
+DECIDED, CAPPED, RUNNING = "decided", "capped", "running"
+
+
+class PBest:
+    """P(best) of every candidate from their values, computed on first use (a few milliseconds:
+    a simulation that never reads it does not pay for it). None before the first stage ends."""
+
+    def __init__(self, rows: Sequence[np.ndarray], ready: bool) -> None:
+        self._rows, self._ready, self._p = rows, ready, None
+
+    def __call__(self, i: int) -> float | None:
+        if not self._ready:
+            return None
+        if self._p is None:
+            self._p = p_best(self._rows)
+        return None if self._p is None else float(self._p[i])
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One candidate in the race: the seeds the procedure used (seed indices 0..n−1)."""
+
+    candidate: Hashable
+    values: tuple[float, ...]
+    eliminated_after: int | None     # seeds it had when it was eliminated; None: not eliminated
+    eliminated_by: Hashable | None   # the survivor that eliminated it (the widest margin)
+    _p_best: PBest | None = field(default=None, repr=False, compare=False)
+    _position: int = field(default=0, repr=False, compare=False)
+
+    @property
+    def p_best(self) -> float | None:
+        """See the module docstring; None before the first stage ends."""
+        return None if self._p_best is None else self._p_best(self._position)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else math.nan
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation (n − 1); nan with fewer than 2 values."""
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else math.nan
+
+    @property
+    def survived(self) -> bool:
+        return self.eliminated_after is None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a race stands, or how it ended.
+
+    ``status``: ``"decided"`` (KN ended: ``winner`` is within δ of the best with the stated
+    confidence, when the best is at least δ ahead), ``"capped"`` (stopped at ``max_seeds`` with
+    several survivors: ``winner`` chosen among them by ``rule``, no guarantee) or ``"running"``
+    (``winner`` is None). ``runs`` counts the results the procedure used; ``max_runs`` is k ×
+    max_seeds, what a fixed design at the cap would train.
+    """
+
+    status: str
+    winner: Hashable | None
+    survivors: tuple[Hashable, ...]
+    standings: tuple[Standing, ...]          # in the order the candidates were given
+    runs: int
+    seeds: int                               # seeds per survivor used so far (0 in the first stage)
+    rule: str | None                         # RULE_KN, RULE_COST, RULE_MEAN; None while running
+    delta: float
+    confidence: float
+    n0: int
+    max_seeds: int
+    procedure: str = PROCEDURE
+    p_best_method: str = P_BEST_METHOD
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({s.candidate: s for s in self.standings})
+
+    @property
+    def decided(self) -> bool:
+        """KN ended with its guarantee (False at the cap and while running)."""
+        return self.status == DECIDED
+
+    @property
+    def done(self) -> bool:
+        return self.status != RUNNING
+
+    @property
+    def candidates(self) -> tuple[Hashable, ...]:
+        return tuple(s.candidate for s in self.standings)
+
+    @property
+    def max_runs(self) -> int:
+        return len(self.standings) * self.max_seeds
+
+    def __getitem__(self, candidate: Hashable) -> Standing:
+        return self._index[candidate]
+
+    def eliminations(self) -> list[tuple[int, list[Hashable]]]:
+        """[(seeds, [candidates eliminated after that many seeds]), …], earliest first."""
+        rounds: dict[int, list[Hashable]] = {}
+        for s in self.standings:
+            if s.eliminated_after is not None:
+                rounds.setdefault(s.eliminated_after, []).append(s.candidate)
+        return sorted(rounds.items())
+
+    def text(self, name: Callable[[Hashable], str] = str, limit: int = 3) -> str:
+        """One sentence: the decision, or the state of the race. ``name`` formats a candidate;
+        a list longer than ``limit`` + 1 prints its first ``limit`` names and how many more."""
+        k = len(self.standings)
+        d, c = _num(self.delta), f"{self.confidence:g}"
+        gone = "; ".join(f"after {r} seed{'s' * (r != 1)}: {_listing(cs, name, limit)}"
+                         for r, cs in self.eliminations())
+        tail = f"; eliminated {gone}" if gone else ""
+        if self.status == RUNNING:
+            where = (f"first stage, {self.runs} of {k * self.n0} runs" if self.seeds == 0 else
+                     f"{len(self.survivors)} of {k} candidates left after {self.seeds} seeds, "
+                     f"{self.runs} of {self.max_runs} runs")
+            return f"racing ({self.procedure}, δ = {d}, confidence {c}): {where}{tail}"
+        assert self.winner is not None
+        won = name(self.winner)
+        if k == 1:
+            return f"{won} is the only candidate ({self.runs} runs)"
+        counts = f"{self.procedure}, {k} candidates, {self.runs} of {self.max_runs} runs"
+        if self.status == DECIDED:
+            tie = ""
+            if len(self.survivors) > 1:
+                tie = (f"; {len(self.survivors)} tied exactly at {self.seeds} seeds, chose by "
+                       f"{self.rule}")
+            return f"{won} is the best within δ = {d} with confidence {c} ({counts}{tie}{tail})"
+        means = [self[s].mean for s in self.survivors]
+        spread = _num(max(means) - min(means))
+        return (f"undecided at {self.seeds} seeds: these {len(self.survivors)} are not separated "
+                f"at δ = {d} (means within {spread} of each other): "
+                f"{_listing(self.survivors, name, limit)}; chose {won} ({self.rule}) "
+                f"({counts}{tail})")
+
+    def as_dict(self, name: Callable[[Hashable], Any] = str) -> dict[str, Any]:
+        """JSON-ready; ``name`` turns a candidate into something JSON can hold."""
+        def nm(c: Hashable | None) -> Any:
+            return None if c is None else name(c)
+
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else x
+
+        return {"procedure": self.procedure, "status": self.status, "decided": self.decided,
+                "winner": nm(self.winner), "rule": self.rule,
+                "survivors": [nm(c) for c in self.survivors], "runs": self.runs,
+                "max_runs": self.max_runs, "seeds": self.seeds, "delta": self.delta,
+                "confidence": self.confidence, "n0": self.n0, "max_seeds": self.max_seeds,
+                "p_best_method": self.p_best_method, "text": self.text(name=lambda c: str(nm(c))),
+                "candidates": [{"candidate": nm(s.candidate), "n": s.n, "mean": num(s.mean),
+                                "std": num(s.std), "values": list(s.values),
+                                "eliminated_after": s.eliminated_after,
+                                "eliminated_by": nm(s.eliminated_by), "p_best": s.p_best}
+                               for s in self.standings]}
+
+
+def _listing(items: Sequence[Hashable], name: Callable[[Hashable], str], limit: int) -> str:
+    if len(items) <= limit + 1:
+        return ", ".join(name(c) for c in items)
+    return f"{', '.join(name(c) for c in items[:limit])} and {len(items) - limit} more"
+
+
+def p_best(values: Sequence[np.ndarray], draws: int = DRAWS) -> np.ndarray | None:
+    """P(best) per candidate (see the module docstring) from each candidate's values on seeds
+    0..n_i−1; None when a candidate has fewer than 2 values (no spread to go on)."""
+    k = len(values)
+    if k == 0 or min(len(v) for v in values) < 2:
+        return None
+    if k == 1:
+        return np.ones(1)
+    n = np.array([len(v) for v in values])
+    means = np.array([float(np.mean(v)) for v in values])
+    cov = np.empty((k, k))
+    for i in range(k):
+        for l in range(i, k):
+            m = min(n[i], n[l])
+            a, b = values[i][:m], values[l][:m]
+            c = float(np.dot(a - a.mean(), b - b.mean()) / (m - 1))
+            cov[i, l] = cov[l, i] = c * m / (n[i] * n[l])
+    lam, vec = np.linalg.eigh(cov)              # clip the estimate to positive semi-definite
+    scale = vec * np.sqrt(np.clip(lam, 0.0, None))
+    draws = max(1_000, min(draws, 4_000_000 // k))
+    z = np.random.default_rng(20_010_711).standard_normal((draws, k))
+    sample = means + z @ scale.T
+    top = sample == sample.max(axis=1, keepdims=True)
+    return (top / top.sum(axis=1, keepdims=True)).mean(axis=0)

@@ -1,0 +1,326 @@
+"""The race: KN (Kim & Nelson 2001) as an incremental, deterministic state machine.
+
+A study drives it across processes and resumes: :meth:`Race.next_units` says which (candidate,
+seed index) units may run now, :meth:`Race.add` takes a result in any order, and the race advances
+by whole rounds only — the first stage is every candidate × seeds 0..n0−1; after it, one more seed
+index for every survivor at a time, and a round is screened only once it is complete for all of
+them. Decisions therefore depend on the results alone, never on their arrival order, and
+:meth:`Race.replay` of a dict of results gives the decision of the live race that produced them.
+Seed index r is the same seed for every candidate (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Callable, Hashable, Iterable
+
+import numpy as np
+
+from gridsearch.errors import ConfigError
+from gridsearch.selection import _kn
+from gridsearch.selection._decision import (CAPPED, DECIDED, RULE_COST, RULE_KN, RULE_MEAN,
+                                            RUNNING, Decision, PBest, Standing)
+
+# Chosen by benchmarks/race_simulation.py (PCS and runs against n0; see benchmarks/README.md).
+DEFAULT_N0 = 5
+DEFAULT_MAX_SEEDS = 12
+DEFAULT_CONFIDENCE = 0.95
+
+Unit = tuple[Hashable, int]
+Cost = Mapping[Hashable, float] | Callable[[Hashable], float]
+
+
+class SelectionError(ConfigError, ValueError):
+    """A race's settings are invalid: one line that starts with the key (``key``: "delta",
+    "confidence", "n0", "max_seeds", "candidates" or "cost"); the CLI exits with status 2."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class Race:
+    """KN with common random numbers over ``candidates`` (hashable, distinct; their order breaks
+    exact ties). ``delta``: the indifference zone (differences smaller than this do not matter);
+    ``confidence``: P(correct selection) when the best is at least δ ahead; ``n0``: first-stage
+    seeds per candidate; ``max_seeds``: the cap per candidate, where the race stops undecided if
+    several survive, choosing by the lowest ``cost`` (a mapping or a callable, e.g. measured FLOPs)
+    or, without one, the best mean. Larger values are better."""
+
+    procedure = "KN"
+
+    def __init__(self, candidates: Iterable[Hashable], *, delta: float,
+                 confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
+                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None) -> None:
+        self.candidates: tuple[Hashable, ...] = _check_candidates(candidates)
+        self.delta = _check_delta(delta)
+        self.confidence = _check_confidence(confidence)
+        self.n0 = _check_int("n0", n0, 2, "an integer ≥ 2")
+        self.max_seeds = _check_int("max_seeds", max_seeds, self.n0,
+                                    f"an integer ≥ n0 (= {self.n0})")
+        self.cost = _check_cost(cost, self.candidates)
+        k = len(self.candidates)
+        self.h2 = _kn.h2(1.0 - self.confidence, k, self.n0)
+        self._index = {c: i for i, c in enumerate(self.candidates)}
+        self._results: dict[tuple[int, int], float] = {}
+        self._x = np.full((k, self.n0), np.nan)      # used values, row i = candidate i
+        self._sum = np.zeros(k)                      # their sums
+        self._alive = np.ones(k, dtype=bool)
+        self._out: dict[int, tuple[int, int]] = {}   # i -> (seeds when eliminated, by whom)
+        self._r = self.n0                            # the round being collected: seeds per survivor
+        self._screened = 0                           # seeds per survivor of the last screened round
+        self._s2: np.ndarray | None = None           # first-stage S²_il
+        self._end = 0                                # KN's last round, max N_il + 1
+        self._status, self._winner, self._rule = RUNNING, None, None
+        self._missing = k * self.n0                  # results the current round still needs
+
+    # -- driving it ----------------------------------------------------------------------------
+    @classmethod
+    def replay(cls, results: Mapping[Unit, float], candidates: Iterable[Hashable], **settings
+               ) -> "Race":
+        """The race rebuilt from stored results {(candidate, seed index): value} (e.g. on a
+        resume); the same decision as the live race that produced them."""
+        race = cls(candidates, **settings)
+        for (c, s), v in results.items():
+            race.add(c, s, v)
+        return race
+
+    @property
+    def done(self) -> bool:
+        return self._status != RUNNING
+
+    @property
+    def round(self) -> int:
+        """Seeds per survivor once the round being collected is complete (n0 in the first stage)."""
+        return self._r
+
+    @property
+    def first_stage(self) -> bool:
+        return self._s2 is None
+
+    @property
+    def survivors(self) -> tuple[Hashable, ...]:
+        return tuple(c for c, a in zip(self.candidates, self._alive) if a)
+
+    def next_units(self) -> list[Unit]:
+        """The units that may run now and have no result yet (seed-major: every survivor's seed r
+        before seed r + 1). Empty when the race is done. Units handed to a worker and not yet
+        added are listed again: claiming them once is the caller's business."""
+        if self.done:
+            return []
+        first = 0 if self.first_stage else self._r - 1
+        return [(self.candidates[i], s) for s in range(first, self._r)
+                for i in np.flatnonzero(self._alive) if (i, s) not in self._results]
+
+    def add(self, candidate: Hashable, seed_index: int, value: float) -> None:
+        """Record the result of one unit, in any order. A result the race has not asked for yet
+        is kept for the round that needs it; one it never needs (an eliminated candidate, a seed
+        beyond the end) is kept and unused (:meth:`unused`). ValueError for an unknown candidate,
+        a seed index that is not an integer ≥ 0, a non-finite value or a unit given twice."""
+        try:
+            i = self._index.get(candidate)
+        except TypeError:                            # unhashable
+            i = None
+        if i is None:
+            raise ValueError(f"unknown candidate {candidate!r}")
+        if type(seed_index) is not int and (isinstance(seed_index, bool)     # noqa: E721
+                                            or not isinstance(seed_index, numbers.Integral)) \
+                or seed_index < 0:
+            raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")
+        s = int(seed_index)
+        v = float(value) if isinstance(value, float) else _real(value)
+        if v is None or not math.isfinite(v):
+            raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
+                             f"(got {value!r})")
+        if (i, s) in self._results:
+            raise ValueError(f"({candidate!r}, {s}) was given twice")
+        self._results[(i, s)] = v
+        if not self.done and self._alive[i] and s < self._r \
+                and (self.first_stage or s == self._r - 1):
+            self._missing -= 1
+            self._advance()
+
+    def update(self, results: Mapping[Unit, float]) -> None:
+        """:meth:`add` for every item of {(candidate, seed index): value}."""
+        for (c, s), v in results.items():
+            self.add(c, s, v)
+
+    def unused(self) -> list[Unit]:
+        """Results given but not used by the procedure (so far)."""
+        used = {(i, s) for i in range(len(self.candidates)) for s in range(self._used(i))}
+        return sorted(((self.candidates[i], s) for i, s in self._results if (i, s) not in used),
+                      key=lambda u: (u[1], self._index[u[0]]))
+
+    @property
+    def results(self) -> dict[Unit, float]:
+        """Every result given, {(candidate, seed index): value}."""
+        return {(self.candidates[i], s): v for (i, s), v in self._results.items()}
+
+    # -- reading it ----------------------------------------------------------------------------
+    def decision(self) -> Decision:
+        """The decision (or, while running, the state after the last complete round)."""
+        k = len(self.candidates)
+        rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
+        probs = PBest(rows, ready=self._screened > 0)
+        standings = tuple(
+            Standing(c, tuple(float(v) for v in rows[i]),
+                     self._out[i][0] if i in self._out else None,
+                     self.candidates[self._out[i][1]] if i in self._out else None, probs, i)
+            for i, c in enumerate(self.candidates))
+        return Decision(self._status, self._winner, self.survivors, standings,
+                        int(sum(len(r) for r in rows)), self._screened, self._rule, self.delta,
+                        self.confidence, self.n0, self.max_seeds)
+
+    def forecast(self) -> _kn.Forecast | None:
+        """What this δ is expected to cost, from the first stage (None before it is complete)."""
+        if self._s2 is None:
+            return None
+        return _kn.forecast(self._s2, delta=self.delta, confidence=self.confidence, n0=self.n0,
+                            max_seeds=self.max_seeds)
+
+    # -- the procedure -------------------------------------------------------------------------
+    def _used(self, i: int) -> int:
+        if i in self._out:
+            return self._out[i][0]
+        return self._screened
+
+    def _advance(self) -> None:
+        while self._status == RUNNING and self._missing == 0:
+            alive = np.flatnonzero(self._alive)
+            if self._x.shape[1] < self._r:
+                grown = np.full((len(self.candidates), max(self._r, 2 * self._x.shape[1])),
+                                np.nan)
+                grown[:, :self._x.shape[1]] = self._x
+                self._x = grown
+            first = 0 if self.first_stage else self._r - 1
+            for i in alive:
+                for s in range(first, self._r):
+                    self._x[i, s] = self._results[(i, s)]
+            self._sum[alive] += self._x[alive, first:self._r].sum(axis=1)
+            if self._s2 is None:
+                self._s2 = _kn.pair_variances(self._x[:, :self.n0])
+                self._end = _kn.last_round(self.delta, self.h2, float(self._s2.max()), self.n0)
+            self._screen(alive, self._r)
+            self._screened = self._r
+            alive = np.flatnonzero(self._alive)
+            if len(alive) == 1:
+                self._finish(DECIDED, int(alive[0]), RULE_KN)
+            elif self._r >= self._end:                # KN's end: the survivors tie exactly
+                self._finish(DECIDED, *self._choose(alive))
+            elif self._r >= self.max_seeds:
+                self._finish(CAPPED, *self._choose(alive))
+            else:
+                self._r += 1
+                self._missing = sum((i, self._r - 1) not in self._results for i in alive)
+
+    def _screen(self, alive: np.ndarray, r: int) -> None:
+        """KN's screening after r seeds: i leaves when X̄_i < X̄_l − W_il(r) for a survivor l
+        (every comparison against the survivors of the previous round)."""
+        means = self._sum[alive] / r
+        w = _kn.half_width(self.delta, self.h2, self._s2[alive][:, alive], r)
+        margin = (means[None, :] - w) - means[:, None]      # [i, l]: how far i is below l's bar
+        np.fill_diagonal(margin, -np.inf)
+        for a in np.flatnonzero(margin.max(axis=1) > 0):
+            self._out[int(alive[a])] = (r, int(alive[int(np.argmax(margin[a]))]))
+            self._alive[alive[a]] = False
+
+    def _choose(self, alive: np.ndarray) -> tuple[int, str]:
+        """Among several survivors: the lowest cost (then the best mean), else the best mean;
+        the first given breaks what is left."""
+        means = {int(i): float(self._sum[i] / self._r) for i in alive}
+        if self.cost is not None:
+            costs = {i: _cost_of(self.cost, self.candidates[i]) for i in means}
+            return min(means, key=lambda i: (costs[i], -means[i], i)), RULE_COST
+        return min(means, key=lambda i: (-means[i], i)), RULE_MEAN
+
+    def _finish(self, status: str, winner: int, rule: str) -> None:
+        self._status, self._winner, self._rule = status, self.candidates[winner], rule
+
+
+def race(sample: Callable[[Hashable, int], float], candidates: Iterable[Hashable], *,
+         delta: float, confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
+         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None) -> Decision:
+    """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better; seed
+    index r must mean the same random numbers for every candidate) and return the decision."""
+    r = Race(candidates, delta=delta, confidence=confidence, n0=n0, max_seeds=max_seeds,
+             cost=cost)
+    while not r.done:
+        for c, s in r.next_units():
+            r.add(c, s, sample(c, s))
+    return r.decision()
+
+
+# -- validation ----------------------------------------------------------------------------------
+def _hashable(x: object) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _real(x: object) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return None
+    return float(x)
+
+
+def _check_candidates(candidates: Iterable[Hashable]) -> tuple[Hashable, ...]:
+    try:
+        cs = tuple(candidates)
+    except TypeError:
+        raise SelectionError("candidates",
+                             f"candidates must be a list (got {candidates!r})") from None
+    if not cs:
+        raise SelectionError("candidates", "candidates: need at least one candidate")
+    seen: set = set()
+    for c in cs:
+        if not _hashable(c):
+            raise SelectionError("candidates", f"candidates: {c!r} is not hashable")
+        if c in seen:
+            raise SelectionError("candidates", f"candidates: {c!r} appears twice")
+        seen.add(c)
+    return cs
+
+
+def _check_delta(delta: object) -> float:
+    d = _real(delta)
+    if d is None or not math.isfinite(d) or d <= 0:
+        raise SelectionError("delta", f"delta must be a finite number > 0 (got {delta!r})")
+    return d
+
+
+def _check_confidence(confidence: object) -> float:
+    c = _real(confidence)
+    if c is None or not 0.5 < c < 1:
+        raise SelectionError("confidence", f"confidence must be a number in (0.5, 1), both ends "
+                                           f"excluded (got {confidence!r})")
+    return c
+
+
+def _check_int(key: str, value: object, least: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise SelectionError(key, f"{key} must be {what} (got {value!r})")
+    return int(value)
+
+
+def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | None:
+    if cost is None or callable(cost):
+        return cost
+    if not isinstance(cost, Mapping):
+        raise SelectionError("cost", f"cost must be a mapping or a callable (got {cost!r})")
+    for c in candidates:
+        v = _real(cost.get(c))
+        if v is None or not math.isfinite(v):
+            raise SelectionError("cost",
+                                 f"cost: no finite number for {c!r} (got {cost.get(c)!r})")
+    return cost
+
+
+def _cost_of(cost: Cost, candidate: Hashable) -> float:
+    v = _real(cost[candidate] if isinstance(cost, Mapping) else cost(candidate))
+    if v is None or not math.isfinite(v):
+        raise ValueError(f"cost of {candidate!r} must be a finite number")
+    return v
