@@ -92,8 +92,8 @@ def test_rank_agreement_worked_example():
 
 
 def test_accuracy_intervals_stay_within_0_and_1():
-    from gridsearch.scaling._space import Point
-    from gridsearch.study import Ranked
+    from gridsearch.scaling import Point
+    from gridsearch.selection import Ranked
     ranked = Ranked(Point(1.2, 1.1, 1.15), (0.55, 0.75), (0, 1), 1000, 1.15)
     assert (ranked.summary.ci_low, ranked.summary.ci_high) == (0.0, 1.0)
     assert ranked.summary.mean == pytest.approx(0.65)

@@ -66,9 +66,13 @@ def confirm(args) -> int:
     rows = [{"alpha": r.point[0], "beta": r.point[1], "gamma": r.point[2],
              "search": r.search.summary.text(), "rank": r.search_rank,
              "confirmed": r.confirmed.summary.text() if r.confirmed else "-",
-             "confirmed_rank": r.confirmed_rank or "-"} for r in out.rows]
-    print(table(rows, ["alpha", "beta", "gamma", "search", "rank", "confirmed",
-                       "confirmed_rank"]))
+             "confirmed_rank": r.confirmed_rank or "-",
+             "runs": r.confirmed.runs if r.confirmed else 0,
+             "out_after": out.eliminated_after(r) or "-"} for r in out.rows]
+    print(table(rows, ["alpha", "beta", "gamma", "search", "rank", "confirmed", "confirmed_rank",
+                       *(["runs", "out_after"] if out.race is not None else [])]))
+    if out.race is not None:
+        print("out_after: the seeds a point had when the race eliminated it (- : it survived)")
     rho = "n/a" if out.spearman is None else f"{out.spearman:.3f}"
     tau = "n/a" if out.kendall is None else f"{out.kendall:.3f}"
     p = "n/a" if out.test is None else f"{out.test.p:.3g}"

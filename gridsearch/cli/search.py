@@ -260,12 +260,18 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
         counts[o.state] = counts.get(o.state, 0) + 1
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
     print(f"{cfg.name}: ran {ran}; {search.remaining()} left", file=out)
-    race = search.race()
-    if race is not None:
-        if race.forecast is not None:
-            print(f"{cfg.name}: {race.forecast.text()}", file=out)
-        print(f"{cfg.name}: {race.text()}", file=out)
+    print_race(search, out)
     return 0
+
+
+def print_race(search: Search, out=None) -> None:
+    """A race's forecast (what δ costs at the seed spread measured so far) and its decision."""
+    race = search.race()
+    if race is None:
+        return
+    if race.forecast is not None:
+        print(f"{search.cfg.name}: {race.forecast.text()}", file=out or sys.stdout)
+    print(f"{search.cfg.name}: {race.text()}", file=out or sys.stdout)
 
 
 def _env_load() -> str:
@@ -332,6 +338,7 @@ def pool(args, search: Search, command) -> int:
           f"{p['left'] + p['running']} left"
           + (f"; worker(s) {', '.join(map(str, lost))} lost their device (their units were "
              "given back): run again to finish" if lost else ""))
+    print_race(search, sys.stderr if getattr(args, "json", False) else None)
     return exit_code(codes)
 
 

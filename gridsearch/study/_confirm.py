@@ -18,7 +18,6 @@ from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.selection import Ranked, key, rank, select
-from gridsearch.study._race import decision_of
 from gridsearch.study._record import read
 from gridsearch.study._search import Search
 from gridsearch.study._store import confirmation_name
@@ -94,6 +93,19 @@ class ConfirmOutcome:
     epochs: int
     search_epochs: int
     ties: int
+    race: Any = None                  # the race's outcome, when the confirmation raced
+
+    def eliminated_after(self, row: Row) -> int | None:
+        """Seeds the point had when the race eliminated it (None: it survived, or no race)."""
+        if self.race is None:
+            return None
+        from gridsearch.scaling import Point
+
+        p = Point(*row.point)
+        for s in self.race.decision.standings:
+            if s.candidate == p:
+                return s.eliminated_after
+        return None
 
     def verdict(self) -> str:
         done = [r for r in self.rows if r.confirmed is not None]
@@ -109,6 +121,8 @@ class ConfirmOutcome:
             agreement = f"proxy ranking agrees only weakly with {fid} (τ = {self.kendall:.2f})"
         else:
             agreement = f"proxy ranking does NOT agree with {fid} (τ = {self.kendall:.2f})"
+        if self.race is not None:
+            return f"{agreement}; {self.race.text()}"
         if self.test is None:
             winner = "no noise estimate for the winner (confirm with --seeds ≥ 2)"
         elif self.test.significant:
@@ -123,7 +137,9 @@ class ConfirmOutcome:
         return {"rows": [{"alpha": r.point[0], "beta": r.point[1], "gamma": r.point[2],
                           "search": r.search.summary.as_dict(), "search_rank": r.search_rank,
                           "confirmed": r.confirmed.summary.as_dict() if r.confirmed else None,
-                          "confirmed_rank": r.confirmed_rank} for r in self.rows],
+                          "confirmed_rank": r.confirmed_rank,
+                          "eliminated_after": self.eliminated_after(r)} for r in self.rows],
+                "race": self.race.as_dict() if self.race is not None else None,
                 "spearman": self.spearman, "kendall": self.kendall,
                 "p_value": self.test.p if self.test else None, "verdict": self.verdict()}
 
@@ -132,10 +148,11 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
     """Compare the confirmation's per-point accuracies with the search's."""
     study = confirmation.study(create=False)
     found = {key(c.point): (i + 1, c) for i, c in enumerate(rank(read(search.study(create=False))))}
-    confirmed_sel = None
+    confirmed_sel, race = None, None
+    records = read(study)
+    race = confirmation.race(records)
     try:
-        records = read(study)
-        confirmed_sel = select(records, study.study_name, race=decision_of(study, records))
+        confirmed_sel = select(records, study.study_name, race=race)
     except GridsearchError:
         pass
     confirmed = {key(c.point): (i + 1, c)
@@ -155,5 +172,5 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
     rho = stats.spearman(xs, ys) if len(both) >= 2 else None
     tau = stats.kendall(xs, ys) if len(both) >= 2 else None
     return ConfirmOutcome(rows, rho, tau, confirmed_sel.test if confirmed_sel else None,
-                   confirmation.cfg.train.epochs, search.cfg.train.epochs,
-                   len(confirmed_sel.ties) if confirmed_sel else 0)
+                          confirmation.cfg.train.epochs, search.cfg.train.epochs,
+                          len(confirmed_sel.ties) if confirmed_sel else 0, race)

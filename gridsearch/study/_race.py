@@ -142,13 +142,11 @@ class RacePlan(FixedPlan):
 def decision_of(study, records: Sequence[TrialRecord]) -> RaceOutcome | None:
     """The race a study ran, from its stored config and its records; None when it ran none (or
     its first stage has not finished)."""
-    from gridsearch.config import from_dict, with_defaults
     from gridsearch.study._search import plan_of
+    from gridsearch.study._store import stored_config
 
-    stored = study.user_attrs.get("config")
-    if not isinstance(stored, dict) or (stored.get("select") or {}).get("mode") != "race":
+    cfg = stored_config(study)
+    if cfg is None or cfg.select.mode != "race":
         return None
-    cfg = from_dict(with_defaults(stored, from_dict({"name": study.study_name}).as_dict()),
-                    check=False)
     plan = plan_of(cfg)
     return plan.outcome(records) if isinstance(plan, RacePlan) else None

@@ -132,6 +132,16 @@ class Store:
                                f"different config ({diff} differs): use a new name or the old config")
 
 
+def stored_config(study: optuna.Study) -> StudyConfig | None:
+    """The config a study was created with (its user attribute ``config``), keys added since read
+    as their defaults; not checked against this machine (its data root may be elsewhere)."""
+    stored = study.user_attrs.get("config")
+    if not isinstance(stored, dict):
+        return None
+    defaults = from_dict({"name": study.study_name}).as_dict()
+    return from_dict({**with_defaults(stored, defaults), "name": study.study_name}, check=False)
+
+
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):

@@ -228,6 +228,39 @@ def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: st
     return _save(fig, path)
 
 
+def race_plot(standings: list[dict[str, Any]], path: str | Path, delta: float,
+              title: str = "") -> Path:
+    """A race: each point's running mean accuracy ± its 95% interval against the seeds it was
+    trained with; an eliminated point's line ends with a cross at the seeds it had then.
+    ``standings``: ``{"name", "values" (in seed order), "eliminated_after"}`` per point."""
+    from gridsearch import stats
+
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    for i, st in enumerate(standings):
+        vals = list(st["values"])
+        ns = list(range(2, len(vals) + 1))
+        if not ns:
+            continue
+        sums = [stats.summarise(vals[:n], bounds=(0.0, 1.0)) for n in ns]
+        color = plt.cm.tab10(i % 10)
+        ax.plot(ns, [s.mean for s in sums], "-o", color=color, ms=3, lw=1.5, label=st["name"])
+        ax.fill_between(ns, [s.ci_low for s in sums], [s.ci_high for s in sums], color=color,
+                        alpha=0.12)
+        out = st.get("eliminated_after")
+        if out:
+            m = stats.summarise(vals[:out]).mean
+            ax.plot([out], [m], "x", color=color, ms=10, mew=2)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("seeds per point (runs)")
+    ax.set_ylabel("validation accuracy: running mean, 95% CI")
+    ax.set_title(title or f"the race (KN, δ = {delta:g}); × = eliminated")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
 def pareto_front(study, names: list[str], path: str | Path) -> Path | None:
     """A multi-objective study's trials with Optuna's Pareto front highlighted: Optuna's own
     ``optuna.visualization.matplotlib.plot_pareto_front`` (2 or 3 objectives; None otherwise).

@@ -159,6 +159,13 @@ def build(search, out_dir: str | Path) -> Report:
     rows = confirmation_rows(records, confirmed)
     if rows:
         files.append(plots.confirmation_plot(rows, out / "confirmation.png"))
+    for name, race in (("race", search.race(records)), ("race_confirmation", _confirm_race(search))):
+        if race is not None:
+            d = race.decision
+            standings = [{"name": f"{s.candidate.alpha:g},{s.candidate.beta:g},"
+                                  f"{s.candidate.gamma:g}", "values": s.values,
+                          "eliminated_after": s.eliminated_after} for s in d.standings]
+            files.append(plots.race_plot(standings, out / f"{name}.png", d.delta))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png")
         files += [front] if front else []
@@ -172,6 +179,14 @@ def build(search, out_dir: str | Path) -> Report:
     (out / "summary.txt").write_text(text + "\n")
     files.append(out / "summary.txt")
     return Report(text, f, files)
+
+
+def _confirm_race(search):
+    """The race of the study's confirmation, if it raced."""
+    from gridsearch.study import decision_of, read
+
+    confirm = search.confirmation()
+    return decision_of(confirm, read(confirm)) if confirm is not None else None
 
 
 def trials_table(records) -> pd.DataFrame:

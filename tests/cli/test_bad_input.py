@@ -90,7 +90,15 @@ CASES = [
     ("confirm without a feasible trial", ["confirm", "{dir}/nofeas.toml"], None),
     ("freeze without a feasible trial", ["freeze", "{dir}/nofeas.toml"], None),
     ("compare --seeds 0", ["compare", "{cfg}", "--seeds", "0"], _base()),
-]
+    ("compare --workers 0", ["compare", "{cfg}", "--workers", "0"], _base()),
+    ("confirm --race, n0 above max_seeds", ["confirm", "{cfg}", "--race"],
+     _base() + "\n[select]\nn0 = 6\nmax_seeds = 4\n"),
+] + [(f"[select] {key} = {value}", ["run", "{cfg}"],
+      _base() + "\n[select]\n" + ('mode = "race"\n' if key != "mode" else "")
+      + f"{key} = {value}\n") for key, value in (
+    ("delta", "0"), ("delta", "-0.1"), ("delta", "nan"), ("delta", "inf"),
+    ("confidence", "0.5"), ("confidence", "1.0"), ("confidence", "1.5"), ("confidence", "nan"),
+    ("n0", "1"), ("n0", "2.5"), ("max_seeds", "1"), ("max_seeds", "3"), ("mode", '"sprint"'))]
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +133,8 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, text, folder, capsys, c
     assert code == 2, (out, err)
     lines = error_lines(err)
     assert len(lines) == 1 and lines[0].startswith("gridsearch: error:"), err
+    if text and "[select]" in text:
+        assert "select." in lines[0], lines[0]   # the line names the key
     assert "Traceback" not in out + err
     assert PASSWORD not in out + err + caplog.text
     assert sql_dumps(folder) == before  # not one row changed, no new store
