@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gridsearch.scaling import _space as space
+from gridsearch import scaling as space
 from gridsearch.errors import ConfigError
 
 DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",

@@ -133,6 +133,12 @@ class TrialRecord:
         """How outputs name this trial: its study and number, e.g. ``tex-confirm#3``."""
         return trial_ref(self.study, self.number)
 
+    def to_attrs(self) -> dict[str, Any]:
+        """The fields stored as user attributes (the inverse of :func:`from_trial`), JSON-ready;
+        fields not recorded are left out."""
+        return {f.name: _plain(getattr(self, f.name)) for f in ATTR_FIELDS
+                if getattr(self, f.name) not in (None, ())}
+
     def row(self) -> dict[str, Any]:
         """One flat row of the trials table: every column of :data:`COLUMNS`."""
         out = {"study": self.study, "number": self.number, "state": self.state}
