@@ -39,16 +39,11 @@ class Complexity:
         return asdict(self)
 
 
-def measure(module: nn.Module, resolution: int, in_channels: int = 3) -> tuple[Complexity, Counter]:
-    """Trace ``module`` once at ``resolution``; return its counts and the operators fvcore skipped."""
-    complexity, skipped, _ = measure_modules(module, resolution, in_channels)
-    return complexity, skipped
-
-
 def measure_modules(module: nn.Module, resolution: int,
                     in_channels: int = 3) -> tuple[Complexity, Counter, dict[str, dict[str, int]]]:
-    """:func:`measure`, plus fvcore's count per module: ``{"flops": {name: n}, "activations": …}``
-    (the name ``""`` is the whole network)."""
+    """Trace ``module`` once at ``resolution``: its counts, the operators fvcore skipped, and
+    fvcore's count per module ``{"flops": {name: n}, "activations": …}`` (``""``: the whole
+    network)."""
     was_training = module.training
     module.eval()
     x = torch.zeros(1, in_channels, resolution, resolution)

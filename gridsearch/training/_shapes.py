@@ -45,11 +45,6 @@ MIN_SIZE = 16
 _CHUNK = 64             # images per vectorised step (keeps the temporaries in cache)
 
 
-def class_of(layout: int | np.ndarray, detail: int | np.ndarray):
-    """The label of a layout (0-4) and a stripe orientation (0 horizontal, 1 vertical)."""
-    return 2 * np.asarray(layout) + np.asarray(detail)
-
-
 @functools.lru_cache(maxsize=4)
 def generate(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` images (float32, n×3×size×size, in [0, 1]) and their labels (exactly balanced:
