@@ -6,10 +6,11 @@ from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "_space": ["Point", "Range", "grid", "nominal_multiplier", "within", "solve_gamma",
-               "beta_bounds", "width_share_point"],
+               "beta_bounds"],
     "_rounding": ["make_divisible", "round_repeats", "round_resolution"],
     "_spec": ["Spec", "COMPOUND"],
     "_strategies": ["Strategy", "StrategyError", "Solution", "REGISTRY", "NAMES", "STANDARD",
                     "SINGLE", "ALIASES", "DEFAULT_WIDTH_SHARE", "UNIFORM_WIDTH_SHARE",
-                    "canonical", "named", "from_share", "from_coefficients", "solve"],
+                    "canonical", "named", "from_share", "from_coefficients", "solve",
+                    "width_share_point"],
 })

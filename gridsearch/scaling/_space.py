@@ -79,13 +79,3 @@ def beta_bounds(alpha: float, beta: Range, gamma: Range, target: float) -> tuple
     lo = max(beta.min, math.sqrt(target / (alpha * gamma.max**2)))
     hi = min(beta.max, math.sqrt(target / (alpha * gamma.min**2)))
     return (lo, hi) if lo <= hi else None
-
-
-def width_share_point(a: float, target: float = 2.0) -> Point:
-    """The (α, β, γ) of fast compound scaling with width share ``a`` at φ = 1 (Dollár, Singh,
-    Girshick 2021): α = s^((1−a)/2), β = s^(a/2), γ = s^((1−a)/4) with s = ``target``, so
-    α·β²·γ² = s exactly.  a = 1/3 is uniform scaling, a = 1 width only."""
-    from gridsearch.scaling._strategies import from_share
-
-    m = from_share(a).spec(target)
-    return Point(round(m.depth, 6), round(m.width, 6), round(m.resolution, 6))

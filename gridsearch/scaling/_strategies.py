@@ -93,6 +93,14 @@ def from_coefficients(alpha: float, beta: float, gamma: float) -> Strategy:
                     point=Point(alpha, beta, gamma))
 
 
+def width_share_point(a: float, target: float = 2.0) -> Point:
+    """The (α, β, γ) of fast compound scaling with width share ``a`` at φ = 1 (Dollár, Singh,
+    Girshick 2021): α = s^((1−a)/2), β = s^(a/2), γ = s^((1−a)/4) with s = ``target``, so
+    α·β²·γ² = s exactly.  a = 1/3 is uniform scaling, a = 1 width only."""
+    m = from_share(a).spec(target)
+    return Point(round(m.depth, 6), round(m.width, 6), round(m.resolution, 6))
+
+
 REGISTRY: dict[str, Strategy] = {s.name: s for s in (
     Strategy("depth", 1.0, 0.0, 0.0, description="depth only: d = s"),
     Strategy("width", 0.0, 0.5, 0.0, description="width only: w = √s"),

@@ -4,11 +4,11 @@ record, the runner of one trial, samplers, confirmation, Pareto fronts and worke
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_search": ["Search", "plan_of", "points_of", "RACE_ATTR"],
+    "_search": ["Search", "plan_of", "points_of", "decision_of", "RACE_ATTR"],
     "_store": ["Store", "CONFIRM_SUFFIX", "COMPARE_SUFFIX", "confirmation_name", "compare_name",
                "stored_config"],
     "_plan": ["Plan", "FixedPlan", "SampledPlan", "Item", "Param", "Unit", "Opening"],
-    "_race": ["RacePlan", "RaceOutcome", "decision_of"],
+    "_race": ["RacePlan", "RaceOutcome"],
     "_loop": ["run"],
     "_runner": ["Runner", "Outcome", "Prepared", "prepare"],
     "_record": ["TrialRecord", "Recorder", "COLUMNS", "STATES", "read", "from_trial",

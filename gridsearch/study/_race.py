@@ -137,16 +137,3 @@ class RacePlan(FixedPlan):
             if status.get(u) not in DONE and (race.done or i not in alive):
                 out.skipped.add(u)
         return out
-
-
-def decision_of(study, records: Sequence[TrialRecord]) -> RaceOutcome | None:
-    """The race a study ran, from its stored config and its records; None when it ran none (or
-    its first stage has not finished)."""
-    from gridsearch.study._search import plan_of
-    from gridsearch.study._store import stored_config
-
-    cfg = stored_config(study)
-    if cfg is None or cfg.select.mode != "race":
-        return None
-    plan = plan_of(cfg)
-    return plan.outcome(records) if isinstance(plan, RacePlan) else None

@@ -57,6 +57,19 @@ def plan_of(cfg: StudyConfig) -> Plan:
     return FixedPlan(items, seeds)
 
 
+def decision_of(study, records: list[TrialRecord]):
+    """The race a stored study ran (a search or a confirmation), from its stored config and its
+    records; None when it ran none (or its first stage has not finished)."""
+    from gridsearch.study._race import RacePlan
+    from gridsearch.study._store import stored_config
+
+    cfg = stored_config(study)
+    if cfg is None or cfg.select.mode != "race":
+        return None
+    plan = plan_of(cfg)
+    return plan.outcome(records) if isinstance(plan, RacePlan) else None
+
+
 class Search:
     """One study config bound to one storage URL, with its plan."""
 
@@ -99,7 +112,6 @@ class Search:
         ran, else the confirmation's best mean when there is one, else the search's.
         ``records`` / ``confirmed``: the search's and the confirmation's trials, if read."""
         from gridsearch.selection import select
-        from gridsearch.study._race import decision_of
 
         study = self.study(create=False)
         records = read(study) if records is None else records
