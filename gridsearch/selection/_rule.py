@@ -19,14 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from gridsearch import stats
 from gridsearch.errors import GridsearchError
 from gridsearch.scaling import Point
-
-if TYPE_CHECKING:
-    from gridsearch.study import TrialRecord
 
 SHOWN_TIES = 5   # long tie lists print as a count and the first few
 
@@ -76,8 +73,10 @@ class Ranked:
                 "effective_gamma": self.effective_gamma}
 
 
-def rank(records: Iterable["TrialRecord"]) -> list[Ranked]:
-    """Feasible, complete points, best first (mean accuracy ↓, measured FLOPs ↑, first trial ↑)."""
+def rank(records: Iterable[Any]) -> list[Ranked]:
+    """Feasible, complete points, best first (mean accuracy ↓, measured FLOPs ↑, first trial ↑).
+    ``records``: trial records (:class:`gridsearch.study.TrialRecord`: state, feasible, point,
+    accuracies, number, flops, effective_gamma, study, width_share)."""
     groups: dict[tuple[float, float, float], list] = {}
     for r in records:
         if r.state == "COMPLETE" and r.feasible and r.point is not None and r.accuracies:
@@ -152,8 +151,8 @@ class Selection:
                 "ranked": [c.as_dict() for c in self.ranked]}
 
 
-def select(search: Sequence["TrialRecord"], study_name: str,
-           confirmation: Sequence["TrialRecord"] | None = None, confirm_name: str = "",
+def select(search: Sequence[Any], study_name: str,
+           confirmation: Sequence[Any] | None = None, confirm_name: str = "",
            race: Any = None, confirm_race: Any = None) -> Selection:
     """The selection rule (see the module docstring).  ``race`` / ``confirm_race``: the decision
     of a race over the search's / the confirmation's points, when one ran.
