@@ -54,6 +54,7 @@ def plan(args) -> int:
     from gridsearch.study._search import Search
 
     cfg = load_config(args)
+    subsets = _data(cfg)   # a data problem is reported before anything is measured
     search = Search(cfg)
     ref = search.realiser().reference
     rows = []
@@ -79,7 +80,8 @@ def plan(args) -> int:
     if args.json:
         print_json({"baseline": {"model": cfg.model.name, **ref.complexity.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
-                    "tolerance": cfg.budget.tolerance, "candidates": rows})
+                    "tolerance": cfg.budget.tolerance, "candidates": rows,
+                    "data": _data_manifest(subsets, rows).as_dict()})
         return 0
     c = ref.complexity
     print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {c.resolution} px: "
@@ -94,7 +96,26 @@ def plan(args) -> int:
                         "widths", "flops", "ratio", "params", "acts", "verdict"]))
     n_ok = sum(r["verdict"] == "ok" for r in rows)
     print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible")
+    print("\n".join(_data_manifest(subsets, rows).summary()))
     return 0
+
+
+def _data(cfg):
+    from gridsearch.training import _data as data_mod
+
+    return data_mod.for_config(cfg)
+
+
+def _data_manifest(subsets, rows):
+    """The data's manifest, with a warning when candidates train above the stored image size."""
+    from gridsearch.training import _data as data_mod
+
+    m = subsets.manifest
+    ok = [r["res"] for r in rows if r["verdict"] == "ok"] or [r["res"] for r in rows]
+    note = data_mod.resolution_warning(subsets, max(ok)) if ok else None
+    if note and note not in m.warnings:
+        m.warnings.append(note)
+    return m
 
 
 def _list(v) -> str:

@@ -239,9 +239,7 @@ class Compare:
         from gridsearch.training import _trainer as trainer
 
         cfg = self.cfg
-        d = cfg.data
-        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
-                                d.val_size, d.seed, d.image_size)
+        subsets = data_mod.for_config(cfg)
         return subsets, trainer.resolve_device(device or cfg.train.device)
 
     def _train(self, study: optuna.Study, e: Entry, subsets, seed: int, dev) -> None:

@@ -20,7 +20,7 @@ from optuna.trial import Trial, TrialState
 
 from gridsearch import _compat
 from gridsearch.config import StudyConfig
-from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.errors import ConfigError
 from gridsearch.scaling._space import Point
 from gridsearch.storage import redact
 from gridsearch.study import _objectives as objectives
@@ -199,7 +199,6 @@ def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
     from gridsearch.training import _data as data_mod
     from gridsearch.training import _trainer as trainer
 
-    d = cfg.data
     name = device or cfg.train.device
     if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:")
                                                and name[5:].isdigit())):
@@ -209,11 +208,7 @@ def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
         raise ConfigError(f"device: {name} requested but this host has {_cuda_count()} "
                           "CUDA device(s)")
     _ = realiser.reference  # built and measured: an unknown model has failed by now
-    subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
-                            d.val_size, d.seed, d.image_size)
-    if subsets.num_classes > cfg.model.num_classes:
-        raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
-                              f"{subsets.num_classes} classes")
+    subsets = data_mod.for_config(cfg)   # read, checked against model.num_classes
     return Prepared(dev, subsets)
 
 
