@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import threading
 import time
 import warnings
 from collections import Counter
@@ -127,8 +126,10 @@ def load(source: str, root: str | Path = "", train_size: int = 512, val_size: in
     if root is None or not root.is_dir():
         raise DataError(f"data.root: no such directory: {root}")
     if source == "imagefolder":
-        from gridsearch.training import _folders
+        from gridsearch.training import _folders, _pixels
 
+        if crop not in _pixels.CROPS:
+            raise DataError(f"data.crop: must be one of {', '.join(_pixels.CROPS)}, got {crop!r}")
         src: Any = _folders.scan(root, layout, train_dir, val_dir)
         params = dict(image_size=image_size, crop=crop)
     else:
@@ -215,15 +216,17 @@ def _generated(source: str, train_size: int, val_size: int, seed: int, image_siz
     return Subsets(train_x, y[tr], val_x, y[va], k, source, mean, std, m)
 
 
-def _stats(x: np.ndarray, unit: float, chunk: int = 256) -> tuple[tuple, tuple]:
-    """Per-channel mean and (unbiased) std of N×C×H×W ``x`` in [0, 1] units, in chunks (``x``
-    may be a memory map far larger than memory)."""
+def _stats(x: np.ndarray, unit: float, chunk_bytes: int = 1 << 21) -> tuple[tuple, tuple]:
+    """Per-channel mean and (unbiased) std of N×C×H×W ``x`` in [0, 1] units, in chunks of about
+    ``chunk_bytes`` (``x`` may be a memory map larger than memory; the temporaries stay small).
+    Sums are float64; a uint8 value's square is exact in float32."""
     c = x.shape[1]
     s, s2, n = np.zeros(c), np.zeros(c), 0
-    for i in range(0, len(x), chunk):
-        b = np.asarray(x[i:i + chunk], dtype=np.float64)
-        s += b.sum(axis=(0, 2, 3))
-        s2 += np.square(b).sum(axis=(0, 2, 3))
+    step = max(1, chunk_bytes // max(1, x[0].nbytes))
+    for i in range(0, len(x), step):
+        b = np.asarray(x[i:i + step], dtype=np.float32)
+        s += b.sum(axis=(0, 2, 3), dtype=np.float64)
+        s2 += np.square(b).sum(axis=(0, 2, 3), dtype=np.float64)
         n += b.shape[0] * b.shape[2] * b.shape[3]
     mean = s / n
     var = np.maximum(s2 - n * mean * mean, 0) / max(n - 1, 1)
@@ -253,10 +256,6 @@ def _pick(labels: list[int], size: int, seed: int, split: str, key: str) -> np.n
 
 def _build_folder(folder, entry, train_size, val_size, seed, image_size, crop, skip_bad,
                   threads, progress, warn) -> tuple[np.ndarray, dict]:
-    from gridsearch.training import _pixels
-
-    if crop not in _pixels.CROPS:
-        raise DataError(f"data.crop: must be one of {', '.join(_pixels.CROPS)}, got {crop!r}")
     k = len(folder.classes)
     tree = folder.train
     if folder.val is None:
@@ -330,31 +329,32 @@ def _decode_all(paths: list[str], pixels: np.ndarray, size: int, crop: str,
 
     infos: list = [None] * len(paths)
     failed: dict[int, str] = {}
-    done = [0]
-    guard = threading.Lock()
 
-    def one(i: int) -> None:
-        try:
-            _, infos[i] = _pixels.decode(paths[i], size, crop, out=pixels[i])
-        except _pixels.Unreadable as e:
-            failed[i] = str(e)
-        with guard:
-            done[0] += 1
+    def some(start: int) -> int:
+        stop = min(len(paths), start + _BATCH)
+        for i in range(start, stop):
+            try:
+                _, infos[i] = _pixels.decode(paths[i], size, crop, out=pixels[i])
+            except _pixels.Unreadable as e:
+                failed[i] = str(e)
+        return stop - start
 
     workers = max(1, threads or usable_cores())
+    done, last = 0, time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-            futures = [pool.submit(one, i) for i in range(len(paths))]
-            last = 0.0
-            for f in futures:
-                f.result()
+            for n in pool.map(some, range(0, len(paths), _BATCH)):
+                done += n
                 if progress and time.perf_counter() - last > 1.0:
                     last = time.perf_counter()
-                    progress(done[0], len(paths))
+                    progress(done, len(paths))
     if progress:
         progress(len(paths), len(paths))
     return infos, failed
+
+
+_BATCH = 32   # images per decoding task
 
 
 def _compact(pixels: np.ndarray, good: list[int], entry) -> np.ndarray:

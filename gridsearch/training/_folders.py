@@ -158,55 +158,64 @@ def _loose(files: list[Path], root: Path, skipped: Skipped) -> int:
     return n
 
 
-def _images(folder: Path, root: Path, skipped: Skipped) -> list[tuple[str, int, int]]:
-    """Every image under ``folder`` (recursively, following links once): (relative path, size,
-    mtime_ns), sorted by path."""
+def _images(folder: Path, root: Path, skipped: Skipped
+            ) -> tuple[list[tuple[str, int, int]], list[str]]:
+    """Every image under ``folder`` (recursively, following links once): (path relative to the
+    root, size, mtime_ns), sorted by path; and the names of ``folder``'s visible sub-folders."""
     out = []
     seen = set()
+    top_dirs: list[str] = []
+    base = os.path.relpath(folder, root)
     for top, subdirs, names in os.walk(folder, followlinks=True):
         st = os.stat(top)
         if (st.st_dev, st.st_ino) in seen:      # a link loop
             subdirs[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
+        rel_top = base if top == str(folder) else os.path.join(base, os.path.relpath(top, folder))
         keep = []
         for d in sorted(subdirs):
             if hidden(d):
-                skipped.add("hidden", os.path.relpath(os.path.join(top, d), root) + "/")
+                skipped.add("hidden", f"{rel_top}/{d}/")
             else:
                 keep.append(d)
         subdirs[:] = keep
+        if top == str(folder):
+            top_dirs = list(keep)
         for name in names:
-            path = os.path.join(top, name)
-            rel = os.path.relpath(path, root)
+            rel = f"{rel_top}/{name}"
             if hidden(name):
                 skipped.add("hidden", rel)
             elif not _is_image(name):
                 skipped.add("not an image", rel)
             else:
                 try:
-                    s = os.stat(path)
+                    s = os.stat(os.path.join(top, name))
                 except OSError as e:       # a dangling link
                     skipped.add("cannot stat", f"{rel} ({e.strerror})")
                     continue
                 out.append((rel, s.st_size, s.st_mtime_ns))
     out.sort()
-    return out
+    return out, top_dirs
 
 
-def _tree(folder: Path, root: Path, classes: list[str], split: Split, skipped: Skipped) -> list[str]:
+def _tree(folder: Path, root: Path, classes: list[str], split: Split, skipped: Skipped
+          ) -> tuple[list[str], list[str]]:
     """Fill ``split`` from the class folders of ``folder`` named in ``classes``; returns the
-    classes that hold no image."""
-    empty = []
+    classes that hold no image, and those whose sub-folders all have split names."""
+    empty, nested = [], []
     for label, name in enumerate(classes):
-        found = _images(folder / name, root, skipped) if (folder / name).is_dir() else []
+        found, subs = (_images(folder / name, root, skipped) if (folder / name).is_dir()
+                       else ([], []))
         if not found:
             empty.append(name)
+        if subs and all(d.lower() in SPLIT_LIKE for d in subs):
+            nested.append(name)
         for rel, size, mtime in found:
             split.paths.append(rel)
             split.labels.append(label)
             split.stats.append((size, mtime))
-    return empty
+    return empty, nested
 
 
 def _names(items) -> str:
@@ -228,9 +237,11 @@ def _classes(root: Path, layout: str, dirs: list[Path], files: list[Path], train
     if layout == "auto" and len(splitlike) == len(classes):
         hint = (f"point data.root at {root / classes[0]}" if len(classes) == 1 else
                 "set data.train_dir and data.val_dir to the two folders")
-        raise DataError(f"data.root: the only folders in {root} are {_names(classes)}, split names "
-                        f"rather than classes; {hint} (or data.layout = \"classes\" if they "
-                        "really are the classes)")
+        what = (f"folder in {root} is {classes[0]}, a split name rather than a class"
+                if len(classes) == 1 else
+                f"folders in {root} are {_names(classes)}, split names rather than classes")
+        raise DataError(f"data.root: the only {what}; {hint} (or data.layout = \"classes\" if "
+                        "they really are the classes)")
     if splitlike:
         warnings.append(f"class folder(s) {_names(splitlike)} are named like splits; if {root} "
                         "holds splits, set data.layout = \"splits\" with data.train_dir/val_dir")
@@ -238,14 +249,10 @@ def _classes(root: Path, layout: str, dirs: list[Path], files: list[Path], train
         warnings.append(f"{skipped.counts['outside a class folder']} image(s) directly in "
                         f"{root} are in no class folder and are not used")
     tree = Split("")
-    empty = _tree(root, root, classes, tree, skipped)
+    empty, nested = _tree(root, root, classes, tree, skipped)
     if empty:
         raise DataError(f"data.root: class folder(s) {_names(empty)} in {root} hold no image; "
                         "add images or remove the folder(s)")
-    nested = [c for c in classes
-              if (subs := [d for d in os.listdir(root / c) if (root / c / d).is_dir()
-                           and not hidden(d)])
-              and all(s.lower() in SPLIT_LIKE for s in subs)]
     if nested and len(nested) == len(classes):
         warnings.append(f"every class folder holds split folders ({root / classes[0]}/…); "
                         "gridsearch expects root/train/<class>/… and root/val/<class>/…, and "
@@ -275,9 +282,11 @@ def _splits(root: Path, dirs: list[Path], files: list[Path], train_dir: str, val
         sub_dirs, sub_files = _entries(root / name, root, skipped)
         if not sub_dirs:
             n = sum(_is_image(f.name) for f in sub_files)
+            other = (f", or point data.root at {root / train_name} to have gridsearch split it"
+                     if name == val_name else "")
             raise DataError(f"data.root: {root / name} holds no class folder"
                             f"{f' ({n} images directly in it)' if n else ''}; each split needs "
-                            f"one folder per class: {name}/<class>/<image>")
+                            f"one folder per class: {name}/<class>/<image>{other}")
         _loose(sub_files, root, skipped)
         split_classes[name] = [d.name for d in sub_dirs]
     classes = split_classes[train_name]
@@ -289,11 +298,11 @@ def _splits(root: Path, dirs: list[Path], files: list[Path], train_dir: str, val
         warnings.append(f"{skipped.counts['outside a class folder']} image(s) outside the class "
                         "folders are not used")
     train, val = Split(train_name), Split(val_name)
-    empty = _tree(root / train_name, root, classes, train, skipped)
+    empty, _ = _tree(root / train_name, root, classes, train, skipped)
     if empty:
         raise DataError(f"data.root: class folder(s) {_names(empty)} in {root / train_name} hold "
                         "no image; add images or remove the folder(s) (in every split)")
-    missing = _tree(root / val_name, root, classes, val, skipped)
+    missing, _ = _tree(root / val_name, root, classes, val, skipped)
     if len(missing) == len(classes):
         raise DataError(f"data.root: {root / val_name} holds no image in its class folders")
     if missing:

@@ -35,7 +35,16 @@ class Manifest:
     cache: dict[str, Any] = field(default_factory=dict)            # path, hit, decoded_by, …
 
     def as_dict(self) -> dict[str, Any]:
+        """Everything, JSON-able (``json.dumps`` works as it is)."""
         return asdict(self)
+
+    def record(self) -> dict[str, Any]:
+        """What to store with a study: :meth:`as_dict` without the facts of this process (cache
+        hit, which process decoded, seconds waited); the cache's key stays (it identifies the
+        data: the same key, the same pixels)."""
+        d = self.as_dict()
+        d["cache"] = {"key": self.cache.get("key", "")}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Manifest":

@@ -75,6 +75,8 @@ def decode(path: str, size: int, crop: str = "center", out: np.ndarray | None = 
     except Image.DecompressionBombError as e:
         raise Unreadable(f"too large for PIL's decompression-bomb guard ({_first(e)}); "
                          "downscale or remove it") from None
+    except Image.UnidentifiedImageError:
+        raise Unreadable("not an image PIL can read (its format is not recognised)") from None
     except Unreadable:
         raise
     except Exception as e:  # noqa: BLE001 - PIL raises many types for a broken file
