@@ -16,11 +16,12 @@ Each with 1 process, then ``--workers`` processes started together (as ``run --w
 Reported: the load's seconds (inside the process, imports excluded; the slowest process), its CPU
 seconds (all threads, all processes: steadier than wall time on a shared machine), the
 peak and steady memory of the processes together, sampled every 20 ms, and that memory as a
-multiple of the uint8 subset (N × 3 × size² bytes).  A process's memory is its proportional set
-size (PSS: a page mapped by k processes counts 1/k in each, so the sum over processes counts it
-once) of anonymous memory and of the cache file's mapping (``/proc/PID/smaps_rollup`` and
-``smaps``), minus the anonymous PSS of a process that only imported the same modules (shared
-libraries are left out: their PSS moves with every other process on the host that maps them).
+multiple of the uint8 subset (N × 3 × size² bytes).  Memory is the processes' anonymous memory
+(the sum of their ``Pss_Anon``, ``/proc/PID/smaps_rollup``: a page shared by k processes counts
+1/k in each) minus that of as many processes that only imported the same modules, plus the
+cache files' pages in the page cache (``mincore``), counted once however many processes map
+them.  Shared libraries are left out (their PSS moves with every other process on the host that
+maps them); so is the page cache of the JPEGs, which both loaders read.
 Each process touches every pixel after loading (as training does).  Goals: ``new`` with N
 workers ≤ 1.2× the uint8 subset at its peak; a cached load ≥ 20× faster than a cold one.
 """
@@ -116,27 +117,47 @@ def child(args) -> None:
         time.sleep(0.01)
 
 
-def memory(pid: int, cache: Path) -> int:
-    """The process's share of host memory that data can occupy: its anonymous memory (PSS) plus
-    its PSS of mappings of the cache's files.  Shared libraries are left out: their PSS moves
-    with every other process on the host that maps them (other users' torch)."""
-    anon = mapped = 0
-    where = str(cache)
+def anonymous(pid: int) -> int:
+    """The process's proportional share of anonymous memory (``Pss_Anon``, bytes)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss_Anon:"):
-                    anon = int(line.split()[1])
-        inside = False
-        with open(f"/proc/{pid}/smaps") as f:
-            for line in f:
-                if line[0] in "0123456789abcdef":          # a mapping's header line
-                    inside = where in line
-                elif inside and line.startswith("Pss:"):
-                    mapped += int(line.split()[1])
+                    return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return (anon + mapped) * 1024
+    return 0
+
+
+def resident(folder: Path) -> int:
+    """Bytes of the files in ``folder`` held in the page cache (``mincore`` on a fresh mapping,
+    which faults nothing in): the host memory of the shared cache, counted once however many
+    processes map it."""
+    import ctypes
+    import mmap
+
+    import numpy as np
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    total = 0
+    for path in folder.glob("*.u8*"):
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    continue
+                m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+        except (OSError, ValueError):
+            continue
+        pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        vec = (ctypes.c_ubyte * pages)()
+        buf = ctypes.c_char.from_buffer(m)
+        if libc.mincore(ctypes.addressof(buf), size, vec) == 0:
+            total += int((np.frombuffer(vec, dtype=np.uint8) & 1).sum()) * mmap.PAGESIZE
+        del buf
+        m.close()
+    return total
 
 
 def measure(mode: str, n: int, args, cache: Path) -> dict:
@@ -157,16 +178,19 @@ def measure(mode: str, n: int, args, cache: Path) -> dict:
     while not all(r.exists() for r in ready):
         time.sleep(0.01)
     time.sleep(0.3)
-    base = sum(memory(p.pid, cache) for p in procs)
+    def memory() -> int:
+        return sum(anonymous(p.pid) for p in procs) + resident(cache)
+
+    base = sum(anonymous(p.pid) for p in procs)
     go.touch()
     peak = base
     done = [Path(str(r) + ".done") for r in ready]
     while not all(d.exists() for d in done):
-        peak = max(peak, sum(memory(p.pid, cache) for p in procs))
+        peak = max(peak, memory())
         if any(p.poll() not in (None, 0) for p in procs):
             raise SystemExit(f"a {mode} process failed")
         time.sleep(0.02)
-    steady = sum(memory(p.pid, cache) for p in procs)
+    steady, anon = memory(), sum(anonymous(p.pid) for p in procs)
     peak = max(peak, steady)
     results = [json.loads(d.read_text()) for d in done]
     stop.touch()
@@ -174,7 +198,7 @@ def measure(mode: str, n: int, args, cache: Path) -> dict:
         p.wait()
     shutil.rmtree(tmp, ignore_errors=True)
     return {"seconds": max(r["seconds"] for r in results), "cpu": sum(r["cpu"] for r in results),
-            "peak": peak, "steady": steady,
+            "peak": peak, "steady": steady, "anon": anon,
             "imports": base, "hits": [r.get("hit") for r in results]}
 
 
@@ -252,7 +276,7 @@ def main() -> None:
             shutil.rmtree(cache, ignore_errors=True)
             cache.mkdir()
         if k not in baselines:
-            baselines[k] = measure("none", k, args, cache)["steady"]
+            baselines[k] = measure("none", k, args, cache)["anon"]
         r = measure(mode, k, args, cache)
         rows.append({"loader": label, "processes": k, "load s": round(r["seconds"], 2),
                      "cpu s": round(r["cpu"], 2),

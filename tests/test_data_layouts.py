@@ -190,6 +190,15 @@ def test_images_are_resized_on_the_shorter_side_and_centre_cropped_by_default(tm
     assert centre.manifest.upscaled == 4 and any("upscaled" in w for w in centre.manifest.warnings)
 
 
+def test_image_size_below_the_largest_resolution_is_a_warning(tmp_path):
+    s = data.load("imagefolder", splits_tree(tmp_path / "r"), 6, 3, image_size=8)
+    assert data.resolution_warning(s, 8) is None
+    assert "set data.image_size ≥ 12" in data.resolution_warning(s, 12)
+    g = data.load("digits", train_size=20, val_size=10)
+    assert "digits images are 8 px; candidates train at up to 32 px" in \
+        data.resolution_warning(g, 32)
+
+
 def test_config_keys_of_the_data_section(tmp_path):
     p = tmp_path / "c.toml"
     root = splits_tree(tmp_path / "tex")
