@@ -86,7 +86,7 @@ def _old_imagefolder(root: Path, image_size: int):
 # -- one measured process ---------------------------------------------------------------------
 def child(args) -> None:
     """Import, signal ready, wait for go, load, touch every pixel, report, wait for stop."""
-    import torch
+    import torch  # noqa: F401  (what every worker imports: not timed)
     import torchvision.datasets  # noqa: F401  (what either loader imports: not timed)
     import torchvision.transforms.functional  # noqa: F401
     from PIL import Image, JpegImagePlugin  # noqa: F401
