@@ -81,7 +81,7 @@ def main() -> None:
     secs: dict[tuple[str, int], list[float]] = {}
     for source in args.data.split(","):
         for seed in range(args.seeds):
-            subsets = data.load(source, train_size=args.train_size, val_size=args.val_size,
+            subsets = data.load_data(source, train_size=args.train_size, val_size=args.val_size,
                                 seed=seed, image_size=args.image_size)
             for res in resolutions:
                 torch.manual_seed(seed)

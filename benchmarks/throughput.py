@@ -9,6 +9,7 @@ Prints images/s of each and the ratio to the naive loop measured in the same run
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing as mp
 import sys
 import time
@@ -30,10 +31,10 @@ from gridsearch.training import _trainer as trainer  # noqa: E402
 
 def _subsets(n: int, val: int) -> data.Subsets:
     # digits has 1,797 images: tile them for a GPU-sized run (throughput, not accuracy, is measured)
-    s = data.load("digits", train_size=min(n, 1797 - val), val_size=val, seed=0)
+    s = data.load_data("digits", train_size=min(n, 1797 - val), val_size=val, seed=0)
     reps = -(-n // len(s.train_x))
-    return data.Subsets(s.train_x.repeat(reps, 1, 1, 1)[:n], s.train_y.repeat(reps)[:n],
-                        s.val_x, s.val_y, s.num_classes, s.source)
+    return dataclasses.replace(s, train_x=s.train_x.repeat(reps, 1, 1, 1)[:n],
+                               train_y=s.train_y.repeat(reps)[:n])
 
 
 def _project(args, device: str, seed: int = 0, channels_last: bool | None = None) -> dict:

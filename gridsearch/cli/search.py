@@ -86,6 +86,7 @@ def plan(args) -> int:
     from gridsearch.study import Search
 
     cfg = load_config(args)
+    subsets = _data(cfg)   # a data problem is reported before anything is measured
     search = Search(cfg)
     with slow(f"{cfg.name}: measuring the baseline {cfg.model.name} at "
               f"{cfg.model.base_resolution} px"):
@@ -114,7 +115,8 @@ def plan(args) -> int:
     if args.json:
         print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
-                    "tolerance": cfg.budget.tolerance, "candidates": rows})
+                    "tolerance": cfg.budget.tolerance, "candidates": rows,
+                    "data": _data_manifest(subsets, rows).as_dict()})
         return 0
     print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {ref.resolution} px: "
           f"{human(ref.flops)} FLOPs, {human(ref.params)} params, {human(ref.activations)} acts")
@@ -134,7 +136,27 @@ def plan(args) -> int:
           f"{n_ok} feasible, {len(rows) - n_ok} infeasible; `run` races the feasible points: "
           f"{cfg.select.n0} seeds each first, then seed rounds for those not eliminated (at most "
           f"{cfg.select.max_seeds})")
+    print("\n".join(_data_manifest(subsets, rows).summary()))
     return 0
+
+
+def _data(cfg):
+    from gridsearch.training import for_config
+
+    with slow(f"{cfg.name}: loading the data"):
+        return for_config(cfg)
+
+
+def _data_manifest(subsets, rows):
+    """The data's manifest, with a warning when candidates train above the stored image size."""
+    from gridsearch.training import resolution_warning
+
+    m = subsets.manifest
+    ok = [r["res"] for r in rows if r["verdict"] == "ok"] or [r["res"] for r in rows]
+    note = resolution_warning(subsets, max(ok)) if ok else None
+    if note and note not in m.warnings:
+        m.warnings.append(note)
+    return m
 
 
 def _list(v) -> str:
@@ -246,6 +268,10 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
               + (f", {p['failed']} failed: --retry-failed runs them again" if p["failed"] else "")
               + ")", file=out)
         return 0
+    manifest = getattr(prepared.data, "manifest", None)
+    if manifest is not None and not args.no_progress:
+        for line in manifest.summary():
+            say(line)
     say(f"{cfg.name}: {p['left']} of {total} units left, on {prepared.device}")
     started, finished, close = progress(args, search, total, p["done"] + p["failed"])
     try:

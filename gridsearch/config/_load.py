@@ -14,9 +14,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GENERATED_SOURCES,
-                                       MAX_INT, MAX_POINTS, MINIMIZABLE, OPTIMIZERS,
-                                       SELECT_MODES, RangeConfig, StudyConfig, _check_bounds)
+from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, CROPS, DATA_LAYOUTS, DATA_SOURCES,
+                                       GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
+                                       OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
+                                       _check_bounds)
 from gridsearch.errors import ConfigError
 
 
@@ -141,6 +142,14 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError("storage_file: give storage or storage_file, not both")
     d, t, s, b = cfg.data, cfg.train, cfg.search, cfg.budget
     _choice("data.source", d.source, DATA_SOURCES)
+    _choice("data.layout", d.layout, DATA_LAYOUTS)
+    _choice("data.crop", d.crop, CROPS)
+    for key in ("train_dir", "val_dir"):
+        name = getattr(d, key)
+        if name in (".", "..") or "/" in name or "\\" in name:
+            raise ConfigError(f"data.{key}: a folder name inside data.root, got {name!r}")
+    if d.layout == "splits" and d.train_dir == "":
+        raise ConfigError("data.train_dir: required with data.layout = \"splits\"")
     if d.source == "shapes" and d.image_size < 16:
         raise ConfigError(f"data.image_size: shapes are drawn at 16 px or more, got {d.image_size}")
     if d.source not in GENERATED_SOURCES:

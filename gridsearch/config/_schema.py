@@ -17,6 +17,8 @@ DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnis
 OPTIMIZERS = ("sgd", "adamw")
 AUGMENTS = ("none", "crop", "random_resized_crop")
 GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
+DATA_LAYOUTS = ("auto", "classes", "splits")  # an image folder: one tree, or train/ + val/
+CROPS = ("center", "stretch")                 # an image folder's images to image_size squares
 BUDGET_MODES = ("reject", "repair")
 # What a study may minimise beside accuracy: user attributes every trial records.
 MINIMIZABLE = ("activations", "latency_ms", "train_step_ms", "params")
@@ -85,6 +87,13 @@ class DataConfig:
     # shapes are drawn, and ImageFolder images stored, at this size before per-candidate resizing
     image_size: int = num(64, gt=0, le=MAX_PIXELS)
     seed: int = num(0, ge=0, le=MAX_SEED)
+    # imagefolder: "auto" tells one tree of class folders (split here) from a train_dir/ beside a
+    # val_dir/ ("" = the first of val, validation, valid, test), each holding the class folders
+    layout: str = "auto"
+    train_dir: str = "train"
+    val_dir: str = ""
+    crop: str = "center"    # center: shorter side to image_size, then the centre; or stretch
+    skip_bad: bool = False  # leave unreadable images out (listed in the manifest), not fail
 
 
 @dataclass(frozen=True)

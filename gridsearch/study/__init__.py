@@ -4,7 +4,8 @@ record, the runner of one trial, samplers, confirmation, Pareto fronts and worke
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_search": ["Search", "plan_of", "points_of", "decision_of", "RACE_ATTR"],
+    "_search": ["Search", "plan_of", "points_of", "decision_of", "check_data", "RACE_ATTR",
+                "DATA_ATTR"],
     "_store": ["Store", "CONFIRM_SUFFIX", "COMPARE_SUFFIX", "confirmation_name", "compare_name",
                "stored_config"],
     "_plan": ["Plan", "FixedPlan", "SampledPlan", "Item", "Param", "Unit", "Opening"],

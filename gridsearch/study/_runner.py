@@ -21,7 +21,6 @@ import optuna
 from optuna.trial import Trial, TrialState
 
 from gridsearch.config import StudyConfig
-from gridsearch.errors import GridsearchError
 from gridsearch.scaling import Spec
 from gridsearch.storage import redact
 from gridsearch.study import _objectives as objectives
@@ -195,14 +194,8 @@ def _best_effort(fn: Callable[[], Any]) -> None:
 def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
     """The device and the data every trial of ``cfg`` needs, checked before the store is touched:
     a bad device, an unknown model or missing data fail here."""
-    from gridsearch.training import load_data, resolve_device
+    from gridsearch.training import for_config, resolve_device
 
     dev = resolve_device(device or cfg.train.device)
     _ = realiser.reference  # built and measured: an unknown model has failed by now
-    d = cfg.data
-    data = load_data(d.source, cfg.data_root() if d.root else "", d.train_size, d.val_size, d.seed,
-                     d.image_size)
-    if data.num_classes > cfg.model.num_classes:
-        raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
-                              f"{data.num_classes} classes")
-    return Prepared(dev, data)
+    return Prepared(dev, for_config(cfg))   # read, checked against model.num_classes

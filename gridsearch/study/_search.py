@@ -19,6 +19,37 @@ from gridsearch.study._runner import Outcome, Prepared, Runner, prepare, search_
 from gridsearch.study._store import Store, confirmation_name
 
 RACE_ATTR = "race"   # study attribute: the race's decision, as of the last run
+DATA_ATTR = "data"   # study attribute: what was loaded (the data's manifest record)
+# What must not change between runs of one study: the same classes, drawn the same way.
+_SAME_DATA = ("source", "layout", "classes", "subset", "seed", "image_size", "crop")
+
+
+def check_data(study, data) -> None:
+    """Record what was loaded on the study the first time; later, refuse data that differ in what
+    a trial learns from (classes, per-class subset counts, image size, crop): the study's trials
+    would otherwise mix two data sets silently."""
+    from gridsearch.errors import DataError
+
+    manifest = getattr(data, "manifest", None)
+    if manifest is None:
+        return
+    mine = manifest.record()
+    stored = study.user_attrs.get(DATA_ATTR)
+    if not isinstance(stored, dict):
+        study.set_user_attr(DATA_ATTR, mine)
+        return
+    for k in _SAME_DATA:
+        if k in stored and stored[k] != mine.get(k):
+            raise DataError(f"data: {k} is not what study {study.study_name!r} was trained on "
+                            f"({_short(stored[k])} then, {_short(mine.get(k))} now); restore the "
+                            "data or start a study of another name")
+    if stored.get("cache", {}).get("key") != mine.get("cache", {}).get("key"):
+        study.set_user_attr(DATA_ATTR, mine)   # files touched, same classes and subsets: go on
+
+
+def _short(v) -> str:
+    text = str(v)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def points_of(cfg: StudyConfig) -> list[Item]:
@@ -162,9 +193,9 @@ class Search:
     def init(self) -> bool:
         """Check everything, then create the study (or check the existing one's config).
         Returns True if this call created it."""
-        self.prepare(device="cpu")
+        prepared = self.prepare(device="cpu")
         existed = self.store.exists()
-        self.study(create=True)
+        check_data(self.study(create=True), prepared.data)
         return not existed
 
     # -- progress ---------------------------------------------------------------------------------
@@ -194,6 +225,7 @@ class Search:
         workers may run it on one study at once: each unit is trained exactly once."""
         prepared = self.prepare(device)
         study = self.study(create=create)
+        check_data(study, prepared.data)
         study.set_user_attr("baseline", self.realiser().baseline_dict())
         runner = Runner(self.cfg, self.realiser(), prepared, load=load)
         outcomes = loop.run(self.store, self.plan, runner, max_trials=max_trials,

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from gridsearch.training._data import Subsets
-from gridsearch.training._trainer import Recipe, TrainResult, cosine, evaluate, optimizer, precise_bn, resize
+from gridsearch.training._trainer import (Recipe, TrainResult, cosine, evaluate, inputs, optimizer,
+                                          precise_bn, resize)
 
 
 def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: Recipe,
@@ -23,7 +24,8 @@ def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: 
     device = torch.device(device)
     torch.manual_seed(recipe.seed)
     model = model.to(device)
-    x = resize(data.train_x, resolution)
+    norm = data.norm()
+    x = resize(inputs(data.train_x, norm), resolution)
     loader = DataLoader(TensorDataset(x, data.train_y), batch_size=recipe.batch_size, shuffle=True,
                         drop_last=True, generator=torch.Generator().manual_seed(recipe.seed))
     opt = optimizer(model, recipe)
@@ -44,9 +46,11 @@ def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: 
             seen += len(xb)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        precise_bn(model, data.train_x.to(device), resolution, max(recipe.batch_size, 128), False)
+        dev_norm = data.norm(device)
+        precise_bn(model, data.train_x.to(device), resolution, max(recipe.batch_size, 128), False,
+                   norm=dev_norm)
         result.accuracy = evaluate(model, data.val_x.to(device), data.val_y.to(device), resolution,
-                                   max(recipe.batch_size, 256), False)
+                                   max(recipe.batch_size, 256), False, norm=dev_norm)
         result.history.append(result.accuracy)
     result.seconds = time.perf_counter() - start
     result.images_per_second = seen / result.seconds if result.seconds > 0 else 0.0

@@ -1,6 +1,7 @@
 """Proxy training: a candidate on the data subset at its resolution, accuracy after every epoch.
 
-The whole subset is kept as one tensor on the device and every batch is resized there, so the loop
+The whole subset is kept as one tensor on the device (uint8 pixels from the data cache) and every
+batch is normalised to floats (:func:`inputs`) and resized there, so the loop
 has no DataLoader and no per-step host synchronisation beyond the loss check once per epoch.  On a
 GPU it runs under bf16 autocast; on every device with channels_last memory.  Augmentation
 (``recipe.augment``, ``recipe.hflip``: :mod:`gridsearch.training._augment`) transforms each batch
@@ -85,6 +86,15 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
                          antialias=x.shape[-1] > resolution)
 
 
+def inputs(xb: torch.Tensor, norm: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """A batch of stored pixels (uint8, or float in [0, 1]) as the network's input: float32
+    normalised with the training subset's per-channel statistics, ``norm`` = (scale, shift) from
+    :meth:`Subsets.norm` on the batch's device; ``None`` passes a normalised batch through."""
+    if norm is None:
+        return xb
+    return torch.addcmul(norm[1], xb.float(), norm[0])
+
+
 def optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     if r.optimizer == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
@@ -99,7 +109,8 @@ def cosine(opt: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_sched
 
 
 def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: int,
-               autocast: bool, max_images: int = 256, channels_last: bool | None = None) -> None:
+               autocast: bool, max_images: int = 256, channels_last: bool | None = None,
+               norm: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
     """Recompute BatchNorm running statistics as exact averages over training batches.
 
     A proxy run takes few steps, so the exponential running averages still remember their
@@ -117,20 +128,21 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
     model.train()
     with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
         for i in range(0, min(len(x), max_images), batch_size):
-            xb = resize(x[i:i + batch_size], resolution)
+            xb = resize(inputs(x[i:i + batch_size], norm), resolution)
             model(xb.contiguous(memory_format=torch.channels_last) if cl else xb)
     for m, mom in zip(bns, momenta):
         m.momentum = mom
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, resolution: int,
-             batch_size: int, autocast: bool, channels_last: bool | None = None) -> float:
+             batch_size: int, autocast: bool, channels_last: bool | None = None,
+             norm: tuple[torch.Tensor, torch.Tensor] | None = None) -> float:
     cl = autocast if channels_last is None else channels_last
     model.eval()
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     with torch.no_grad(), torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
         for i in range(0, len(x), batch_size):
-            xb = resize(x[i:i + batch_size], resolution)
+            xb = resize(inputs(x[i:i + batch_size], norm), resolution)
             if cl:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum()
@@ -188,6 +200,7 @@ def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         model = model.to(memory_format=torch.channels_last)
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
+    norm = data.norm(device)   # pixels stay uint8 on the device; each batch becomes floats
     opt = optimizer(model, recipe)
     n = len(train_x)
     steps_per_epoch = max(1, n // recipe.batch_size)   # drop the ragged last batch
@@ -202,7 +215,7 @@ def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         loss_sum = torch.zeros((), device=device)
         for step in range(steps_per_epoch):
             idx = perm[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-            xb = resize(augment(train_x[idx]), resolution)
+            xb = resize(augment(inputs(train_x[idx], norm)), resolution)
             if cl:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, torch.bfloat16, enabled=fast):
@@ -216,8 +229,10 @@ def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         mean_loss = loss_sum.item() / steps_per_epoch  # one host sync per epoch
         if not math.isfinite(mean_loss):
             raise TrainingError(f"non-finite training loss ({mean_loss}) in epoch {epoch + 1}")
-        precise_bn(model, train_x, resolution, max(recipe.batch_size, 128), fast, channels_last=cl)
-        acc = evaluate(model, val_x, val_y, resolution, max(recipe.batch_size, 256), fast, cl)
+        precise_bn(model, train_x, resolution, max(recipe.batch_size, 128), fast, channels_last=cl,
+                   norm=norm)
+        acc = evaluate(model, val_x, val_y, resolution, max(recipe.batch_size, 256), fast, cl,
+                       norm=norm)
         result.history.append(acc)
         result.accuracy = acc
         if report is not None:
