@@ -102,6 +102,7 @@ def _list(v) -> str:
 
 
 def init(args) -> int:
+    from gridsearch.study import study_sbatch_line
     from gridsearch.study._search import Search
 
     cfg = load_config(args)
@@ -109,8 +110,11 @@ def init(args) -> int:
     created = search.init()
     n = search.total()
     verb = "created" if created else "exists:"
-    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} points, "
-          f"{search.remaining()} left)")
+    left = search.remaining()
+    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} points, {left} left)")
+    line = study_sbatch_line(search, args.config, args.storage_file, left)  # None: SQLite, done
+    if line:
+        print(f"its workers on Slurm, submitted from this folder:\n  {line}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """The search as an Optuna study: proposing points, running a trial, reading trials back, objectives
-and Pareto fronts, and worker processes."""
+and Pareto fronts, worker processes, and the line that submits workers to Slurm."""
 
 from gridsearch._lazy import attach
 
@@ -13,5 +13,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_confirm": ["Fidelity", "Outcome", "confirm_config", "outcome", "plan"],
     "_objectives": ["Limit"],
     "_pareto": ["dominates", "front"],
+    "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",
+               "study_sbatch_line"],
     "_workers": ["Pool", "Slot", "parse_gpus", "placement", "usable_cores", "worker_command"],
 })
