@@ -101,13 +101,13 @@ class Cluster:
             deadline = time.monotonic() + 2 * KILL_WAIT_S
             while self.run("squeue", "-h").stdout.strip() and time.monotonic() < deadline:
                 time.sleep(0.2)
+        pids = []
         for name in ("slurmd", "slurmctld", "munged"):
-            pid_file = self.root / f"{name}.pid"
             try:
-                pid = int(pid_file.read_text().split()[0])
+                pids.append(int((self.root / f"{name}.pid").read_text().split()[0]))
             except (OSError, ValueError, IndexError):
                 continue
-            _terminate(pid)
+        _terminate(pids)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def logs(self) -> str:
@@ -141,19 +141,22 @@ class Cluster:
         return self.tasks(job)
 
 
-def _terminate(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM a daemon we started (not our child: it forked away), then SIGKILL it if needed."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+def _terminate(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM the daemons we started (not our children: they forked away) all at once, wait
+    for them (each takes about 2 s to shut down), then SIGKILL those still there."""
+    def alive(pid: int) -> bool:
         try:
-            os.kill(pid, sig)
+            os.kill(pid, 0)
+            return True
         except ProcessLookupError:
-            return
+            return False
+
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 

@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
+from gridsearch import cli
 from gridsearch.storage import open_storage
 
-from conftest import PG_PASSWORD, ROOT, cli
+from conftest import PG_PASSWORD, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm, pytest.mark.postgres]
 
@@ -39,8 +40,11 @@ HEADER = re.compile(r"gridsearch: task (\d+) of job (\d+) on ([^:\s]+):(\d+), de
 
 
 def study_config(tiny_config, name):
-    """TINY's 3 points, every one trained (repair mode): 3 units; short heartbeats."""
-    return tiny_config(name=name, mode="repair", extra=WORKERS)
+    """TINY's 3 points, every one trained (repair mode): 3 units; short heartbeats; 512 training
+    images, so that a trial lasts a few seconds: long enough to be interrupted while it trains."""
+    path = tiny_config(name=name, mode="repair", extra=WORKERS)
+    path.write_text(path.read_text().replace("train_size = 128", "train_size = 512"))
+    return path
 
 
 def job_env(**extra):
@@ -48,6 +52,20 @@ def job_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSEARCH_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     return {**env, **extra}
+
+
+def init(path, env, monkeypatch, capsys):
+    """`gridsearch init CONFIG` as the user types it in the config's folder (in this process:
+    one interpreter start less), with the storage variable of ``env``; returns (stdout, stderr)."""
+    monkeypatch.chdir(path.parent)
+    for name in ("GRIDSEARCH_STORAGE", "GRIDSEARCH_STORAGE_FILE"):
+        if name in env:
+            monkeypatch.setenv(name, env[name])
+    capsys.readouterr()
+    code = cli.main(["init", path.name])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out, err
 
 
 def secret_file(folder, url):
@@ -109,6 +127,12 @@ def unit_figures(storage, study_name):
     return trials, done
 
 
+def train_s(trials):
+    """Mean training time of the completed trials (how long a trial is there to interrupt)."""
+    ts = [t.user_attrs["train_seconds"] for t in trials if t.state == TrialState.COMPLETE]
+    return round(sum(ts) / len(ts), 1)
+
+
 def report(label, **f):
     print(f"\nFIGURES {label}: " + " ".join(f"{k}={v}" for k, v in f.items()))
 
@@ -119,7 +143,8 @@ def check_no_password(*texts):
 
 
 def test_init_line_runs_as_printed_and_scancel_gives_the_unit_back(slurm, postgres_url,
-                                                                    tiny_config, tmp_path):
+                                                                    tiny_config, tmp_path,
+                                                                    monkeypatch, capsys):
     """`gridsearch init` prints the sbatch line; run as printed (with -c 1: this host has few
     cores), 3 tasks train the 3 units; one task is scancelled mid-trial (SIGTERM): its trial is
     failed as interrupted and its unit trained by another task at once.  Slurm reports 0 for the
@@ -128,11 +153,10 @@ def test_init_line_runs_as_printed_and_scancel_gives_the_unit_back(slurm, postgr
     path = study_config(tiny_config, "slurm_term")
     secret = secret_file(tmp_path, postgres_url)
     env = job_env(GRIDSEARCH_STORAGE_FILE=str(secret))
-    r = cli("init", path.name, cwd=tmp_path, env=env)
-    assert r.returncode == 0, r.stderr
-    line = r.stdout.splitlines()[-1].strip()
+    out, err = init(path, env, monkeypatch, capsys)
+    line = out.splitlines()[-1].strip()
     assert line == f"GRIDSEARCH_STORAGE_FILE={secret} sbatch --array=0-2 {SCRIPT} {path.name}"
-    check_no_password(r.stdout, r.stderr)
+    check_no_password(out, err)
     job = submitted(slurm.run("bash", "-c", line.replace(" sbatch ", " sbatch -c 1 ", 1),
                               env=env, cwd=tmp_path))
     storage = open_storage(postgres_url, heartbeat=False)
@@ -144,7 +168,7 @@ def test_init_line_runs_as_printed_and_scancel_gives_the_unit_back(slurm, postgr
                and t.user_attrs["unit"] == victim.user_attrs["unit"]]
     workers = {t.user_attrs["worker"] for t in trials}
     report("slurm scancel (SIGTERM) of 1 of 3 tasks mid-trial", tasks=len(tasks), units=3,
-           trials=len(trials), retries=len(trials) - 3, workers=len(workers),
+           trials=len(trials), retries=len(trials) - 3, workers=len(workers), train_s=train_s(trials),
            wall_s=round(time.perf_counter() - t0, 1))
     assert sorted(tasks) == [0, 1, 2]
     assert set(done) == {(p, 0) for p in range(3)} and set(done.values()) == {1}
@@ -165,7 +189,7 @@ def test_init_line_runs_as_printed_and_scancel_gives_the_unit_back(slurm, postgr
 
 
 def test_a_task_killed_hard_is_retried_after_the_grace_period(slurm, postgres_url, tiny_config,
-                                                              tmp_path):
+                                                              tmp_path, monkeypatch, capsys):
     """The shipped script as users submit it (URL in GRIDSEARCH_STORAGE): `scancel --batch
     --signal=KILL` of a task mid-trial leaves its trial RUNNING with no heartbeat; after the grace
     period (3 s) another task fails it and trains the unit again. Slurm reports 0:9 (killed by
@@ -173,12 +197,11 @@ def test_a_task_killed_hard_is_retried_after_the_grace_period(slurm, postgres_ur
     t0 = time.perf_counter()
     path = study_config(tiny_config, "slurm_kill")
     env = job_env(GRIDSEARCH_STORAGE=postgres_url)
-    r = cli("init", path.name, cwd=tmp_path, env=env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[-1].strip() == (
+    out, err = init(path, env, monkeypatch, capsys)
+    assert out.splitlines()[-1].strip() == (
         f"sbatch --array=0-2 {SCRIPT} {path.name}  # GRIDSEARCH_STORAGE passes on from this "
         "shell (export it)")
-    check_no_password(r.stdout, r.stderr)
+    check_no_password(out, err)
     job = submitted(slurm.run("sbatch", "--array=0-2", "-c", "1", str(SCRIPT), path.name,
                               env=env, cwd=tmp_path))
     storage = open_storage(postgres_url, heartbeat=False)
@@ -192,7 +215,7 @@ def test_a_task_killed_hard_is_retried_after_the_grace_period(slurm, postgres_ur
                and t.user_attrs["unit"] == victim.user_attrs["unit"]]
     report("slurm scancel --batch --signal=KILL of 1 of 3 tasks mid-trial", tasks=len(tasks),
            units=3, trials=len(trials), retries=len(trials) - 3,
-           retry_after_s=round(retried[0].datetime_start.timestamp() - killed_at, 1),
+           train_s=train_s(trials), retry_after_s=round(retried[0].datetime_start.timestamp() - killed_at, 1),
            wall_s=round(time.perf_counter() - t0, 1))
     assert set(done) == {(p, 0) for p in range(3)} and set(done.values()) == {1}
     assert after.state == TrialState.FAIL                       # by heartbeat: no cleanup ran
