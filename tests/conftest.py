@@ -97,3 +97,22 @@ def postgres_url(postgres_server):
     conn.cursor().execute(f"CREATE DATABASE {name}")
     conn.close()
     yield f"{postgres_server}/{name}"
+
+
+# -- a real Slurm cluster, started by the tests on this host (tests/slurmcluster.py) ----------
+@pytest.fixture(scope="session")
+def slurm():
+    """A one-node Slurm (munged, slurmctld, slurmd as root, config in a temporary folder), stopped
+    at the end of the session; skips where Slurm is not installed or we are not root."""
+    from slurmcluster import Cluster, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    cluster = Cluster()
+    try:
+        cluster.start()
+        print(f"\nFIGURES slurm cluster started in {cluster.started_s:.1f} s")
+        yield cluster
+    finally:
+        cluster.stop()

@@ -164,15 +164,18 @@ def _list(v) -> str:
 
 
 def init(args) -> int:
-    from gridsearch.study import Search
+    from gridsearch.study import Search, study_sbatch_line
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     created = search.init()
     n = search.total()
     verb = "created" if created else "exists:"
-    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} units, "
-          f"{search.remaining()} left)")
+    left = search.remaining()
+    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} units, {left} left)")
+    line = study_sbatch_line(search, args.config, args.storage_file, left)  # None: SQLite, done
+    if line:
+        print(f"its workers on Slurm, submitted from this folder:\n  {line}")
     return 0
 
 

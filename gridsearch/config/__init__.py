@@ -10,8 +10,8 @@ from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GEN
                                        ModelConfig, ObjectivesConfig, RangeConfig, SearchConfig,
                                        SelectConfig, StudyConfig, TrainConfig, WorkersConfig, num,
                                        numeric_keys)
-from gridsearch.config._storage import (STORAGE_ENV, STORAGE_FILE_ENV, read_storage_file,
-                                        storage_url)
+from gridsearch.config._storage import (STORAGE_ENV, STORAGE_FILE_ENV, StorageSource,
+                                        read_storage_file, resolve_storage, storage_url)
 
 load_config = load  # the name the top-level package exports
 
@@ -20,4 +20,5 @@ __all__ = ["AUGMENTS", "BUDGET_MODES", "DATA_SOURCES", "GENERATED_SOURCES", "MAX
            "OPTIMIZERS", "SELECT_MODES", "STORAGE_ENV", "STORAGE_FILE_ENV", "BudgetConfig",
            "DataConfig", "ModelConfig", "ObjectivesConfig", "RangeConfig", "SearchConfig",
            "SelectConfig", "StudyConfig", "TrainConfig", "WorkersConfig", "from_dict", "load", "load_config",
-           "num", "numeric_keys", "read_storage_file", "storage_url", "validate", "with_defaults"]
+           "num", "numeric_keys", "read_storage_file", "resolve_storage", "storage_url",
+           "StorageSource", "validate", "with_defaults"]

@@ -14,6 +14,7 @@ A password belongs in the environment or a file, never on a command line (``ps``
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -24,27 +25,46 @@ STORAGE_ENV = "GRIDSEARCH_STORAGE"
 STORAGE_FILE_ENV = "GRIDSEARCH_STORAGE_FILE"
 
 
-def storage_url(cfg: StudyConfig, url: str | None = None, file: str | None = None,
-                env: Mapping[str, str] | None = None) -> str:
-    """The storage URL of ``cfg`` given the command line's ``url`` / ``file`` (see the module
-    docstring for the order)."""
+@dataclass(frozen=True)
+class StorageSource:
+    """The URL a study uses and where it came from: ``origin`` names the source (``--storage``,
+    ``--storage-file``, ``GRIDSEARCH_STORAGE``, ``GRIDSEARCH_STORAGE_FILE``, ``storage``,
+    ``storage_file`` or ``default``), ``file`` the file it was read from, if any."""
+
+    url: str
+    origin: str
+    file: str | None = None
+
+
+def resolve_storage(cfg: StudyConfig, url: str | None = None, file: str | None = None,
+                    env: Mapping[str, str] | None = None) -> StorageSource:
+    """The storage URL of ``cfg`` given the command line's ``url`` / ``file``, and its source
+    (see the module docstring for the order)."""
     env = os.environ if env is None else env
     if url and file:
         raise ConfigError("--storage-file: give --storage or --storage-file, not both")
     if url:
-        return url
+        return StorageSource(url, "--storage")
     if file:
-        return read_storage_file(file, "--storage-file")
+        return StorageSource(read_storage_file(file, "--storage-file"), "--storage-file", file)
     if env.get(STORAGE_ENV):
-        return env[STORAGE_ENV].strip()
+        return StorageSource(env[STORAGE_ENV].strip(), STORAGE_ENV)
     if env.get(STORAGE_FILE_ENV):
-        return read_storage_file(env[STORAGE_FILE_ENV], STORAGE_FILE_ENV)
+        path = env[STORAGE_FILE_ENV]
+        return StorageSource(read_storage_file(path, STORAGE_FILE_ENV), STORAGE_FILE_ENV, path)
     if cfg.storage:
-        return cfg.storage
+        return StorageSource(cfg.storage, "storage")
     if cfg.storage_file:
-        return read_storage_file(cfg.relative(cfg.storage_file), "storage_file")
+        path = str(cfg.relative(cfg.storage_file))
+        return StorageSource(read_storage_file(path, "storage_file"), "storage_file", path)
     folder = Path(cfg.path).parent if cfg.path else Path("studies")
-    return f"sqlite:///{folder / (cfg.name + '.db')}"
+    return StorageSource(f"sqlite:///{folder / (cfg.name + '.db')}", "default")
+
+
+def storage_url(cfg: StudyConfig, url: str | None = None, file: str | None = None,
+                env: Mapping[str, str] | None = None) -> str:
+    """The storage URL of ``cfg`` (:func:`resolve_storage` without its source)."""
+    return resolve_storage(cfg, url, file, env).url
 
 
 def read_storage_file(path: str | Path, key: str) -> str:

@@ -1,5 +1,6 @@
 """Studies: the store (Optuna's study), plans of units, the one loop that runs them, the one trial
-record, the runner of one trial, samplers, confirmation, Pareto fronts and worker processes."""
+record, the runner of one trial, samplers, confirmation, Pareto fronts, worker processes, and
+the line that submits workers to Slurm."""
 
 from gridsearch._lazy import attach
 
@@ -21,4 +22,6 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
     "_workers": ["Pool", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "LOAD_ENV"],
+    "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",
+               "study_sbatch_line"],
 })

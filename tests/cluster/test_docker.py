@@ -9,6 +9,7 @@ reaches gridsearch through the environment (GRIDSEARCH_STORAGE / _FILE), never a
 file holds a password.  The Dockerfile installs the dependencies before it copies the code.
 """
 
+import math
 import re
 import shlex
 import subprocess
@@ -19,7 +20,7 @@ import yaml
 
 from gridsearch import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 DOCKER = ROOT / "docker"
 ENV = {"POSTGRES_PASSWORD": "s3cret", "STUDY": "quickstart", "WORKERS": "3", "WORKER_THREADS": "4"}
 VAR = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
@@ -97,7 +98,7 @@ def _sbatch_commands():
     """The gridsearch line of the batch script, its variables as sbatch would fill them."""
     text = (DOCKER / "slurm-worker.sbatch").read_text()
     lines = [ln for ln in text.splitlines() if re.match(r"\s*(exec\s+)?gridsearch\s", ln)]
-    env = {"CONFIG": "studies/quickstart.toml", "THREADS": "4"}
+    env = {"CONFIG": "studies/quickstart.toml", "THREADS": "4", "DEVICE": "cpu"}
     out = []
     for ln in lines:
         ln = re.sub(r"\$\{?(\w+)\}?", lambda m: env[m.group(1)], ln)
@@ -105,14 +106,33 @@ def _sbatch_commands():
     return out
 
 
-def _k8s_commands():
-    docs = [d for d in yaml.safe_load_all((DOCKER / "k8s-workers.yaml").read_text()) if d]
+def _k8s_commands(text=None):
+    """Each container's args, with $(VAR) expanded from its environment as Kubernetes does (a
+    Secret's value stands in as SECRET; requests.cpu rounded up to whole cores)."""
+    text = text or (DOCKER / "k8s-workers.yaml").read_text()
+    docs = [d for d in yaml.safe_load_all(text) if d]
     out = []
     for d in docs:
         spec = d["spec"]["template"]["spec"]
         for c in spec.get("initContainers", []) + spec["containers"]:
-            out.append((c["args"], {e["name"]: e for e in c.get("env", [])}))
+            env = {e["name"]: e for e in c.get("env", [])}
+            values = {name: _k8s_value(e, spec) for name, e in env.items()}
+            args = [re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], a) for a in c["args"]]
+            out.append((args, env))
     return out
+
+
+def _k8s_value(entry, spec):
+    if "value" in entry:
+        return entry["value"]
+    ref = entry["valueFrom"]
+    if "secretKeyRef" in ref:
+        return "SECRET"
+    field = ref["resourceFieldRef"]
+    container = next(c for c in spec["containers"] if c["name"] == field["containerName"])
+    kind, resource = field["resource"].split(".")
+    assert kind == "requests" and resource == "cpu", field
+    return str(math.ceil(float(container["resources"]["requests"]["cpu"])))
 
 
 FILES = {"compose.yaml": _compose_commands, "slurm-worker.sbatch": _sbatch_commands,
@@ -156,15 +176,71 @@ def test_no_secret_in_the_file(name):
         assert "Secret" not in kinds  # created by the operator, not shipped with data
 
 
-def test_the_slurm_script_is_bash_and_an_array_job_with_a_gpu_per_task():
+def test_the_slurm_script_is_bash_an_array_job_and_asks_for_no_gpu():
+    """The script runs unchanged on a CPU-only partition (which rejects a GPU request): no GPU
+    directive; GPU tasks ask with `sbatch --gres=gpu:1`.  Without a storage variable it refuses."""
     path = DOCKER / "slurm-worker.sbatch"
     assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
     text = path.read_text()
-    assert re.search(r"^#SBATCH --array=", text, re.M) and re.search(r"^#SBATCH --gres=gpu:1$", text, re.M)
-    assert "--device cuda" in text
+    assert re.search(r"^#SBATCH --array=", text, re.M)
+    assert re.search(r"^#SBATCH --cpus-per-task=\d+$", text, re.M)
+    assert not re.search(r"^#SBATCH.*(--gres|--gpus|-G\b)", text, re.M)
+    for documented in ("--gres=gpu:1", "GRIDSEARCH_DEVICE", "SLURM_CPUS_PER_TASK",
+                       "GRIDSEARCH_STORAGE_FILE"):
+        assert documented in text.split("\n#SBATCH")[0], documented  # in the header comment
     r = subprocess.run(["bash", str(path), "studies/quickstart.toml"], capture_output=True,
                        text=True, env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 2 and "GRIDSEARCH_STORAGE" in r.stderr  # refuses without a URL
+
+
+@pytest.mark.parametrize("env, device, threads", [
+    ({}, "cpu", "1"),                                                  # nothing said: 1 core
+    ({"SLURM_CPUS_PER_TASK": "3"}, "cpu", "3"),                        # -c 3
+    ({"SLURM_GPUS_ON_NODE": "1", "CUDA_VISIBLE_DEVICES": "2"}, "cuda", "1"),   # --gres=gpu:1
+    ({"SLURM_GPUS_ON_NODE": "0"}, "cpu", "1"),
+    ({"SLURM_GPUS_ON_NODE": "1", "GRIDSEARCH_DEVICE": "cpu"}, "cpu", "1"),     # the variable wins
+    ({"GRIDSEARCH_DEVICE": "cuda:1", "SLURM_CPUS_PER_TASK": "8"}, "cuda:1", "8"),
+])
+def test_the_slurm_script_device_and_threads_follow_the_allocation(tmp_path, env, device, threads):
+    """What the script hands gridsearch, as Slurm's variables say: a stand-in `gridsearch` on
+    PATH prints its arguments (the real one runs on a real Slurm in test_slurm.py)."""
+    fake = tmp_path / "gridsearch"
+    fake.write_text('#!/bin/bash\necho "ARGS $* OMP=$OMP_NUM_THREADS"\n')
+    fake.chmod(0o755)
+    url = "postgresql://gridsearch:s3cret@db:5432/gridsearch"
+    r = subprocess.run(["bash", str(DOCKER / "slurm-worker.sbatch"), "studies/x.toml"],
+                       capture_output=True, text=True,
+                       env={"PATH": f"{tmp_path}:/usr/bin:/bin", "GRIDSEARCH_STORAGE": url, **env})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (f"ARGS worker studies/x.toml --device {device} --threads {threads} "
+                                f"--no-progress OMP={threads}")
+    assert f"device {device}, {threads} thread(s), config studies/x.toml" in r.stderr
+    assert "s3cret" not in r.stdout + r.stderr
+
+
+def test_k8s_device_gpu_and_threads_are_configurable():
+    """The worker's device is GRIDSEARCH_DEVICE (default auto: the GPU the pod was given, else
+    cpu), its threads the cores it requests; the GPU limit is one commented line, enabled by the
+    sed line of the manifest's header (as the README says)."""
+    text = (DOCKER / "k8s-workers.yaml").read_text()
+    (args, env), = [(a, e) for a, e in _k8s_commands(text) if a[0] == "worker"]
+    assert args[args.index("--device") + 1] == "auto" and args[args.index("--threads") + 1] == "2"
+    assert "OMP_NUM_THREADS" in env
+    job = next(d for d in yaml.safe_load_all(text) if d)
+    assert "nvidia.com/gpu" not in job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    sed = "s|^\\( *\\)# nvidia.com/gpu|\\1nvidia.com/gpu|"
+    assert f"sed '{sed}' docker/k8s-workers.yaml | kubectl apply -f -" in text
+    readme = (ROOT / "README.md").read_text()
+    assert f"sed '{sed}' docker/k8s-workers.yaml | kubectl apply -f -" in readme
+    gpu = subprocess.run(["sed", sed, str(DOCKER / "k8s-workers.yaml")], capture_output=True,
+                         text=True, check=True).stdout
+    job = next(d for d in yaml.safe_load_all(gpu) if d)
+    assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {
+        "memory": "8Gi", "nvidia.com/gpu": 1}
+    assert gpu.count("\n") == text.count("\n") and sum(
+        a != b for a, b in zip(gpu.splitlines(), text.splitlines())) == 1   # that line only
+    cpu_args = [a for a, _ in _k8s_commands(text)]
+    assert cpu_args == [a for a, _ in _k8s_commands(gpu)]
 
 
 def test_k8s_job_runs_parallel_workers():
