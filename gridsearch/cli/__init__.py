@@ -1,8 +1,13 @@
-"""The ``gridsearch`` command line: thin commands over the library.
+"""gridsearch: find EfficientNet compound-scaling coefficients (alpha, beta, gamma) for a network,
+then scale it with them.
+
+The usual order:  plan → run → status → confirm → freeze → scale / export → report
+(init / worker share one study between hosts; dashboard shows it in optuna-dashboard; compare
+checks compound against single-dimension scaling; count measures one network).
 
 FLOPs are counted by fvcore: one multiply-add is ONE FLOP (the EfficientNet paper's convention).
 Bad input prints one line and exits with status 2; Ctrl-C exits with 130 and leaves the study
-resumable.
+resumable.  `gridsearch COMMAND --help` describes each command.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from gridsearch.cli import viz  # noqa: E402
 from gridsearch.cli import confirm  # noqa: E402
 from gridsearch.cli import trials  # noqa: E402
 
-COMMANDS = (count, search, trials, confirm, family, viz)
+# One place to add a command: a module with register(sub), listed here in the order of the help.
+COMMANDS = (search, trials, confirm, family, viz, count)
 EXIT_USAGE = 2
 
 

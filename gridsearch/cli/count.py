@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1)")
     p.add_argument("--depth", type=float, default=1.0, help="depth multiplier (default 1)")
     p.add_argument("--resolution", type=int, default=224, help="input size in pixels (default 224)")
-    p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--num-classes", type=int, default=1000,
+                   help="outputs of the classifier (default 1000)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=run)
 

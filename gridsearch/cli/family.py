@@ -62,7 +62,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="JSON", help="the file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--tolerance", type=float, help="repair tolerance (default: budget.tolerance)")
-    _add_family_options(p)
+    _add_family_options(p, with_model=False)
     p.set_defaults(func=export_cmd)
 
     p = sub.add_parser("build", help="rebuild a member of an exported family and measure it",
@@ -75,12 +75,13 @@ def register(sub) -> None:
     p.set_defaults(func=build_cmd)
 
 
-def _add_family_options(p) -> None:
+def _add_family_options(p, with_model: bool = True) -> None:
     p.add_argument("--phi", default=DEFAULT_PHI, metavar="SPEC",
                    help=f"values of phi: -1..4, 0,0.5,1 or 0..2:0.5 (default {DEFAULT_PHI})")
     p.add_argument("--repair", dest="repair", action="store_const", const=True, default=None,
                    help="solve each member's resolution to land within the tolerance of target^phi "
-                        "(default: the study's budget.mode; off with --model)")
+                        "(default: the study's budget.mode" + ("; off with --model)" if with_model
+                                                               else ")"))
     p.add_argument("--no-repair", dest="repair", action="store_const", const=False,
                    help="measure at round(base*gamma^phi) only")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
@@ -219,10 +220,11 @@ def scale_cmd(args) -> int:
         realiser = Realiser(args.model, args.base_resolution, args.num_classes)
         fam = _scale(args, realiser, Point(args.alpha, args.beta, args.gamma), args.target,
                      bool(args.repair), tol)
-    doc = document(fam, frozen, cfg)
-    if cfg is not None:  # the report and the dashboard show the family stored on the study
-        Search(cfg, args.storage).study(create=False).set_user_attr(
-            FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS}, "members": doc["family"]})
+    study = Search(cfg, args.storage).study(create=False) if cfg is not None else None
+    doc = document(fam, frozen, cfg, data=study.user_attrs.get("data") if study else None)
+    if study is not None:  # the report and the dashboard show the family stored on the study
+        study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
+                                          "members": doc["family"]})
     if args.plot:  # the report's family figure
         from gridsearch.viz import family_plot
 
@@ -282,13 +284,14 @@ def export_cmd(args) -> int:
     study = Search(cfg, args.storage).study(create=False)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
     tol = _tolerance(args, cfg.budget.tolerance)
+    data = study.user_attrs.get("data")
     doc = from_stored(study.user_attrs.get(FAMILY_ATTR), frozen, cfg, parse_phis(args.phi),
-                      repair, tol)
+                      repair, tol, data)
     if doc is not None:
         _note(args, f"{cfg.name}: the family stored by `gridsearch scale` (measured then)")
     else:
         doc = document(_scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target,
-                              repair, tol), frozen, cfg)
+                              repair, tol), frozen, cfg, data=data)
         # what report and the dashboard show is the family this file holds
         study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
                                           "members": doc["family"]})

@@ -28,13 +28,6 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=plan)
 
-    p = sub.add_parser("init", help="create the study (once) and exit; workers then join it",
-                       description="Check the config, the model and the data, create the study "
-                                   "in its store (or check the existing one) and exit: workers on "
-                                   "any host then join it with `gridsearch worker`.")
-    add_config(p)
-    p.set_defaults(func=init)
-
     for name, helptext, desc in (
             ("run", "run the search (resumes where it stopped)",
              "Create the study if needed and train what is left of its plan, in this process or "
@@ -62,6 +55,13 @@ def register(sub) -> None:
                            help="GPUs to spread the workers over round-robin, e.g. 0,1 "
                                 "(default: every visible GPU)")
         p.set_defaults(func=run, create=name == "run")
+
+    p = sub.add_parser("init", help="create the study (once) and exit; workers then join it",
+                       description="Check the config, the model and the data, create the study "
+                                   "in its store (or check the existing one) and exit: workers on "
+                                   "any host then join it with `gridsearch worker`.")
+    add_config(p)
+    p.set_defaults(func=init)
 
 
 def say(msg: str) -> None:

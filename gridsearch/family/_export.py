@@ -60,10 +60,11 @@ def member_dict(m: "Measured") -> dict[str, Any]:
     return {**m.as_dict(), "phi": _phi(m.spec.phi)}
 
 
-def provenance(frozen: Frozen | None = None, cfg=None,
-               created: str | None = None) -> dict[str, Any]:
+def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = None,
+               data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where a family's coefficients came from: the study, trial(s), accuracy and selection
-    (``frozen``), the data, fidelity and budget (``cfg``, a StudyConfig), versions and time."""
+    (``frozen``), the data, fidelity and budget (``cfg``, a StudyConfig; ``data``, the study's
+    record of what was loaded: its classes and layout), versions and time."""
     prov: dict[str, Any] = {
         "study": frozen.study if frozen else None,          # the study whose trials are named
         "trial": frozen.trial if frozen else None,
@@ -72,7 +73,8 @@ def provenance(frozen: Frozen | None = None, cfg=None,
         "value": frozen.value if frozen else None,
         "selection": ({"source": frozen.source, "std": frozen.std, "n": frozen.n,
                        "margin": frozen.margin, "p_value": frozen.p_value,
-                       "ties": [list(t) for t in frozen.ties]} if frozen else None),
+                       "ties": [list(t) for t in frozen.ties],
+                       "verdict": frozen.verdict} if frozen else None),
         "objective": "validation accuracy (maximize)" if frozen else None,
         "dataset": None, "train_size": None, "val_size": None, "epochs": None,
         "versions": versions(),
@@ -85,11 +87,14 @@ def provenance(frozen: Frozen | None = None, cfg=None,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
                     search={"phi": cfg.search.phi, "target": cfg.search.target,
                             "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance})
+    if data:
+        prov.update(classes=data.get("classes"), data_layout=data.get("layout"),
+                    data_key=(data.get("cache") or {}).get("key") or None)
     return prov
 
 
 def document(family: Family, frozen: Frozen | None = None, cfg=None,
-             created: str | None = None) -> dict[str, Any]:
+             created: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
     b, p = family.baseline, family.point
     eff = frozen.effective_gamma if frozen is not None else p.gamma
@@ -111,7 +116,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
                     "resolution": "round(base * gamma^phi)" + (", then solved to the target"
                                                                if family.repair else "")},
         "family": [member_dict(m) for m in family.members],
-        "provenance": provenance(frozen, cfg, created),
+        "provenance": provenance(frozen, cfg, created, data),
     }
 
 
@@ -119,7 +124,7 @@ STORED_KEYS = ("baseline", "coefficients", "target_multiplier", "scaling", "fami
 
 
 def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], repair: bool,
-                tolerance: float) -> dict[str, Any] | None:
+                tolerance: float, data: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The export document from a family ``gridsearch scale`` stored on the study, when it was
     measured for exactly these coefficients, φ values, repair and tolerance (else None: measure)."""
     if not isinstance(stored, dict) or any(k not in stored for k in STORED_KEYS):
@@ -132,7 +137,7 @@ def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], 
     if not same:
         return None
     return {"schema": SCHEMA, "flops_convention": FLOPS_CONVENTION,
-            **{k: stored[k] for k in STORED_KEYS}, "provenance": provenance(frozen, cfg)}
+            **{k: stored[k] for k in STORED_KEYS}, "provenance": provenance(frozen, cfg, data=data)}
 
 
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:

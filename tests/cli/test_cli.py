@@ -61,3 +61,32 @@ def test_commands_that_train_nothing_import_no_heavy_library(argv):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_every_command_and_option_is_described():
+    """Help that guides: every command has a description, every option a help text, the commands
+    come in the usual order, and no option's help names an option its command lacks."""
+    import argparse
+    import re
+
+    from gridsearch.cli import parser
+
+    p = parser()
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    names = list(sub.choices)
+    order = ["plan", "run", "status", "confirm", "freeze", "scale", "export", "report"]
+    assert [n for n in names if n in order] == order, names
+    missing = []
+    for name, cmd in sub.choices.items():
+        if not cmd.description:
+            missing.append(f"{name}: no description")
+        flags = {o for a in cmd._actions for o in a.option_strings}
+        for a in cmd._actions:
+            if a.help == argparse.SUPPRESS or isinstance(a, argparse._HelpAction):
+                continue
+            if not a.help:
+                missing.append(f"{name} {'/'.join(a.option_strings) or a.dest}: no help")
+            for named in re.findall(r"(?<![\w-])--[a-z][a-z-]+", a.help or ""):
+                if named not in flags:
+                    missing.append(f"{name} {'/'.join(a.option_strings)}: mentions {named}")
+    assert not missing, missing

@@ -122,7 +122,7 @@ def unit_figures(storage, study_name):
     sid = storage.get_study_id_from_name(study_name)
     trials = storage.get_all_trials(sid, deepcopy=False)
     assert not [t for t in trials if t.state == TrialState.RUNNING]
-    done = Counter((t.user_attrs["point"], t.user_attrs["seed"]) for t in trials
+    done = Counter((t.user_attrs["point_index"], t.user_attrs["seed"]) for t in trials
                    if t.state != TrialState.FAIL)
     return trials, done
 
