@@ -158,7 +158,7 @@ def test_workers_get_the_url_in_their_environment_not_their_command_line():
     cmd = workers.worker_command("studies/x.toml", slot)
     assert not any("postgresql" in a or a == "--storage" for a in cmd)
     pool = workers.Pool([cmd], lambda i, line: None, storage=FORMS["plain"][0])
-    assert pool.env["GRIDSEARCH_STORAGE"] == FORMS["plain"][0]
+    assert pool.envs[0]["GRIDSEARCH_STORAGE"] == FORMS["plain"][0]
 
 
 # -- a reachable PostgreSQL: nothing stored, written or served holds the password -----------------

@@ -207,8 +207,12 @@ def pool(args, search: Search, command) -> int:
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
         print(f"{cfg.name}: nothing left to run ({total} points done)")
         return 0
-    where = ", ".join(sorted({s.device for s in slots}))
-    print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each")
+    where = ", ".join(sorted({s.where for s in slots}))
+    print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each"
+          + ("" if slots[0].gpu is None else ", one visible GPU each"))
+    note = workers.shared_timing_note(slots) if cfg.objectives.timed else None
+    if note:
+        print(f"{cfg.name}: {note}")
     bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="pt",
                disable=_quiet(args), dynamic_ncols=True)
 
@@ -216,7 +220,8 @@ def pool(args, search: Search, command) -> int:
         bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
 
     procs = workers.Pool([command(s) for s in slots], line,
-                         storage=search.url)  # in the workers' environment, not their argv
+                         storage=search.url,  # in the workers' environment, not their argv
+                         envs=[s.env for s in slots])
     try:
         procs.start()
         while procs.alive():

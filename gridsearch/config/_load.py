@@ -18,6 +18,8 @@ from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GEN
                                        MAX_INT, MAX_POINTS, MINIMIZABLE, OPTIMIZERS, PRUNERS,
                                        SAMPLERS, RangeConfig, StudyConfig, _check_bounds)
 from gridsearch.errors import ConfigError
+from gridsearch.training import _device
+from gridsearch.training._precision import PRECISIONS
 
 
 def with_defaults(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +148,8 @@ def validate(cfg: StudyConfig) -> None:
             raise ConfigError(f"data.root: no such directory: {d.root}")
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
     _choice("train.augment", t.augment, AUGMENTS)
-    if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
-        raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
+    _device.parse(t.device, "train.device")
+    _choice("train.precision", t.precision, PRECISIONS)
     size = 1
     for coef in ("alpha", "beta", "gamma"):
         r: RangeConfig = getattr(s, coef)

@@ -107,6 +107,12 @@ class TrainConfig:
     # (only where a mirror image keeps its class: not for digits).
     augment: str = "none"
     hflip: bool = False
+    # auto: bf16 autocast on GPUs of compute capability ≥ 8.0, fp16 + a gradient scaler on ≥ 7.0,
+    # else fp32 (the CPU: fp32); or bf16 | fp16 | fp32 (training/_precision.py)
+    precision: str = "auto"
+    # deterministic algorithms (cuDNN, cuBLAS): a retried (point, seed) reproduces on a GPU
+    # (training/_determinism.py)
+    deterministic: bool = False
 
     def seed_list(self) -> list[int]:
         """The seeds every point is trained with (weights and batch order)."""

@@ -204,6 +204,7 @@ class Compare:
         check_phi(phi)
         if seeds < 1:
             raise ConfigError(f"--seeds: must be ≥ 1, got {seeds}")
+        dev = self.device(device)   # a bad device stops here, before the store is touched
         wanted_seeds = [self.cfg.train.seed + i for i in range(seeds)]
         compound = self.point()
         study = self.study()
@@ -220,7 +221,7 @@ class Compare:
                     on_entry(done[k])
             return [done[k] for k in wanted]
         planned = self.plan(phi, compound)
-        subsets, dev = self._training(device)
+        subsets = self._subsets()
         out = []
         for e in planned:
             k = (e.strategy, round(phi, 6))
@@ -234,15 +235,18 @@ class Compare:
                 on_entry(e)
         return out
 
-    def _training(self, device: str | None):
-        from gridsearch.training import _data as data_mod
-        from gridsearch.training import _trainer as trainer
+    def device(self, device: str | None = None):
+        """The device to train on (``device`` or the config's), checked as ``run`` checks it."""
+        from gridsearch.training import _device as device_mod
 
-        cfg = self.cfg
-        d = cfg.data
-        subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
-                                d.val_size, d.seed, d.image_size)
-        return subsets, trainer.resolve_device(device or cfg.train.device)
+        return device_mod.prepare(device or self.cfg.train.device, self.cfg.train)
+
+    def _subsets(self):
+        from gridsearch.training import _data as data_mod
+
+        d = self.cfg.data
+        return data_mod.load(d.source, self.cfg.data_root() if d.root else "", d.train_size,
+                             d.val_size, d.seed, d.image_size)
 
     def _train(self, study: optuna.Study, e: Entry, subsets, seed: int, dev) -> None:
         """Train ``e`` with ``seed`` (initial weights and batch order) and store the trial."""

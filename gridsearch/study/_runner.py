@@ -20,7 +20,7 @@ from optuna.trial import Trial, TrialState
 
 from gridsearch import _compat
 from gridsearch.config import StudyConfig
-from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.errors import GridsearchError
 from gridsearch.scaling._space import Point
 from gridsearch.storage import redact
 from gridsearch.study import _objectives as objectives
@@ -197,17 +197,10 @@ def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
     """The device and the data subsets every trial of ``cfg`` needs, checked before the store is
     touched: a bad device, an unknown model or missing data fail here."""
     from gridsearch.training import _data as data_mod
-    from gridsearch.training import _trainer as trainer
+    from gridsearch.training import _device as device_mod
 
     d = cfg.data
-    name = device or cfg.train.device
-    if not (name in ("auto", "cpu", "cuda") or (name.startswith("cuda:")
-                                               and name[5:].isdigit())):
-        raise ConfigError(f"device: must be auto, cpu, cuda or cuda:N, got {name!r}")
-    dev = trainer.resolve_device(name)
-    if dev.type == "cuda" and dev.index is not None and dev.index >= _cuda_count():
-        raise ConfigError(f"device: {name} requested but this host has {_cuda_count()} "
-                          "CUDA device(s)")
+    dev = device_mod.prepare(device or cfg.train.device, cfg.train)
     _ = realiser.reference  # built and measured: an unknown model has failed by now
     subsets = data_mod.load(d.source, cfg.data_root() if d.root else "", d.train_size,
                             d.val_size, d.seed, d.image_size)
@@ -215,9 +208,3 @@ def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
         raise GridsearchError(f"model.num_classes: {cfg.model.num_classes} but {d.source} has "
                               f"{subsets.num_classes} classes")
     return Prepared(dev, subsets)
-
-
-def _cuda_count() -> int:
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -43,7 +43,7 @@ def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: 
             loss.item()  # the per-step host sync of a typical loop (logging, NaN checks)
             seen += len(xb)
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)   # the training device, not the current one
         precise_bn(model, data.train_x.to(device), resolution, max(recipe.batch_size, 128), False)
         result.accuracy = evaluate(model, data.val_x.to(device), data.val_y.to(device), resolution,
                                    max(recipe.batch_size, 256), False)
