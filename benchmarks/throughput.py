@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                  # GPU if present (64 px, 8,192 images), else a CPU-sized run
     python benchmarks/throughput.py --concurrency 4  # N trainers at once on one device
+    python benchmarks/throughput.py --json           # the rows as one JSON line (gpu_check.py)
 
 Prints images/s of each and the ratio to the naive loop measured in the same run.
 """
@@ -9,6 +10,7 @@ Prints images/s of each and the ratio to the naive loop measured in the same run
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -69,6 +71,7 @@ def main() -> None:
     p.add_argument("--naive-batch", type=int, default=128)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--concurrency", type=int)
+    p.add_argument("--json", action="store_true", help="the rows as one JSON line")
     args = p.parse_args()
     device = trainer.resolve_device(args.device)
     gpu = device.type == "cuda"
@@ -120,8 +123,6 @@ def main() -> None:
         pr.join()
     together = args.concurrency * args.images * args.epochs / wall
 
-    print(f"device: {where}; {args.model} w={args.width:g} d={args.depth:g} at "
-          f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
     rows = [
         {"loop": f"naive (DataLoader, fp32, batch {args.naive_batch})",
          "img/s": naive["images_per_second"], "ratio": 1.0, "val_acc": naive["accuracy"]},
@@ -136,6 +137,14 @@ def main() -> None:
          "ratio": together / naive["images_per_second"],
          "val_acc": sum(r["accuracy"] for r in results) / len(results)},
     ]
+    if args.json:
+        print(json.dumps({"device": where, "model": args.model, "width": args.width,
+                          "depth": args.depth, "resolution": args.resolution,
+                          "images": args.images, "concurrency": args.concurrency,
+                          "rows": rows}))
+        return
+    print(f"device: {where}; {args.model} w={args.width:g} d={args.depth:g} at "
+          f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
     print_table(rows, ["loop", "img/s", "ratio", "val_acc"])
 
 
