@@ -307,6 +307,23 @@ def test_any_other_error_is_not_retried(digits):
     assert Broken.calls == 1
 
 
+def test_a_failing_clean_up_does_not_hide_the_error_that_stopped_the_run(digits, monkeypatch):
+    """After a sticky CUDA error every CUDA call fails, putting the module back too: the error
+    that says why the run stopped is the one that comes out."""
+    class Poisoned(Small):
+        def forward(self, x):
+            raise torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
+
+    def broken(*args):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered (again)")
+
+    monkeypatch.setattr(trainer, "_put_back", broken)
+    with pytest.raises(torch.AcceleratorError, match="encountered$"):
+        trainer.train(_net(Poisoned), digits, 8, _recipe(), "cpu")
+    with pytest.raises(RuntimeError, match="again"):        # no error in flight: it is raised
+        trainer.train(_net(), digits, 8, _recipe(epochs=1), "cpu")
+
+
 @pytest.mark.slow
 def test_oom_retry_with_batchnorm_matches_within_seed_noise(digits):
     """With BatchNorm a micro-batch normalises with its own statistics (ghost batch norm): the

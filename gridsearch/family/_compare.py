@@ -261,6 +261,7 @@ class Compare:
         e.history = list(res.history)
         attrs = {**e.attrs, "phi": e.phi, "seed": seed, "train_seconds": round(res.seconds, 3),
                  "images_per_second": round(res.images_per_second, 1), "device": res.device,
+                 **res.resources(),
                  "accuracy": res.accuracy, "base_resolution": m.base_resolution}
         e.attrs.update({k: v for k, v in attrs.items() if k not in ("seed", "accuracy")})
         choices = (COMPOUND, *strategies.REGISTRY)

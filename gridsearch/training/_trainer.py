@@ -17,6 +17,7 @@ propagates as it is (:mod:`gridsearch.training._faults` tells a poisoned device 
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, fields
@@ -195,7 +196,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     home = _home(model)
     contiguous = all(p.is_contiguous() for p in model.parameters())
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    first: tuple[str, int | None] | None = None    # the first attempt's OOM: reason, peak
+    first: str | None = None     # why the first attempt failed (out of memory)
     try:
         with _determinism.deterministic(recipe.deterministic):
             for split in (1, RETRY_SPLIT):
@@ -219,20 +220,32 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                         result.threads = torch.get_num_threads()
                     if first is not None:
                         result.micro_batch = _micro(recipe.batch_size, split)
-                        result.oom_retry = first[0]
+                        result.oom_retry = first
                     return result
                 model.zero_grad(set_to_none=True)
                 release(device)
                 if first is None:
-                    first = (oom, peak.bytes)
+                    first = oom
                     continue
                 raise TrainingError(_oom_message(device, recipe.batch_size, split, resolution,
                                                  peak, oom))
     finally:
+        _clean_up(model, home, contiguous, device, failing=sys.exc_info()[0] is not None)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _clean_up(model: nn.Module, home: torch.device, contiguous: bool, device: torch.device,
+              failing: bool) -> None:
+    """After a run: no gradients, the module back home, memory released.  While an error is on
+    its way out (``failing``) an error here is dropped: after a sticky CUDA error every CUDA call
+    fails, and the first error is the one that says why."""
+    try:
         model.zero_grad(set_to_none=True)
         _put_back(model, home, contiguous)
         release(device)
-    raise AssertionError("unreachable")  # pragma: no cover
+    except Exception:  # noqa: BLE001 - see above
+        if not failing:
+            raise
 
 
 def _micro(batch_size: int, split: int) -> int:
