@@ -498,6 +498,14 @@ def test_a_device_this_host_lacks_is_one_line_and_exit_2(trained_study, command,
     assert sql_dumps(folder) == before           # nothing stored, nothing changed
 
 
+def test_scale_latency_on_a_device_this_host_lacks_is_one_line():
+    r = cli("scale", "--model", "resnet18", "--strategy", "depth", "--flops-multiplier", "2",
+            "--latency", "cuda:7")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "gridsearch: error: device cuda:7: no CUDA device is available " \
+                               "on this host", r.stderr
+
+
 # -- placement: one visible GPU per worker ---------------------------------------------------------
 
 def test_each_gpu_worker_sees_its_gpu_alone_as_cuda_0():

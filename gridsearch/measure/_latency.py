@@ -82,7 +82,8 @@ def measure(module: nn.Module, resolution: int, device: torch.device | str = "cp
     if batch_size < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"latency: batch_size and repeats must be ≥ 1, warmup ≥ 0 (got "
                           f"{batch_size}, {repeats}, {warmup})")
-    device = torch.device(device)
+    # a name is checked as every command checks it (cuda:7 on a 1-GPU host: one line, exit 2)
+    device = device_mod.resolve(device) if isinstance(device, str) else torch.device(device)
     prec = precisions.for_device(device, precision)
     shared = device_mod.sharing() if shared_by is None else max(1, int(shared_by))
     fast = device.type == "cuda"     # channels_last, as the trainer (on the CPU: the caller's)
