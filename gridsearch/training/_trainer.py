@@ -8,10 +8,11 @@ channels_last memory on every device.  Augmentation (``recipe.augment``, ``recip
 :mod:`gridsearch.training._augment`) transforms each batch there too, before it is resized.
 
 Out of memory: a run is retried once, from the same initial weights and seed, after the memory is
-released, with every batch split into :data:`RETRY_SPLIT` micro-batches whose gradients are
-accumulated (the same effective batch, batch order and optimiser steps); if that runs out of memory
-too, :class:`TrainingError` says so (batch, micro-batch, resolution, peak memory).  Any other error
-propagates as it is (:mod:`gridsearch.training._faults` tells a poisoned device from a failed run).
+released, with every batch split into micro-batches whose gradients are accumulated (the same
+effective batch, batch order and optimiser steps; :func:`retry_micro_batch`); if that runs out of
+memory too, :class:`TrainingError` says so (batch, micro-batch, resolution, peak memory).  Any other
+error propagates as it is (:mod:`gridsearch.training._faults` tells a poisoned device from a failed
+run).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from gridsearch.training._data import Subsets
 from gridsearch.training._memory import PeakMemory, release
 from gridsearch.errors import TrainingError
 
-RETRY_SPLIT = 4   # after running out of memory: every batch in 4 micro-batches
+RETRY_SPLIT = 4      # after running out of memory: every batch in 4 micro-batches …
+BN_MIN_MICRO = 32    # … but none under 32 images in a network with BatchNorm
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     first: str | None = None     # why the first attempt failed (out of memory)
     try:
         with _determinism.deterministic(recipe.deterministic):
-            for split in (1, RETRY_SPLIT):
+            for micro in (recipe.batch_size, retry_micro_batch(model, recipe.batch_size)):
                 if first is not None:
                     model.load_state_dict(initial)           # the same start as the first attempt
                 peak = PeakMemory(device)
@@ -207,7 +209,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                 try:
                     with peak:
                         result = _train(model, data, resolution, recipe, device, once, prec, cl,
-                                        split)
+                                        micro)
                 except Exception as e:  # noqa: BLE001 - sorted, re-raised unless out of memory
                     if _faults.classify(e) != _faults.OOM:
                         raise
@@ -219,7 +221,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                     if device.type == "cpu":
                         result.threads = torch.get_num_threads()
                     if first is not None:
-                        result.micro_batch = _micro(recipe.batch_size, split)
+                        result.micro_batch = micro
                         result.oom_retry = first
                     return result
                 model.zero_grad(set_to_none=True)
@@ -227,7 +229,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                 if first is None:
                     first = oom
                     continue
-                raise TrainingError(_oom_message(device, recipe.batch_size, split, resolution,
+                raise TrainingError(_oom_message(device, recipe.batch_size, micro, resolution,
                                                  peak, oom))
     finally:
         _clean_up(model, home, contiguous, device, failing=sys.exc_info()[0] is not None)
@@ -248,16 +250,34 @@ def _clean_up(model: nn.Module, home: torch.device, contiguous: bool, device: to
             raise
 
 
-def _micro(batch_size: int, split: int) -> int:
-    return max(1, -(-batch_size // split))
+def retry_micro_batch(model: nn.Module, batch_size: int) -> int:
+    """The micro-batch of the retry after running out of memory: a quarter of the batch, but,
+    in a network with BatchNorm, at least :data:`BN_MIN_MICRO` images (or the whole batch).
+
+    Accumulated gradients add up to the whole batch's, except through BatchNorm, which normalises
+    each micro-batch with its own statistics: measured on digits (resnet18 w0.25 d0.5, 16 px,
+    5 seeds), micro-batches of 8 out of 32 cost 0.07 accuracy (0.784 vs 0.850), of 16 out of 32
+    0.02; of 32 out of 128 (3 seeds) 0.015, within the seed noise.  Below the floor the retry runs
+    the whole batch again, after the memory is released (a neighbour may have given some back).
+    """
+    micro = max(1, -(-batch_size // RETRY_SPLIT))
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        micro = max(micro, min(batch_size, BN_MIN_MICRO))
+    return micro
 
 
-def _oom_message(device: torch.device, batch: int, split: int, resolution: int,
+def _shrunk(size: int, batch_size: int, micro: int) -> int:
+    """An evaluation batch ``size`` shrunk as the training batch was, to ``micro``."""
+    return max(1, -(-size * micro // batch_size))
+
+
+def _oom_message(device: torch.device, batch: int, micro: int, resolution: int,
                  peak: PeakMemory, reason: str) -> str:
     what = "allocated" if device.type == "cuda" else "RSS"
     at = f" (peak {peak.bytes / 2**30:.2f} GiB {what})" if peak.bytes is not None else ""
-    return (f"out of memory on {device}{at} at batch {batch}, {resolution} px, also in "
-            f"micro-batches of {_micro(batch, split)} after releasing memory: {reason}")
+    retry = f"also in micro-batches of {micro}" if micro < batch else "also when retried"
+    return (f"out of memory on {device}{at} at batch {batch}, {resolution} px, {retry} after "
+            f"releasing memory: {reason}")
 
 
 def _home(model: nn.Module) -> torch.device:
@@ -296,8 +316,9 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, scaler, xb: torch.Tensor
 
 def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
            device: torch.device, report: Callable[[int, float], None],
-           precision: str, cl: bool, split: int) -> TrainResult:
-    """One attempt; ``split`` > 1: every forward pass on 1/split of the usual batch."""
+           precision: str, cl: bool, micro: int) -> TrainResult:
+    """One attempt, every forward pass on at most ``micro`` images (the evaluation's batches
+    shrunk by the same factor)."""
     torch.manual_seed(recipe.seed)
     gen = torch.Generator(device="cpu").manual_seed(recipe.seed)
     augment = Augmenter(recipe.augment, recipe.hflip, recipe.seed)
@@ -308,7 +329,6 @@ def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
     opt = optimizer(model, recipe)
     scaler = precisions.scaler(device.type, precision)
-    micro = _micro(recipe.batch_size, split)
     n = len(train_x)
     steps_per_epoch = max(1, n // recipe.batch_size)   # drop the ragged last batch
     total_steps = steps_per_epoch * recipe.epochs
@@ -338,10 +358,11 @@ def _train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
         mean_loss = loss_sum.item() / steps_per_epoch  # one host sync per epoch
         if not math.isfinite(mean_loss):
             raise TrainingError(f"non-finite training loss ({mean_loss}) in epoch {epoch + 1}")
-        precise_bn(model, train_x, resolution, _micro(max(recipe.batch_size, 128), split),
-                   precision, channels_last=cl)
-        acc = evaluate(model, val_x, val_y, resolution,
-                       _micro(max(recipe.batch_size, 256), split), precision, cl)
+        b = recipe.batch_size
+        precise_bn(model, train_x, resolution, _shrunk(max(b, 128), b, micro), precision,
+                   channels_last=cl)
+        acc = evaluate(model, val_x, val_y, resolution, _shrunk(max(b, 256), b, micro),
+                       precision, cl)
         result.history.append(acc)
         result.accuracy = acc
         report(epoch + 1, acc)
