@@ -32,7 +32,7 @@ from gridsearch.training import _trainer as trainer  # noqa: E402
 
 def _subsets(n: int, val: int) -> data.Subsets:
     # digits has 1,797 images: tile them for a GPU-sized run (throughput, not accuracy, is measured)
-    s = data.load("digits", train_size=min(n, 1797 - val), val_size=val, seed=0)
+    s = data.load_data("digits", train_size=min(n, 1797 - val), val_size=val, seed=0)
     reps = -(-n // len(s.train_x))
     return data.Subsets(s.train_x.repeat(reps, 1, 1, 1)[:n], s.train_y.repeat(reps)[:n],
                         s.val_x, s.val_y, s.num_classes, s.source)

@@ -26,7 +26,7 @@ def check_writable(path: str | Path, force: bool = False, what: str = "") -> Non
         raise ConfigError(f"{label}no such directory: {path.parent}")
 
 
-def _default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
     if hasattr(o, "item"):  # numpy and torch scalars
         return o.item()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
@@ -37,7 +37,7 @@ def write_json(path: str | Path, obj: Any, force: bool = True, what: str = "") -
     ``force``.  NaN and infinities are refused (ValueError) before anything is written."""
     path, label = Path(path), f"{what}: " if what else ""
     check_writable(path, force, what)
-    text = json.dumps(obj, indent=2, allow_nan=False, default=_default) + "\n"
+    text = json.dumps(obj, indent=2, allow_nan=False, default=json_default) + "\n"
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:

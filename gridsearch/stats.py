@@ -37,7 +37,10 @@ class Summary:
         return {"mean": self.mean, "std": self.std, "n": self.n, "ci95": [self.ci_low, self.ci_high]}
 
 
-def summarise(values: Sequence[float]) -> Summary:
+def summarise(values: Sequence[float],
+              bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean, sample std, n and the 95% Student-t interval of the mean; with ``bounds`` (an
+    accuracy's [0, 1]) the interval is clipped to them, since the mean cannot leave them."""
     xs = [float(v) for v in values]
     if not xs:
         raise ValueError("no values to summarise")
@@ -47,7 +50,10 @@ def summarise(values: Sequence[float]) -> Summary:
         return Summary(mean, 0.0, 1, mean, mean)
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     half = t_ppf(1 - ALPHA / 2, n - 1) * std / math.sqrt(n)
-    return Summary(mean, std, n, mean - half, mean + half)
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return Summary(mean, std, n, lo, hi)
 
 
 # -- Student's t ---------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,87 +12,8 @@ warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.jit
 # imported; subprocesses (the CLI) inherit it. An OMP_NUM_THREADS already set wins.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
 
-TINY = """
-name = "{name}"
-{storage}
-[model]
-name = "resnet18"
-base_resolution = 32
-num_classes = 10
-width_mult = 0.25
-depth_mult = 0.5
-
-[data]
-source = "digits"
-train_size = 128
-val_size = 64
-
-[train]
-epochs = 2
-batch_size = 32
-lr = 0.1
-device = "cpu"
-
-[search]
-alpha = {{ min = 1.0, max = 2.0, step = 1.0 }}
-beta = {{ min = 1.0, max = 1.5, step = 0.5 }}
-gamma = {{ min = 1.0, max = 1.5, step = 0.5 }}
-target = 2.0
-tolerance = 0.15
-
-[budget]
-mode = "{mode}"
-tolerance = 0.08
-"""
-
-
-@pytest.fixture
-def tiny_config(tmp_path):
-    """Write a tiny, fast study config; returns a function(name=..., mode=..., storage=...)."""
-
-    def make(name="tiny", mode="reject", storage=None, extra=""):
-        text = TINY.format(name=name, mode=mode,
-                           storage=f'storage = "{storage}"' if storage else "") + extra
-        path = tmp_path / f"{name}.toml"
-        path.write_text(text)
-        return path
-
-    return make
-
-
-def sql_dumps(folder):
-    """Every SQLite store in ``folder``: file name -> full SQL dump (to prove a store unchanged)."""
-    import sqlite3
-
-    out = {}
-    for p in sorted(Path(folder).glob("*.db")):
-        with sqlite3.connect(p) as conn:
-            out[p.name] = "\n".join(conn.iterdump())
-    return out
-
-
-def _console_script():
-    """The ``gridsearch`` script beside this Python (a virtualenv), else on PATH (installed with
-    ``pip install --target``, benchmarks/gpu_check.sh), else ``python -m gridsearch``."""
-    import shutil
-
-    beside = Path(sys.executable).parent / "gridsearch"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("gridsearch")
-    return [found] if found else [sys.executable, "-m", "gridsearch"]
-
-
-def cli(*args, cwd=None, timeout=600, env=None):
-    """Run the real console script; returns CompletedProcess with text output."""
-    return subprocess.run([*_console_script(), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=timeout, env={**os.environ, **(env or {})})
-
-
-# -- a real PostgreSQL server, started by the tests on loopback ---------------------------------
-PG_USER, PG_PASSWORD = "gridsearch", "pg-Secret-4711"
+from helpers import PG_PASSWORD, PG_USER, TINY  # noqa: E402
 
 
 def _pg_bindir():
@@ -111,6 +31,21 @@ def _pg_bindir():
     return None
 
 
+@pytest.fixture
+def tiny_config(tmp_path):
+    """Write a tiny, fast study config; returns a function(name=..., mode=..., storage=...)."""
+
+    def make(name="tiny", mode="reject", storage=None, extra=""):
+        text = TINY.format(name=name, mode=mode,
+                           storage=f'storage = "{storage}"' if storage else "") + extra
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        return path
+
+    return make
+
+
+# -- a real PostgreSQL server, started by the tests on loopback ---------------------------------
 @pytest.fixture(scope="session")
 def postgres_server():
     """Start a throw-away PostgreSQL on a free 127.0.0.1 port; yields its base URL (no database)."""

@@ -15,15 +15,16 @@ import optuna
 import pytest
 
 from gridsearch import config
-from gridsearch.study._search import Search
+from gridsearch.study import Search
 
-from conftest import TINY
+from helpers import TINY
 
 OPTUNA = Path(sys.executable).parent / "optuna"
-# Every figure the search stores on a trial (measure/_candidate.Candidate.attrs and training).
-FIGURES = ("depth_mult", "width_mult", "nominal_resolution", "resolution", "effective_gamma",
-           "nominal_multiplier", "flops", "flops_ratio", "params", "activations", "feasible",
-           "verdict", "budget_reason", "layout", "stage_depths", "stage_widths")
+# Every figure the search stores on a trial (the record's network fields and training).
+FIGURES = ("strategy", "d", "w", "r", "s", "depth_mult", "width_mult", "nominal_resolution",
+           "resolution", "repaired", "effective_gamma", "flops", "flops_ratio", "params",
+           "activations", "target", "deviation", "within_tolerance", "feasible", "verdict",
+           "budget_reason", "layout", "unit", "point_index", "seed", "worker")
 TRAINED = ("train_seconds", "images_per_second", "device")
 
 
@@ -36,7 +37,7 @@ def store(tmp_path_factory):
     outcomes = Search(cfg).run()
     states = [o.state for o in outcomes]
     assert "COMPLETE" in states and "INFEASIBLE" in states, states
-    return cfg, cfg.storage_url()
+    return cfg, config.storage_url(cfg)
 
 
 def _optuna(*args):

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import tomllib
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def test_license_file_matches_pyproject():

@@ -14,15 +14,15 @@ import signal
 import sys
 import warnings
 
-from gridsearch.training import _threads
+from gridsearch.training import prepare_env
 
 # Before anything loads torch (OpenMP reads it then): waiting OpenMP threads sleep instead of
 # spinning, which on a CPU shared with other work cost 12x in training steps (benchmarks/README.md).
-_ENV_ERROR = _threads.prepare_env()  # and a malformed OMP_NUM_THREADS is reported by main()
+_ENV_ERROR = prepare_env()  # and a malformed OMP_NUM_THREADS is reported by main()
 
 from gridsearch import __version__  # noqa: E402
 from gridsearch.errors import GridsearchError  # noqa: E402
-from gridsearch.storage._redact import RedactingFilter, redact  # noqa: E402
+from gridsearch.storage import RedactingFilter, redact  # noqa: E402
 from gridsearch.cli import count  # noqa: E402
 from gridsearch.cli import family  # noqa: E402
 from gridsearch.cli import search  # noqa: E402

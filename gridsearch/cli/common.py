@@ -8,9 +8,8 @@ import sys
 from typing import Any, Iterable
 
 from gridsearch import config as config_mod
-from gridsearch._jsonfile import _default, write_json as _write_json
+from gridsearch._jsonfile import json_default, write_json as _write_json
 from gridsearch.config import StudyConfig
-from gridsearch.errors import ConfigError
 
 
 def add_config(p, storage: bool = True) -> None:
@@ -21,39 +20,29 @@ def add_config(p, storage: bool = True) -> None:
 
 def add_storage(p) -> None:
     p.add_argument("--storage", metavar="URL",
-                   help="study store URL; keep passwords off command lines: use --storage-file, "
-                        "$GRIDSEARCH_STORAGE or $GRIDSEARCH_STORAGE_FILE (default: the config's "
-                        "storage or storage_file, else studies/NAME.db)")
+                   help="study store URL (default: $GRIDSEARCH_STORAGE, $GRIDSEARCH_STORAGE_FILE, "
+                        "the config's storage or storage_file, else NAME.db in the config's "
+                        "folder); keep passwords off command lines: use --storage-file or the "
+                        "environment")
     p.add_argument("--storage-file", metavar="FILE",
                    help="a file holding the study store URL (e.g. /run/secrets/gridsearch-storage)")
 
 
 def load_config(args) -> StudyConfig:
-    """Load the config and settle the store: --storage, --storage-file, then the environment's
-    GRIDSEARCH_STORAGE / GRIDSEARCH_STORAGE_FILE, then the config's storage / storage_file."""
+    """Load the config and settle the store (:func:`gridsearch.config.storage_url`: --storage,
+    --storage-file, the environment, the config, then studies/NAME.db beside it)."""
     cfg = config_mod.load(args.config)
     if hasattr(args, "storage"):
-        args.storage = storage_url(args, cfg)
+        from gridsearch.storage import check_url
+
+        args.storage = config_mod.storage_url(cfg, args.storage,
+                                              getattr(args, "storage_file", None))
+        check_url(args.storage)
     return cfg
 
 
-def storage_url(args, cfg: StudyConfig | None) -> str | None:
-    from gridsearch.storage import check_url
-
-    url, file = getattr(args, "storage", None), getattr(args, "storage_file", None)
-    if url and file:
-        raise ConfigError("--storage-file: give --storage or --storage-file, not both")
-    if file:
-        url = config_mod.read_storage_file(file, "--storage-file")
-    if not url and cfg is not None:
-        url = cfg.storage_url()
-    if url:
-        check_url(url)
-    return url
-
-
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=_default)
+    json.dump(obj, sys.stdout, indent=2, default=json_default)
     sys.stdout.write("\n")
 
 

@@ -7,7 +7,6 @@ import argparse
 
 from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, load_config, print_json, table
-from gridsearch.study import _workers as workers
 
 
 def register(sub) -> None:
@@ -20,6 +19,9 @@ def register(sub) -> None:
     add_config(p)
     p.add_argument("--top", type=int, default=3, metavar="K", help="points to confirm (3)")
     p.add_argument("--seeds", type=int, default=3, metavar="S", help="fresh seeds per point (3)")
+    p.add_argument("--race", action="store_true",
+                   help="race the points instead of S fixed seeds: the config's [select] delta, "
+                        "confidence, n0 and max_seeds (seeds only where the choice is open)")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the search's)")
     p.add_argument("--train-size", type=int, metavar="N", help="training subset size")
     p.add_argument("--val-size", type=int, metavar="N", help="validation subset size")
@@ -28,39 +30,38 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
     p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
     p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one line per finished trial instead)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=confirm, create=True, max_trials=None, retry_failed=False,
                    no_wait=False)
 
 
 def confirm(args) -> int:
-    from gridsearch.study import _confirm as confirm_mod
-    from gridsearch.study._search import Search
+    from gridsearch.study import Fidelity, Search, confirm_outcome, confirm_plan
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
     search = Search(cfg, args.storage)
-    fid = confirm_mod.Fidelity(args.seeds, args.epochs, args.train_size, args.val_size)
-    confirmation = confirm_mod.plan(search, args.top, fid)
+    fid = Fidelity(args.seeds, args.epochs, args.train_size, args.val_size, race=args.race)
+    confirmation = confirm_plan(search, args.top, fid)
     if args.join:                                   # one worker of `confirm --workers N`
         return search_cli.run_one(args, confirmation)
     if args.workers > 1 or args.gpus:
         code = search_cli.pool(args, confirmation, lambda slot: _worker(args, slot))
     else:
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
         code = search_cli.run_one(args, confirmation)
     if code:
         return code
-    out = confirm_mod.outcome(search, confirmation)
+    out = confirm_outcome(search, confirmation)
     if args.json:
         print_json(out.as_dict())
         return 0
+    how = (f"raced (δ = {cfg.select.delta:g}, confidence {cfg.select.confidence:g}, "
+           f"n0 = {cfg.select.n0}, at most {cfg.select.max_seeds} fresh seeds)" if args.race
+           else f"{fid.seeds} fresh seed(s) each")
     print(f"{cfg.name}: confirmation {confirmation.cfg.name!r}: top {len(out.rows)} points, "
-          f"{fid.seeds} fresh seed(s) each, {confirmation.cfg.train.epochs} epoch(s), "
+          f"{how}, {confirmation.cfg.train.epochs} epoch(s), "
           f"{confirmation.cfg.data.train_size} training images")
     rows = [{"alpha": r.point[0], "beta": r.point[1], "gamma": r.point[2],
              "search": r.search.summary.text(), "rank": r.search_rank,
@@ -79,9 +80,13 @@ def confirm(args) -> int:
 
 def _worker(args, slot) -> list[str]:
     """``gridsearch confirm … --join``: one worker of this confirmation."""
+    from gridsearch.study import worker_command
+
     options = ["--top", str(args.top), "--seeds", str(args.seeds), "--join"]
+    if args.race:
+        options.append("--race")
     for flag in ("epochs", "train_size", "val_size"):
         v = getattr(args, flag)
         if v is not None:
             options += [f"--{flag.replace('_', '-')}", str(v)]
-    return workers.worker_command(args.config, slot, command="confirm", options=options)
+    return worker_command(args.config, slot, command="confirm", options=options)

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from gridsearch import models
-    from gridsearch.measure._complexity import ComplexityCounter
+    from gridsearch.measure import ComplexityCounter
 
     if args.resolution < 1 or args.num_classes < 1:
         raise ModelError("--resolution and --num-classes must be positive")

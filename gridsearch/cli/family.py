@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from gridsearch.config import BudgetConfig, ModelConfig, SearchConfig, StudyConfig
+from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.scaling._space import Point
+from gridsearch.scaling import Point
 from gridsearch.cli import members as members_cli
 from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 
 if TYPE_CHECKING:
-    from gridsearch.family._freeze import Frozen
-    from gridsearch.family._scale import Family
+    from gridsearch.family import Family, Frozen
+    from gridsearch.measure import Realiser
 
 DEFAULT_PHI = "-1..4"
 
@@ -27,7 +27,8 @@ def register(sub) -> None:
                                    "user attribute 'frozen', which the dashboard shows.")
     add_config(p)
     p.add_argument("--top", type=int, default=5, metavar="N", help="show the N best points (5)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the frozen point and the ranking "
+                                                       "as JSON")
     p.set_defaults(func=freeze_cmd)
 
     p = sub.add_parser("scale", help="scale the frozen coefficients over phi: a measured family",
@@ -38,9 +39,9 @@ def register(sub) -> None:
     p.add_argument("config", nargs="?", help="study config (TOML); or use --model ...")
     add_storage(p)
     p.add_argument("--model", help="baseline (instead of a CONFIG), e.g. efficientnet_b0")
-    p.add_argument("--alpha", type=float)
-    p.add_argument("--beta", type=float)
-    p.add_argument("--gamma", type=float)
+    p.add_argument("--alpha", type=float, help="depth coefficient, with --model")
+    p.add_argument("--beta", type=float, help="width coefficient, with --model")
+    p.add_argument("--gamma", type=float, help="resolution coefficient, with --model")
     p.add_argument("--base-resolution", type=int, default=224, help="with --model (224)")
     p.add_argument("--num-classes", type=int, default=1000, help="with --model (1000)")
     p.add_argument("--target", type=float, default=2.0, help="FLOPs multiplier per phi, with --model (2)")
@@ -58,7 +59,7 @@ def register(sub) -> None:
                                    "and torchvision (and timm) arguments, provenance. Atomic; never "
                                    "overwrites without --force; never holds a storage URL.")
     add_config(p)
-    p.add_argument("-o", "--output", required=True, metavar="JSON")
+    p.add_argument("-o", "--output", required=True, metavar="JSON", help="the file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--tolerance", type=float, help="repair tolerance (default: budget.tolerance)")
     _add_family_options(p)
@@ -69,8 +70,8 @@ def register(sub) -> None:
                                    "fvcore; the counts must equal the file's. In Python: "
                                    "gridsearch.load(path).build(phi).")
     p.add_argument("file", help="an export written by `gridsearch export`")
-    p.add_argument("--phi", required=True, type=float)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--phi", required=True, type=float, help="the member to rebuild")
+    p.add_argument("--json", action="store_true", help="print the member and its counts as JSON")
     p.set_defaults(func=build_cmd)
 
 
@@ -87,8 +88,8 @@ def _add_family_options(p) -> None:
 
 # -- freeze ---------------------------------------------------------------------------------------
 def freeze_cmd(args) -> int:
-    from gridsearch.family._freeze import freeze, store_frozen
-    from gridsearch.study._search import Search
+    from gridsearch.family import freeze, store_frozen
+    from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -97,23 +98,28 @@ def freeze_cmd(args) -> int:
     frozen = store_frozen(study, freeze(selection, cfg.name))
     ranked = selection.ranked
     if args.json:
-        print_json({"frozen": frozen.as_dict(),
-                    "candidates": [{**r.point.as_dict(), **r.summary.as_dict(),
-                                    "trials": list(r.trials), "flops": r.flops,
-                                    "effective_gamma": r.effective_gamma} for r in ranked]})
+        print_json({"frozen": frozen.as_dict(), "selection": selection.as_dict(),
+                    "candidates": [c.as_dict() for c in ranked]})
         return 0
     tied = {id(t) for t in selection.ties}
     rows = [{"rank": i + 1, **r.point.as_dict(), "accuracy": r.summary.text(),
-             "tie": "tie" if id(r) in tied else "", "trials": ",".join(map(str, r.trials)),
+             "tie": "tie" if id(r) in tied else "", "trials": _trials(r),
              "flops": human(r.flops), "eff_gamma": round(r.effective_gamma, 4)}
             for i, r in enumerate(ranked[:max(1, args.top)])]
     print(f"{cfg.name}: {len(ranked)} feasible finished point(s) of the {selection.source} "
-          f"({selection.study}); best mean first")
+          f"({selection.study}); the selected point first")
     print(table(rows, ["rank", "alpha", "beta", "gamma", "accuracy", "tie", "trials", "flops",
                        "eff_gamma"]))
     print(frozen.text() + "; stored as study user attribute 'frozen'")
     print(f"verdict: {selection.verdict()}")
+    if len(selection.ties) > 1:
+        print(f"ties: {selection.ties_text()}")
     return 0
+
+
+def _trials(r, most: int = 4) -> str:
+    refs = ",".join(map(str, r.trials[:most]))
+    return f"{r.study}#{refs}" + ("…" if len(r.trials) > most else "")
 
 
 # -- scale / export -------------------------------------------------------------------------------
@@ -123,20 +129,20 @@ def _note(args, msg: str) -> None:
 
 
 def _from_config(args) -> tuple[StudyConfig, Frozen]:
-    from gridsearch.family._freeze import freeze, stored_frozen
-    from gridsearch.study._search import Search
+    from gridsearch.family import freeze, stored_frozen
+    from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     frozen = stored_frozen(search.study(create=False))
     if frozen is None:
         frozen = freeze(search.selection(), cfg.name)
-        _note(args, f"{cfg.name}: not frozen yet; using the selected point (trial {frozen.trial}, "
-                    "run `gridsearch freeze` to record it)")
+        _note(args, f"{cfg.name}: not frozen yet; using the selected point "
+                    f"({frozen.study}#{frozen.trial}; run `gridsearch freeze` to record it)")
     return cfg, frozen
 
 
-def _from_flags(args) -> StudyConfig:
+def _check_flags(args) -> None:
     from gridsearch import models
 
     models.get_baseline(args.model)  # an unknown name fails before anything is counted
@@ -150,46 +156,45 @@ def _from_flags(args) -> StudyConfig:
         raise ConfigError("--base-resolution and --num-classes must be positive")
     if not args.target >= 1:
         raise ConfigError(f"--target: a FLOPs multiplier must be ≥ 1, got {args.target}")
-    return StudyConfig(name="scale",
-                       model=ModelConfig(args.model, args.base_resolution, args.num_classes),
-                       search=SearchConfig(target=args.target),
-                       budget=BudgetConfig(mode="reject", tolerance=0.05))
 
 
-def _tolerance(args, cfg: StudyConfig) -> float:
-    tol = cfg.budget.tolerance if args.tolerance is None else args.tolerance
+def _tolerance(args, default: float) -> float:
+    tol = default if args.tolerance is None else args.tolerance
     if not 0 < tol < 1:
         raise ConfigError(f"--tolerance: must be in (0, 1), got {tol}")
     return tol
 
 
-def _scale(args, cfg: StudyConfig, point: Point) -> Family:
-    from gridsearch.family._scale import parse_phis, scale
+def _scale(args, realiser: Realiser, point: Point, target: float, repair: bool,
+           tolerance: float) -> Family:
+    from gridsearch.family import parse_phis, scale
 
     phis = parse_phis(args.phi)
-    repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
-    tol = _tolerance(args, cfg)
-    _note(args, f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
-    from gridsearch.measure._candidate import Realiser
-    from gridsearch.measure._complexity import ComplexityCounter
-
-    realiser = Realiser(cfg, ComplexityCounter())
 
     def start(i, phi):
         _note(args, f"[{i + 1}/{len(phis)}] phi={phi:g}: building and counting"
                     + (" (repairing the resolution)" if repair else ""))
 
     def done(i, m):
-        _note(args, f"[{i + 1}/{len(phis)}] phi={m.phi:g}: {m.resolution} px, {human(m.flops)} FLOPs "
-                    f"(x{m.flops_ratio:.3f}, target x{m.target:.3g}) in {m.seconds:.1f} s")
+        _note(args, f"[{i + 1}/{len(phis)}] phi={m.spec.phi:g}: {m.resolution} px, "
+                    f"{human(m.flops)} FLOPs (x{m.ratio('flops'):.3f}, target "
+                    f"x{m.verdict.target:.3g}) in {m.seconds:.1f} s")
 
-    return scale(realiser, point, phis, repair=repair, tolerance=tol, on_start=start, on_member=done)
+    return scale(realiser, point, phis, target, repair=repair, tolerance=tolerance,
+                 on_start=start, on_member=done)
+
+
+def _study_realiser(args, cfg: StudyConfig) -> Realiser:
+    from gridsearch.measure import Realiser
+
+    _note(args, f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
+    return Realiser.of(cfg.model, seed=cfg.train.seed)
 
 
 def scale_cmd(args) -> int:
-    from gridsearch.family import _export as export_mod
-    from gridsearch.study._search import Search
-    from gridsearch.family._scale import FAMILY_ATTR
+    from gridsearch.family import FAMILY_ATTR, STORED_KEYS, check_writable, document, parse_phis
+    from gridsearch.measure import Realiser
+    from gridsearch.study import Search
 
     if args.strategy:
         return members_cli.run(args)
@@ -198,23 +203,30 @@ def scale_cmd(args) -> int:
     if not args.config and not args.model:
         raise ConfigError("give a study CONFIG, or --model with --alpha --beta --gamma")
     if args.plot:
-        export_mod.check_writable(args.plot, force=True)
+        check_writable(args.plot, force=True)
+    parse_phis(args.phi)             # bad input fails before anything is measured
     if args.config:
         cfg, frozen = _from_config(args)
-        point = frozen.point
+        repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
+        tol = _tolerance(args, cfg.budget.tolerance)
+        fam = _scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target, repair,
+                     tol)
     else:
-        cfg, frozen = _from_flags(args), None
-        point = Point(args.alpha, args.beta, args.gamma)
-    fam = _scale(args, cfg, point)
-    doc = export_mod.document(fam, frozen, cfg if args.config else None)
-    if args.config:  # the report and the dashboard show the family stored on the study
+        _check_flags(args)
+        tol = _tolerance(args, 0.05)
+        cfg, frozen = None, None
+        _note(args, f"measuring the baseline {args.model} at {args.base_resolution} px")
+        realiser = Realiser(args.model, args.base_resolution, args.num_classes)
+        fam = _scale(args, realiser, Point(args.alpha, args.beta, args.gamma), args.target,
+                     bool(args.repair), tol)
+    doc = document(fam, frozen, cfg)
+    if cfg is not None:  # the report and the dashboard show the family stored on the study
         Search(cfg, args.storage).study(create=False).set_user_attr(
-            FAMILY_ATTR, {**{k: doc[k] for k in export_mod.STORED_KEYS},
-                          "members": doc["family"]})
+            FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS}, "members": doc["family"]})
     if args.plot:  # the report's family figure
-        from gridsearch.viz._plots import family as plot_family
+        from gridsearch.viz import family_plot
 
-        png = plot_family(doc["family"], args.plot, doc["baseline"], fam.target_multiplier)
+        png = family_plot(doc["family"], args.plot, doc["baseline"], fam.target_multiplier)
         _note(args, f"figure written to {png}")
     if args.json:
         print_json(doc)
@@ -224,25 +236,35 @@ def scale_cmd(args) -> int:
 
 
 def print_table(fam: Family, frozen: Frozen | None) -> None:
-    b = fam.baseline
-    src = f" (study {frozen.study}, trial {frozen.trial})" if frozen else ""
-    print(f"{fam.model}: alpha={fam.alpha:g} beta={fam.beta:g} gamma={fam.gamma:g}{src}; "
+    b, p = fam.baseline, fam.point
+    src = f" ({frozen.study}#{frozen.trial})" if frozen else ""
+    print(f"{fam.model}: alpha={p.alpha:g} beta={p.beta:g} gamma={p.gamma:g}{src}; "
           f"baseline {b['resolution']} px: {human(b['flops'])} FLOPs, {human(b['params'])} params, "
           f"{human(b['activations'])} acts")
     how = (f"resolution repaired to within {fam.tolerance:.0%} of target" if fam.repair
            else "nominal resolution round(base*gamma^phi)")
     print(f"FLOPs measured by fvcore (multiply-adds); target = {fam.target_multiplier:g}^phi; {how}")
-    rows = [{"phi": f"{m.phi:g}", "depth": round(m.depth_mult, 3), "width": round(m.width_mult, 3),
-             "res": m.resolution, "eff_gamma": round(m.effective_gamma, 4),
-             "depths": _list(m.layout.get("depths")), "widths": _list(m.layout.get("widths")),
-             "flops": human(m.flops), "ratio": round(m.flops_ratio, 3), "target": round(m.target, 3),
-             "dev": f"{m.deviation:+.1%}", "params": human(m.params), "acts": human(m.activations),
-             "ok": "yes" if m.within_tolerance else "no"} for m in fam.members]
+    rows = [{"phi": f"{m.spec.phi:g}", "depth": round(m.depth_mult, 3),
+             "width": round(m.width_mult, 3), "res": m.resolution,
+             "eff_gamma": m.effective_gamma, "depths": _list(m.layout.depths),
+             "widths": _list(m.layout.widths), "flops": human(m.flops),
+             "ratio": round(m.ratio("flops"), 3), "target": round(m.verdict.target, 3),
+             "dev": f"{m.verdict.deviation:+.1%}", "params": human(m.params),
+             "acts": human(m.activations), "ok": "yes" if m.within_tolerance else "NO"}
+            for m in fam.members]
     print(table(rows, ["phi", "depth", "width", "res", "eff_gamma", "depths", "widths", "flops",
                        "ratio", "target", "dev", "params", "acts", "ok"]))
-    for m in fam.members:
-        if fam.repair and not m.within_tolerance:
-            print(f"phi={m.phi:g}: {m.note}")
+    print(outside_text([{"phi": m.spec.phi, "within_tolerance": m.within_tolerance,
+                         "budget_reason": m.verdict.reason} for m in fam.members], fam.tolerance))
+
+
+def outside_text(members: list[dict], tolerance: float) -> str:
+    """One line per member outside the tolerance (scale, export and report say the same)."""
+    bad = [m for m in members if m.get("within_tolerance") is False]
+    if not bad:
+        return f"every member within {tolerance:.0%} of its target"
+    return "\n".join(f"phi={m['phi']:g}: OUTSIDE the tolerance: {m.get('budget_reason') or ''}"
+                     for m in bad)
 
 
 def _list(v) -> str:
@@ -250,36 +272,42 @@ def _list(v) -> str:
 
 
 def export_cmd(args) -> int:
-    from gridsearch.family import _export as export_mod
-    from gridsearch.study._search import Search
-    from gridsearch.family._scale import FAMILY_ATTR, parse_phis
+    from gridsearch.family import (FAMILY_ATTR, STORED_KEYS, check_writable, document,
+                                   from_stored, parse_phis, write)
+    from gridsearch.study import Search
 
-    export_mod.check_writable(args.output, args.force)
+    check_writable(args.output, args.force)
+    parse_phis(args.phi)
     cfg, frozen = _from_config(args)
-    stored = Search(cfg, args.storage).study(create=False).user_attrs.get(FAMILY_ATTR)
+    study = Search(cfg, args.storage).study(create=False)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
-    doc = export_mod.from_stored(stored, frozen, cfg, parse_phis(args.phi), repair,
-                                 _tolerance(args, cfg))
+    tol = _tolerance(args, cfg.budget.tolerance)
+    doc = from_stored(study.user_attrs.get(FAMILY_ATTR), frozen, cfg, parse_phis(args.phi),
+                      repair, tol)
     if doc is not None:
         _note(args, f"{cfg.name}: the family stored by `gridsearch scale` (measured then)")
     else:
-        doc = export_mod.document(_scale(args, cfg, frozen.point), frozen, cfg)
-    path = export_mod.write(doc, args.output, force=args.force)
+        doc = document(_scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target,
+                              repair, tol), frozen, cfg)
+        # what report and the dashboard show is the family this file holds
+        study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
+                                          "members": doc["family"]})
+    path = write(doc, args.output, force=args.force)
     c = doc["coefficients"]
     phis = ", ".join(f"{m['phi']:g}" for m in doc["family"])
     print(f"{path}: {cfg.name}, alpha={c['alpha']:g} beta={c['beta']:g} gamma={c['gamma']:g}, "
           f"{len(doc['family'])} members (phi {phis})")
+    print(outside_text(doc["family"], tol))
     return 0
 
 
 # -- build ----------------------------------------------------------------------------------------
 def build_cmd(args) -> int:
-    from gridsearch.family import _export as export_mod
-
     from gridsearch import models
-    from gridsearch.measure._complexity import ComplexityCounter
+    from gridsearch.family import load
+    from gridsearch.measure import ComplexityCounter
 
-    exported = export_mod.load(args.file)
+    exported = load(args.file)
     m, b = exported.member(args.phi), exported.baseline
     realised = models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"])
     c = ComplexityCounter().count(realised.module, m["resolution"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridsearch.errors import ConfigError
-from gridsearch.scaling import _strategies as strategies
+from gridsearch.scaling import DEFAULT_WIDTH_SHARE, STANDARD
 from gridsearch.cli.common import human, print_json, table
 
 
@@ -11,8 +11,8 @@ def add_options(p) -> None:
     p.add_argument("--strategy", metavar="NAME",
                    help="depth, width, resolution, uniform, fast (dWr) or all; with --model and "
                         "--flops-multiplier, instead of (alpha, beta, gamma)")
-    p.add_argument("--a", type=float, default=strategies.DEFAULT_WIDTH_SHARE, metavar="SHARE",
-                   help=f"fast scaling's width share (default {strategies.DEFAULT_WIDTH_SHARE})")
+    p.add_argument("--a", type=float, default=DEFAULT_WIDTH_SHARE, metavar="SHARE",
+                   help=f"fast scaling's width share (default {DEFAULT_WIDTH_SHARE})")
     p.add_argument("--flops-multiplier", type=float, metavar="S",
                    help="the nominal FLOPs multiplier s of a --strategy member")
     p.add_argument("--latency", metavar="DEVICE", nargs="?", const="cpu",
@@ -25,28 +25,28 @@ def run(args) -> int:
                           "--alpha/--beta/--gamma with it")
     if not args.model or args.flops_multiplier is None:
         raise ConfigError("--strategy needs --model and --flops-multiplier S")
-    from gridsearch.measure._members import Scaler
+    from gridsearch.measure import Realiser
 
-    names = strategies.STANDARD if args.strategy == "all" else (args.strategy,)
-    scaler = Scaler(args.model, args.base_resolution, args.num_classes)
+    names = STANDARD if args.strategy == "all" else (args.strategy,)
+    realiser = Realiser(args.model, args.base_resolution, args.num_classes)
     repair = bool(args.repair)
     tol = 0.05 if args.tolerance is None else args.tolerance
     rows = []
     for name in names:
-        m = scaler.scale(name, args.flops_multiplier, args.a, repair=repair, tolerance=tol)
+        m = realiser.strategy(name, args.flops_multiplier, args.a, repair=repair, tolerance=tol)
         if args.latency:
-            m = scaler.time(m, args.latency)
+            m = realiser.time(m, args.latency)
         rows.append(m.as_dict())
     if args.json:
         print_json({"model": args.model, "base_resolution": args.base_resolution,
-                    "baseline": scaler.reference.as_dict(), "members": rows})
+                    "baseline": realiser.reference.as_dict(), "members": rows})
         return 0
-    b = scaler.reference
+    b = realiser.reference
     print(f"{args.model} at {args.base_resolution} px: {human(b.flops)} FLOPs, {human(b.params)} "
           f"params, {human(b.activations)} acts; s = {args.flops_multiplier:g}; measured by fvcore")
     shown = [{"strategy": r["strategy"],
               "a": "-" if r["width_share"] is None else round(r["width_share"], 3),
-              "depth": round(r["depth_mult"], 3), "width": round(r["width_mult"], 3),
+              "depth": round(r["d"], 3), "width": round(r["w"], 3),
               "res": r["resolution"], "flops": human(r["flops"]), "x_flops": r["flops_ratio"],
               "params": human(r["params"]), "x_params": r["params_ratio"],
               "acts": human(r["activations"]), "x_acts": r["activations_ratio"],

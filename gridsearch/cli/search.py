@@ -3,44 +3,58 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable
 
 from tqdm import tqdm
 
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
-from gridsearch.study import _workers as workers
-from gridsearch.training import _threads as threads
 
 if TYPE_CHECKING:
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plan", help="realise and measure every candidate, no training")
+    p = sub.add_parser("plan", help="realise and measure every candidate, no training",
+                       description="Build every candidate of the study's grid, count it with "
+                                   "fvcore at its resolution and check it against the FLOP budget "
+                                   "(repairing its resolution in repair mode): the table of what "
+                                   "`run` will train, without training or touching the store.")
     add_config(p, storage=False)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=plan)
 
-    p = sub.add_parser("init", help="create the study (once) and exit; workers then join it")
+    p = sub.add_parser("init", help="create the study (once) and exit; workers then join it",
+                       description="Check the config, the model and the data, create the study "
+                                   "in its store (or check the existing one) and exit: workers on "
+                                   "any host then join it with `gridsearch worker`.")
     add_config(p)
     p.set_defaults(func=init)
 
-    for name, helptext in (("run", "run the search (resumes where it stopped)"),
-                           ("worker", "join an existing study and train what is left")):
-        p = sub.add_parser(name, help=helptext)
+    for name, helptext, desc in (
+            ("run", "run the search (resumes where it stopped)",
+             "Create the study if needed and train what is left of its plan, in this process or "
+             "in --workers processes on this host. Ctrl-C stops it cleanly; run it again to "
+             "resume."),
+            ("worker", "join an existing study and train what is left",
+             "Load a study created by `gridsearch init` or `run` and train units that are left "
+             "until none is (exits 0), waiting while other workers' trials run.")):
+        p = sub.add_parser(name, help=helptext, description=desc)
         add_config(p)
         p.add_argument("--max-trials", type=int, metavar="N", help="stop after N trials")
         p.add_argument("--retry-failed", action="store_true",
-                       help="also re-run points whose trial failed with an error")
+                       help="also re-run units whose trial failed with an error")
         p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
         p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
         p.add_argument("--no-wait", action="store_true",
                        help="exit when nothing is free to claim, even while other workers' "
                             "trials still run (by default a worker waits: one may crash)")
-        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (one line per finished trial instead)")
         if name == "run":
             p.add_argument("--workers", type=int, default=1, metavar="N",
                            help="worker processes on this host (default 1: this process)")
@@ -50,50 +64,76 @@ def register(sub) -> None:
         p.set_defaults(func=run, create=name == "run")
 
 
+def say(msg: str) -> None:
+    """A progress line on stderr (what a command is doing while it has nothing to show yet)."""
+    print(f"gridsearch: {msg}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def slow(msg: str, after: float = 1.0):
+    """Say ``msg`` if the step takes longer than ``after`` seconds: a slow start is explained, and
+    input that fails at once still gets its one error line alone."""
+    timer = threading.Timer(after, say, (msg,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def plan(args) -> int:
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg)
-    ref = search.realiser().reference
+    with slow(f"{cfg.name}: measuring the baseline {cfg.model.name} at "
+              f"{cfg.model.base_resolution} px"):
+        ref = search.realiser().reference
+    shares = cfg.width_shares()
     rows = []
     bar = tqdm(total=len(search.points), desc="measuring", unit="pt", leave=False,
                disable=args.json or not sys.stderr.isatty())
 
-    def add(i, cand):
-        v = cand.verdict
-        shares = cfg.width_shares()
+    def add(i, m):
+        p = m.spec.point
         rows.append({"#": i, **({"width_share": shares[i]} if shares else {}),
-                     "alpha": cand.point.alpha, "beta": cand.point.beta,
-                     "gamma": cand.point.gamma, "nominal": round(cand.point.nominal_multiplier, 3),
-                     "depth": round(cand.scaled.depth_mult, 3), "width": round(cand.scaled.width_mult, 3),
-                     "res": v.resolution, "eff_gamma": round(cand.effective_gamma, 4),
-                     "depths": cand.realised.layout.depths, "widths": cand.realised.layout.widths,
-                     "flops": v.complexity.flops, "ratio": round(v.ratio, 3),
-                     "params": v.complexity.params, "acts": v.complexity.activations,
-                     "verdict": "ok" if v.feasible else "infeasible", "reason": v.reason})
+                     "alpha": p.alpha, "beta": p.beta, "gamma": p.gamma,
+                     "nominal": round(m.spec.s, 3), "depth": round(m.depth_mult, 3),
+                     "width": round(m.width_mult, 3), "res": m.resolution,
+                     "eff_gamma": m.effective_gamma, "depths": m.layout.depths,
+                     "widths": m.layout.widths, "flops": m.flops,
+                     "ratio": round(m.ratio("flops"), 3), "params": m.params,
+                     "acts": m.activations,
+                     "verdict": "ok" if m.within_tolerance else "infeasible",
+                     "reason": m.verdict.reason})
         bar.update(1)
 
-    search.plan(add)
+    search.plan_candidates(add)
     bar.close()
     if args.json:
-        print_json({"baseline": {"model": cfg.model.name, **ref.complexity.as_dict()},
+        print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
                     "tolerance": cfg.budget.tolerance, "candidates": rows})
         return 0
-    c = ref.complexity
-    print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {c.resolution} px: "
-          f"{human(c.flops)} FLOPs, {human(c.params)} params, {human(c.activations)} acts")
+    print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {ref.resolution} px: "
+          f"{human(ref.flops)} FLOPs, {human(ref.params)} params, {human(ref.activations)} acts")
     print(f"budget: measured ratio within {cfg.budget.tolerance:.0%} of {cfg.target_multiplier:g} "
           f"({cfg.budget.mode})")
     shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
               "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
              for r in rows]
-    print(table(shown, ["#", *(["width_share"] if cfg.width_shares() else []), "alpha", "beta",
+    print(table(shown, ["#", *(["width_share"] if shares else []), "alpha", "beta",
                         "gamma", "nominal", "res", "eff_gamma", "depths",
                         "widths", "flops", "ratio", "params", "acts", "verdict"]))
     n_ok = sum(r["verdict"] == "ok" for r in rows)
-    print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible")
+    seeds = len(cfg.train.seed_list())
+    print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible (each infeasible point is recorded "
+          f"once, not trained); `run` trains {n_ok} × {seeds} seed(s) = {n_ok * seeds} units"
+          if cfg.select.mode == "fixed" else
+          f"{n_ok} feasible, {len(rows) - n_ok} infeasible; `run` races the feasible points: "
+          f"{cfg.select.n0} seeds each first, then seed rounds for those not eliminated (at most "
+          f"{cfg.select.max_seeds})")
     return 0
 
 
@@ -102,14 +142,14 @@ def _list(v) -> str:
 
 
 def init(args) -> int:
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     created = search.init()
     n = search.total()
     verb = "created" if created else "exists:"
-    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} points, "
+    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} units, "
           f"{search.remaining()} left)")
     return 0
 
@@ -127,109 +167,159 @@ def _check_run_args(args) -> None:
 
 
 def run(args) -> int:
-    from gridsearch.study._search import Search
+    from gridsearch.study import Search
 
     _check_run_args(args)
     cfg = load_config(args)
+    search = Search(cfg, args.storage)
     if getattr(args, "workers", 1) > 1 or getattr(args, "gpus", None):
-        return run_workers(args, cfg)
-    return run_one(args, Search(cfg, args.storage))
-
-
-def run_one(args, search: Search) -> int:
-    """Run ``search`` in this process with a progress bar (``run``, ``worker``, ``confirm``)."""
-    cfg = search.cfg
-    prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
-    # On the CPU: the usable cores (--threads or OMP_NUM_THREADS win).
-    threads.apply(prepared.device, getattr(args, "threads", None))
-    search.study(create=args.create)
-    remaining = search.remaining()
-    total = search.total()
-    if search.units:  # a unit another worker is training may still fail: then it is not done
-        p = search.progress()
-        nothing = not p["left"] and not p["running"] and not (args.retry_failed and p["failed"])
+        code = pool(args, search, lambda slot: worker_command(args, slot))
     else:
-        nothing = remaining == 0 and not args.retry_failed
-    if nothing:
-        print(f"{cfg.name}: nothing left to run ({total} points done)")
-        return 0
-    bar = tqdm(total=total, initial=total - remaining, desc=cfg.name, unit="trial",
-               disable=_quiet(args), dynamic_ncols=True)
+        code = run_one(args, search)
+    if code == 0 and args.create:
+        print(next_steps(args.config))
+    return code
 
-    def started(number, point):
-        bar.set_postfix_str(f"trial {number}: a={point.alpha:g} b={point.beta:g} g={point.gamma:g}")
+
+def next_steps(config: str) -> str:
+    return (f"next: gridsearch status {config}   (then: gridsearch confirm {config} --top 3, "
+            f"gridsearch freeze {config}, gridsearch export {config} -o family.json)")
+
+
+def worker_command(args, slot) -> list[str]:
+    from gridsearch.study import worker_command as command
+
+    return command(args.config, slot, args.retry_failed)
+
+
+def progress(args, search: Search, total: int, initial: int, unit: str = "unit"):
+    """The progress shown while ``search`` runs: a bar on a terminal, else one line per finished
+    trial on stderr (logs, Slurm, docker).  Returns (started, finished, close)."""
+    name = search.cfg.name
+    if not args.no_progress and sys.stderr.isatty():
+        bar = tqdm(total=total, initial=initial, desc=name, unit=unit, dynamic_ncols=True)
+
+        def started(number, item):
+            bar.set_postfix_str(f"trial {number}: {item.label}" if item else f"trial {number}")
+
+        def finished(o):
+            bar.update(1)
+            bar.set_postfix_str(describe(o))
+
+        return started, finished, bar.close
+    done = [initial]
 
     def finished(o):
-        bar.update(1)
-        msg = f"trial {o.number} {o.state.lower()}"
-        if o.value is not None:
-            msg += f" acc={o.value:.3f}"
-        if "flops_ratio" in o.attrs:
-            msg += f" ratio={o.attrs['flops_ratio']:.3f}"
-        bar.set_postfix_str(msg)
+        done[0] += 1
+        say(f"{name}: [{done[0]}/{total}] {describe(o)}")
 
+    return (lambda number, item: None), finished, (lambda: None)
+
+
+def describe(o) -> str:
+    msg = f"trial {o.number} {o.state.lower()}"
+    if o.spec is not None:
+        msg += f" ({o.spec.describe()})"
+    if o.value is not None:
+        msg += f" acc={o.value:.3f}"
+    if o.attrs.get("flops_ratio") is not None:
+        msg += f" ratio={o.attrs['flops_ratio']:.3f}"
+    if o.state == "FAIL" and o.attrs.get("error"):
+        msg += f": {o.attrs['error'][:120]}"
+    return msg
+
+
+def run_one(args, search: Search, runner: Callable | None = None) -> int:
+    """Run ``search`` in this process with progress (``run``, ``worker``, ``confirm``).
+    ``runner(on_trial, on_start)`` runs something else than the search's own plan."""
+    from gridsearch.training import apply_threads
+
+    cfg = search.cfg
+    with slow(f"{cfg.name}: loading the model and the data"):
+        prepared = search.prepare(args.device)  # bad device, model or data: stop before the store
+    # On the CPU: the usable cores (--threads or OMP_NUM_THREADS win).
+    apply_threads(prepared.device, getattr(args, "threads", None))
+    search.study(create=args.create)
+    p = search.progress()
+    total = search.total()
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout   # keep JSON output clean
+    if not p["left"] and not p["running"] and not (args.retry_failed and p["failed"]):
+        print(f"{cfg.name}: nothing left to run ({p['done']} of {total} done"
+              + (f", {p['failed']} failed: --retry-failed runs them again" if p["failed"] else "")
+              + ")", file=out)
+        return 0
+    say(f"{cfg.name}: {p['left']} of {total} units left, on {prepared.device}")
+    started, finished, close = progress(args, search, total, p["done"] + p["failed"])
     try:
         outcomes = search.run(max_trials=args.max_trials, retry_failed=args.retry_failed,
                               device=args.device, on_trial=finished, on_start=started,
-                              create=args.create, wait=not args.no_wait)
+                              create=args.create, wait=not args.no_wait,
+                              load=int(_env_load()))
     finally:
-        bar.close()
-    counts = {}
+        close()
+    counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.state] = counts.get(o.state, 0) + 1
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
-    print(f"{cfg.name}: ran {ran}; {search.remaining()} left")
+    print(f"{cfg.name}: ran {ran}; {search.remaining()} left", file=out)
     return 0
 
 
-def run_workers(args, cfg) -> int:
-    """``run --workers N``: create the study here, then N ``gridsearch worker`` processes."""
-    from gridsearch.study._search import Search
+def _env_load() -> str:
+    import os
 
-    search = Search(cfg, args.storage)
-    return pool(args, search, lambda slot: workers.worker_command(
-        args.config, slot, args.retry_failed))
+    from gridsearch.study import LOAD_ENV
+
+    return os.environ.get(LOAD_ENV, "1") or "1"
 
 
 def pool(args, search: Search, command) -> int:
     """Create ``search``'s study here, then run ``command(slot)`` in one process per worker slot
-    (``args.workers``, ``args.gpus``, ``args.device``), with one progress bar."""
+    (``args.workers``, ``args.gpus``, ``args.device``), with progress."""
     import torch
+
+    from gridsearch.study import Pool, exit_code, parse_gpus, placement
+    from gridsearch.study._workers import shared_timing_note
+    from gridsearch.training import usable_cores
 
     cfg = search.cfg
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    gpus = workers.parse_gpus(args.gpus) if args.gpus else None
-    slots = workers.placement(args.workers, args.device or cfg.train.device, gpus, n_cuda,
-                              workers.usable_cores())
-    search.init()
+    gpus = parse_gpus(args.gpus) if args.gpus else None
+    slots = placement(args.workers, args.device or cfg.train.device, gpus, n_cuda, usable_cores())
+    with slow(f"{cfg.name}: checking the model and the data, creating the study"):
+        search.init()
     prog = search.progress()
     total = search.total()
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
-        print(f"{cfg.name}: nothing left to run ({total} points done)")
+        print(f"{cfg.name}: nothing left to run ({prog['done']} of {total} done)")
         return 0
     where = ", ".join(sorted({s.where for s in slots}))
     print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each"
           + ("" if slots[0].gpu is None else ", one visible GPU each"))
-    note = workers.shared_timing_note(slots) if cfg.objectives.timed else None
+    note = shared_timing_note(slots) if cfg.objectives.timed else None
     if note:
         print(f"{cfg.name}: {note}")
-    bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="pt",
-               disable=_quiet(args), dynamic_ncols=True)
+    tty = not args.no_progress and sys.stderr.isatty()
+    bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="unit",
+               disable=not tty, dynamic_ncols=True)
 
     def line(i: int, text: str) -> None:
-        bar.write(f"worker {i}: {redact(text)}", file=sys.stderr)
+        text = redact(text)
+        if tty:
+            bar.write(f"worker {i}: {text}", file=sys.stderr)
+        else:
+            print(f"worker {i}: {text}", file=sys.stderr, flush=True)
 
-    procs = workers.Pool([command(s) for s in slots], line,
-                         storage=search.url,  # in the workers' environment, not their argv
-                         envs=[s.env for s in slots])
+    procs = Pool([command(s) for s in slots], line, storage=search.url, slots=slots)
     try:
         procs.start()
         while procs.alive():
             time.sleep(1.0)
-            p = search.progress()
-            bar.n = p["done"] + p["failed"]
-            bar.set_postfix_str(f"{p['running']} running")
-            bar.refresh()
+            if tty:
+                p = search.progress()
+                bar.n = p["done"] + p["failed"]
+                bar.set_postfix_str(f"{p['running']} running")
+                bar.refresh()
         codes = procs.wait()
     except KeyboardInterrupt:
         bar.close()
@@ -239,12 +329,12 @@ def pool(args, search: Search, command) -> int:
         raise
     bar.close()
     p = search.progress()
+    lost = [i for i, c in enumerate(codes) if c == EXIT_DEVICE]
     print(f"{cfg.name}: workers exited {codes}; {p['done']} done, {p['failed']} failed, "
-          f"{p['left'] + p['running']} left")
-    return workers.exit_code(codes)
+          f"{p['left'] + p['running']} left"
+          + (f"; worker(s) {', '.join(map(str, lost))} lost their device (their units were "
+             "given back): run again to finish" if lost else ""))
+    return exit_code(codes)
 
 
-def _quiet(args) -> bool:
-    """No progress bar when asked, or when stderr is a log rather than a terminal (CI, docker,
-    a file): a redrawn bar there is thousands of lines of noise."""
-    return bool(args.no_progress) or not sys.stderr.isatty()
+EXIT_DEVICE = 3   # a worker whose device failed (the CLI's exit status for DeviceLost)

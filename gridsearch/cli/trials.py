@@ -1,4 +1,4 @@
-"""gridsearch status | best: reading a study back (one reader, one selection rule)."""
+"""gridsearch status | best: reading a study back (one record, one selection rule)."""
 
 from __future__ import annotations
 
@@ -7,51 +7,77 @@ from gridsearch.storage import redact
 
 
 def register(sub) -> None:
-    p = sub.add_parser("status", help="a table of the study's trials")
+    p = sub.add_parser("status", help="a table of the study's trials and the selection so far",
+                       description="Every trial (α β γ, resolution, measured FLOPs ratio, params, "
+                                   "activations, accuracy, state), then per point its mean ± std "
+                                   "over seeds with a 95% interval, and the selection's verdict.")
     add_config(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="every trial with every recorded field, as JSON")
     p.set_defaults(func=status)
 
-    p = sub.add_parser("best", help="the selected point (mean ± std, ties), or the Pareto front when the study "
-                                    "has several objectives")
+    p = sub.add_parser("best", help="the selected point (mean ± std, ties), or the Pareto front "
+                                    "when the study has several objectives",
+                       description="The point the selection rule chooses (a race's decision, "
+                                   "else the confirmation's best mean, else the search's) with "
+                                   "its accuracy over seeds, the margin, p-value and ties; for a "
+                                   "multi-objective study the Pareto front.")
     add_config(p)
     p.add_argument("--json", action="store_true", help="print it as JSON (the export)")
     p.add_argument("--output", metavar="FILE", help="also write the JSON to FILE (atomically)")
     p.set_defaults(func=best)
 
 
+COLUMNS = ["number", "alpha", "beta", "gamma", "seed", "resolution", "flops_ratio", "flops",
+           "params", "activations", "accuracy", "state"]
+OPTIONAL = (("width_share", "number"), ("latency_ms", "activations"),
+            ("peak_memory_mb", "accuracy"), ("error_kind", "state"))
+
+
 def status(args) -> int:
-    from gridsearch.study._search import Search
-    from gridsearch.study._trials import COLUMNS, EXTRA, rank, read, rows
+    from gridsearch.errors import GridsearchError
+    from gridsearch.selection import rank
+    from gridsearch.study import Search
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
-    study = search.study(create=False)
-    records = read(study)
-    trials = rows(records)
+    records = search.records()
+    rows = [r.row() for r in records]
     if args.json:
-        print_json([{k: r[k] for k in COLUMNS + EXTRA} for r in trials])
+        print_json(rows)
         return 0
-    shown = [{**r, **{k: human(r[k]) for k in ("flops", "params", "activations")}} for r in trials]
-    columns = ["number", "alpha", "beta", "gamma", "resolution", "flops_ratio", "flops",
-               "params", "activations", "accuracy", "state"]
-    for optional, after in (("width_share", "number"), ("seed", "gamma"),
-                            ("latency_ms", "activations")):
-        if any(r[optional] is not None for r in trials):
+    shown = [{**r, **{k: human(r[k]) for k in ("flops", "params", "activations")}} for r in rows]
+    columns = list(COLUMNS)
+    for optional, after in OPTIONAL:
+        if any(r.get(optional) is not None for r in rows):
             columns.insert(columns.index(after) + 1, optional)
     print(table(shown, columns))
     states: dict[str, int] = {}
-    for r in trials:
-        states[r["state"]] = states.get(r["state"], 0) + 1
-    print(f"{len(trials)} trials: " + ", ".join(f"{n} {s.lower()}"
-                                                for s, n in sorted(states.items())))
+    for r in records:
+        states[r.state] = states.get(r.state, 0) + 1
+    print(f"{len(rows)} trials: " + ", ".join(f"{n} {s.lower()}"
+                                              for s, n in sorted(states.items())))
+    p = search.progress()
+    if search.units:
+        print(f"units: {p['done']} done, {p['failed']} failed, {p['running']} running, "
+              f"{p['left']} left of {p['points']}")
     ranked = rank(records)
     if ranked and max(c.runs for c in ranked) > 1:
-        print("per point, over its seeds (best mean first; 95% CI of the mean):")
+        print("per point, over its seeds (best mean first; 95% CI of the mean, within [0, 1]):")
         print(table([{**c.point.as_dict(), "accuracy": c.summary.text(),
                       "ci95": f"[{c.summary.ci_low:.4f}, {c.summary.ci_high:.4f}]",
                       "trials": ",".join(map(str, c.trials))} for c in ranked],
                     ["alpha", "beta", "gamma", "accuracy", "ci95", "trials"]))
+    if len(search.study(create=False).directions) == 1:
+        try:
+            sel = search.selection(records)
+        except GridsearchError:
+            sel = None
+        if sel is not None:
+            w = sel.winner
+            print(f"selected ({sel.source}): {w.coefficients()}  {w.summary.text()}  "
+                  f"[{w.refs[0]}]")
+            print(f"verdict: {sel.verdict()}")
     confirm = search.confirmation()
     if confirm is not None:
         print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "
@@ -60,8 +86,7 @@ def status(args) -> int:
 
 
 def best(args) -> int:
-    from gridsearch.study._search import Search
-    from gridsearch.study._trials import front_export, read, summary
+    from gridsearch.study import Search, front_export, read, summary
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -75,13 +100,21 @@ def best(args) -> int:
         confirmed = read(confirm) if confirm is not None else []
         sel = search.selection(records, confirmed)
         w = sel.winner
-        first = next(r for r in (confirmed if sel.source == "confirmation" else records)
-                     if r.number == w.trials[0])
+        pool = confirmed if sel.source == "confirmation" else records
+        mine = [r for r in pool if r.number in w.trials]
+        first = mine[0]
         out = {**summary(first), **w.point.as_dict(),
                "accuracy": w.value, **{f"accuracy_{k}": v for k, v in w.summary.as_dict().items()},
-               "trials": list(w.trials), "source": sel.source, "margin": sel.margin,
+               "study": w.study, "trial": w.refs[0], "trials": w.refs,
+               "seeds": sorted(s for r in mine for s in r.seeds),
+               "source": sel.source, "margin": sel.margin,
                "p_value": sel.test.p if sel.test else None,
                "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
+        if sel.race is not None:
+            out["race"] = sel.race.as_dict()
+        if not args.json:
+            out["ties"] = sel.ties_text()
+            out["trials"] = _short(w.refs)
     if args.output:
         write_json(args.output, out)
     if args.json:
@@ -89,11 +122,18 @@ def best(args) -> int:
     elif multi:
         _print_front(out)
     else:
+        out.pop("history", None)
+        out.pop("race", None)
         for k, v in out.items():
             print(f"{k:>16}  {v}")
     if args.output and not args.json:
         print(f"written to {args.output}")
     return 0
+
+
+def _short(items: list, most: int = 6) -> str:
+    shown = ", ".join(map(str, items[:most]))
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def _print_front(export) -> None:

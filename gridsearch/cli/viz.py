@@ -7,11 +7,15 @@ import sys
 
 from gridsearch import _compat
 from gridsearch.storage import redact
+from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 
 
 def register(sub) -> None:
-    p = sub.add_parser("dashboard", help="optuna-dashboard on the study's store (127.0.0.1)")
+    p = sub.add_parser("dashboard", help="optuna-dashboard on the study's store (127.0.0.1)",
+                       description="Serve optuna-dashboard on the study's store, after writing "
+                                   "notes that put the selected point and its verdict first "
+                                   "(and the reason on every infeasible or failed trial).")
     add_config(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; the dashboard has no authentication)")
@@ -21,14 +25,21 @@ def register(sub) -> None:
                    help="do not write the feasibility notes into the study before serving")
     p.set_defaults(func=dashboard)
 
-    p = sub.add_parser("report", help="trials.csv, PNG plots and a summary of the study")
+    p = sub.add_parser("report", help="trials.csv, PNG plots and a summary of the study",
+                       description="Write trials.csv (every trial, every recorded field), PNG "
+                                   "plots and summary.txt: the selected point, counts, which "
+                                   "complexity measure predicts training time, the family.")
     add_config(p)
     p.add_argument("-o", "--output", default="report", metavar="DIR",
                    help="folder to write into (default report/)")
     p.add_argument("--json", action="store_true", help="print the summary's figures as JSON")
     p.set_defaults(func=report)
 
-    p = sub.add_parser("compare", help="compound vs depth-, width-, resolution-only at equal FLOPs")
+    p = sub.add_parser("compare", help="compound vs depth-, width-, resolution-only at equal FLOPs",
+                       description="Realise the compound point at --phi, solve depth-, width- and "
+                                   "resolution-only networks to its measured FLOPs, train each "
+                                   "with --seeds seeds (each unit once; resumable; --workers) as "
+                                   "the study <name>-compare, and test the gaps (Welch).")
     add_config(p)
     p.add_argument("--phi", type=float, default=1.0, help="the φ to compare at (default 1)")
     p.add_argument("-o", "--output", default="report", metavar="DIR",
@@ -38,8 +49,15 @@ def register(sub) -> None:
                    help="train every network with S seeds (train.seed, +1, …): mean ± std and "
                         "Welch's p of each strategy against compound (default 1)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=compare)
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one line per finished trial instead)")
+    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(func=compare, create=True, max_trials=None, retry_failed=False,
+                   no_wait=False)
 
 
 def _port(text: str) -> int:
@@ -53,15 +71,14 @@ def _port(text: str) -> int:
 
 
 def dashboard(args) -> int:
-    from gridsearch.study._search import Search
-
-    from gridsearch.viz import _dashboard as dash
+    from gridsearch.study import Search
+    from gridsearch.viz import annotate, serve
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     if not args.no_notes:
-        dash.annotate(search)
+        annotate(search)
 
     def ready(server):
         print(f"optuna-dashboard for study {cfg.name!r} ({redact(search.url)}):")
@@ -72,19 +89,18 @@ def dashboard(args) -> int:
         print("Ctrl-C to stop", flush=True)
 
     try:
-        dash.serve(search.storage, args.host, args.port, ready)
+        serve(search.storage, args.host, args.port, ready)
     except KeyboardInterrupt:
         print("dashboard stopped")
     return 0
 
 
 def report(args) -> int:
-    from gridsearch.study._search import Search
-
-    from gridsearch.viz import _report as report_mod
+    from gridsearch.study import Search
+    from gridsearch.viz import build
 
     cfg = load_config(args)
-    rep = report_mod.build(Search(cfg, args.storage), args.output)
+    rep = build(Search(cfg, args.storage), args.output)
     if args.json:
         print_json({**rep.facts, "files": [str(f) for f in rep.files]})
         return 0
@@ -94,42 +110,52 @@ def report(args) -> int:
 
 
 def compare(args) -> int:
-    from gridsearch.study._search import Search
-
     from pathlib import Path
 
     import pandas as pd
 
-    from gridsearch.family import _compare as compare_mod
-    from gridsearch.viz import _plots as plots
+    from gridsearch.family import COMPOUND, Compare, check_phi
+    from gridsearch.study import Search, worker_command
+    from gridsearch.viz import compare_plot
 
+    search_cli._check_run_args(args)
     cfg = load_config(args)
-    comp = compare_mod.Compare(Search(cfg, args.storage))
-
-    def done(e):
-        if not args.json:
-            acc = "-" if e.summary is None else e.summary.text()
-            print(f"  {e.strategy:>10}: ratio {e.attrs.get('flops_ratio', 0):.3f}  accuracy {acc}"
-                  + ("  (stored)" if e.reused else ""), flush=True)
-
-    compare_mod.check_phi(args.phi)
+    comp = Compare(Search(cfg, args.storage))
+    check_phi(args.phi)
     point, origin = comp.point()   # fails early, in one line, when there is nothing to compare
+    inner = comp.search_for(args.phi, args.seeds, rerun=args.rerun and not args.join)
+    if args.join:                  # one worker of `compare --workers N`
+        args.create = False
+        return search_cli.run_one(args, inner)
     if not args.json:
-        print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g} "
-              f"(stored as study {compare_mod.compare_study_name(cfg.name)!r})\n"
+        print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g}, "
+              f"{args.seeds} seed(s) (stored as study {comp.store.name!r})\n"
               f"compound point: α={point.alpha:g} β={point.beta:g} γ={point.gamma:g}, {origin}",
               flush=True)
-    entries = comp.run(args.phi, rerun=args.rerun, device=args.device, on_entry=done,
-                       seeds=args.seeds)
-    base = next(e for e in entries if e.strategy == compare_mod.COMPOUND)
+    if comp.store.exists() and not comp.left(inner):
+        code = 0
+        if not args.json:
+            print("  every network and seed is stored: nothing to train (--rerun trains again)")
+    elif args.workers > 1 or args.gpus:
+        def command(slot):
+            options = ["--phi", str(args.phi), "--seeds", str(args.seeds), "--join"]
+            return worker_command(args.config, slot, command="compare", options=options)
+
+        code = search_cli.pool(args, inner, command)
+    else:
+        code = search_cli.run_one(args, inner)
+    if code:
+        return code
+    entries = comp.entries(args.phi, point)
+    base = next((e for e in entries if e.strategy == COMPOUND), None)
     rows = [e.row(base) for e in entries]
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    all_entries = comp.entries(point=point)
-    bases = {round(e.phi, 6): e for e in all_entries if e.strategy == compare_mod.COMPOUND}
+    all_entries = comp.entries()
+    bases = {round(e.phi, 6): e for e in all_entries if e.strategy == COMPOUND}
     all_rows = [e.row(bases.get(round(e.phi, 6))) for e in all_entries]
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
-    png = plots.compare(all_rows, out / "compare.png", cfg.budget.tolerance)
+    png = compare_plot(all_rows, out / "compare.png", cfg.budget.tolerance)
     if args.json:
         print_json({"phi": args.phi, "rows": rows, "files": [str(out / "compare.csv"), str(png)]})
         return 0
@@ -137,10 +163,14 @@ def compare(args) -> int:
               "activations": human(r["activations"]), "accuracy": e.summary.text() if e.summary
               else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
               else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries)]
-    print(table(shown, ["strategy", "depth_mult", "width_mult", "resolution", "flops",
+    print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
                         "accuracy", "p_vs_compound"]))
-    print(_compare_verdict(rows))
+    missing = {COMPOUND, *comp.names} - {e.strategy for e in entries}
+    if missing:
+        print(f"not trained (failed, see `gridsearch status`): {', '.join(sorted(missing))}")
+    if base is not None:
+        print(_compare_verdict(rows))
     off = [r["strategy"] for r in rows if r["within_tolerance"] is False and r["strategy"] != "compound"]
     if off:
         print(f"note: {', '.join(off)} could not match the compound FLOPs within "

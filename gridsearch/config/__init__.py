@@ -5,17 +5,19 @@ key. Light: no torch, no optuna."""
 from gridsearch.config._load import from_dict, load, validate, with_defaults
 from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GENERATED_SOURCES,
                                        MAX_IMAGES, MAX_INT, MAX_MULT, MAX_PIXELS, MAX_POINTS,
-                                       MAX_SEED, MINIMIZABLE, OPTIMIZERS, PRUNERS, SAMPLERS,
-                                       STORAGE_ENV, STORAGE_FILE_ENV, BudgetConfig, DataConfig,
+                                       MAX_SEED, MINIMIZABLE, OPTIMIZERS, SELECT_MODES,
+                                       BudgetConfig, DataConfig,
                                        ModelConfig, ObjectivesConfig, RangeConfig, SearchConfig,
-                                       StudyConfig, TrainConfig, WorkersConfig, num, numeric_keys,
-                                       read_storage_file)
+                                       SelectConfig, StudyConfig, TrainConfig, WorkersConfig, num,
+                                       numeric_keys)
+from gridsearch.config._storage import (STORAGE_ENV, STORAGE_FILE_ENV, read_storage_file,
+                                        storage_url)
 
 load_config = load  # the name the top-level package exports
 
 __all__ = ["AUGMENTS", "BUDGET_MODES", "DATA_SOURCES", "GENERATED_SOURCES", "MAX_IMAGES",
            "MAX_INT", "MAX_MULT", "MAX_PIXELS", "MAX_POINTS", "MAX_SEED", "MINIMIZABLE",
-           "OPTIMIZERS", "PRUNERS", "SAMPLERS", "STORAGE_ENV", "STORAGE_FILE_ENV", "BudgetConfig",
+           "OPTIMIZERS", "SELECT_MODES", "STORAGE_ENV", "STORAGE_FILE_ENV", "BudgetConfig",
            "DataConfig", "ModelConfig", "ObjectivesConfig", "RangeConfig", "SearchConfig",
-           "StudyConfig", "TrainConfig", "WorkersConfig", "from_dict", "load", "load_config",
-           "num", "numeric_keys", "read_storage_file", "validate", "with_defaults"]
+           "SelectConfig", "StudyConfig", "TrainConfig", "WorkersConfig", "from_dict", "load", "load_config",
+           "num", "numeric_keys", "read_storage_file", "storage_url", "validate", "with_defaults"]

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, DATA_SOURCES, GENERATED_SOURCES,
-                                       MAX_INT, MAX_POINTS, MINIMIZABLE, OPTIMIZERS, PRUNERS,
-                                       SAMPLERS, RangeConfig, StudyConfig, _check_bounds)
+                                       MAX_INT, MAX_POINTS, MINIMIZABLE, OPTIMIZERS,
+                                       SELECT_MODES, RangeConfig, StudyConfig, _check_bounds)
 from gridsearch.errors import ConfigError
 from gridsearch.training import _device
 from gridsearch.training._precision import PRECISIONS
@@ -159,8 +159,10 @@ def validate(cfg: StudyConfig) -> None:
     if s.width_share is None and size > MAX_POINTS * 10:
         raise ConfigError(f"search: {size} (alpha, beta, gamma) combinations; at most "
                           f"{MAX_POINTS * 10} (use larger steps)")
-    _choice("search.sampler", s.sampler, SAMPLERS)
-    _choice("search.pruner", s.pruner, PRUNERS)
+    from gridsearch.study import PRUNERS, SAMPLERS   # the registries (light: no optuna)
+
+    _choice("search.sampler", s.sampler, tuple(SAMPLERS))
+    _choice("search.pruner", s.pruner, tuple(PRUNERS))
     if s.width_share is not None:
         ws = s.width_share
         if not 0 <= ws.min <= ws.max <= 1:
@@ -169,6 +171,7 @@ def validate(cfg: StudyConfig) -> None:
         _axis("search.width_share", ws)
     _choice("budget.mode", b.mode, BUDGET_MODES)
     _validate_objectives(cfg)
+    _validate_select(cfg)
     w = cfg.workers
     if w.grace_period <= w.heartbeat_interval:
         raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
@@ -180,6 +183,21 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError(
             f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "
             f"within {s.tolerance:.0%} of {s.target:g}")
+
+
+def _validate_select(cfg: StudyConfig) -> None:
+    sel = cfg.select
+    _choice("select.mode", sel.mode, SELECT_MODES)
+    if sel.max_seeds < sel.n0:
+        raise ConfigError(f"select.max_seeds: must be ≥ n0 ({sel.n0}), got {sel.max_seeds}")
+    if sel.mode != "race":
+        return
+    if cfg.objectives.multi:
+        raise ConfigError("select.mode: \"race\" chooses by accuracy alone; a study with "
+                          "objectives.minimize has a Pareto front instead (use \"fixed\")")
+    if cfg.search.pruner != "none":
+        raise ConfigError(f"search.pruner: {cfg.search.pruner!r} stops trials a race needs "
+                          "whole; use \"none\" with select.mode = \"race\"")
 
 
 def _validate_objectives(cfg: StudyConfig) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,6 @@ DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnis
 OPTIMIZERS = ("sgd", "adamw")
 AUGMENTS = ("none", "crop", "random_resized_crop")
 GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
-SAMPLERS = ("grid", "tpe", "qmc", "random")
-PRUNERS = ("none", "median", "hyperband")
 BUDGET_MODES = ("reject", "repair")
 # What a study may minimise beside accuracy: user attributes every trial records.
 MINIMIZABLE = ("activations", "latency_ms", "train_step_ms", "params")
@@ -178,6 +175,24 @@ class ObjectivesConfig:
                 or any(k in ("latency_ms", "train_step_ms") for k in self.minimize))
 
 
+SELECT_MODES = ("fixed", "race")
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    """How the study chooses its point under seed noise.  ``fixed``: every point is trained
+    ``train.seeds`` times and the best mean wins (Welch ties named).  ``race``: ranking and
+    selection by Kim & Nelson's sequential procedure — every feasible point ``n0`` seeds, then
+    seed rounds only for the points not yet eliminated, until one is left (the best within
+    ``delta`` with probability ``confidence``) or ``max_seeds`` is reached."""
+
+    mode: str = "fixed"
+    delta: float = num(0.01, gt=0, lt=1)          # indifference zone, in accuracy
+    confidence: float = num(0.95, gt=0.5, lt=1)   # P(correct selection) when the best is δ ahead
+    n0: int = num(5, ge=2, le=1000)               # first-stage seeds per point
+    max_seeds: int = num(12, ge=2, le=1000)       # the cap per point
+
+
 @dataclass(frozen=True)
 class WorkersConfig:
     """Crash detection, the same for every worker of a study (so it is part of the stored config)."""
@@ -195,6 +210,7 @@ class StudyConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
     storage: str = ""         # a URL; or storage_file: a file holding it (e.g. /run/secrets/…)
     storage_file: str = ""
@@ -218,30 +234,13 @@ class StudyConfig:
         w = self.search.width_share
         return w.to_range().values() if w is not None else []
 
-    def storage_url(self) -> str:
-        """The storage URL: the environment's ``GRIDSEARCH_STORAGE`` (a URL) or
-        ``GRIDSEARCH_STORAGE_FILE`` (a file holding one), else the config's ``storage`` or
-        ``storage_file``, else a SQLite file next to the config named after the study.
-        (On the command line, ``--storage`` and ``--storage-file`` come before all of these.)"""
-        env = os.environ
-        if env.get(STORAGE_ENV):
-            return env[STORAGE_ENV].strip()
-        if env.get(STORAGE_FILE_ENV):
-            return read_storage_file(env[STORAGE_FILE_ENV], STORAGE_FILE_ENV)
-        if self.storage:
-            return self.storage
-        if self.storage_file:
-            return read_storage_file(self._relative(self.storage_file), "storage_file")
-        folder = Path(self.path).parent if self.path else Path("studies")
-        return f"sqlite:///{folder / (self.name + '.db')}"
-
-    def _relative(self, name: str) -> Path:
+    def relative(self, name: str) -> Path:
         p = Path(name)
         return Path(self.path).parent / p if not p.is_absolute() and self.path else p
 
     def data_root(self) -> Path:
         """The data root; a relative one is taken from the config file's folder."""
-        return self._relative(self.data.root)
+        return self.relative(self.data.root)
 
     def as_dict(self) -> dict[str, Any]:
         d = _lists(dataclasses.asdict(self))
@@ -258,20 +257,3 @@ def _lists(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_lists(v) for v in obj]
     return obj
-
-
-STORAGE_ENV = "GRIDSEARCH_STORAGE"
-STORAGE_FILE_ENV = "GRIDSEARCH_STORAGE_FILE"
-
-
-def read_storage_file(path: str | Path, key: str) -> str:
-    """The storage URL held in a file (a Docker/Kubernetes secret): its first line, stripped."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or type(e).__name__
-        raise ConfigError(f"{key}: cannot read {path}: {reason}") from None
-    url = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not url:
-        raise ConfigError(f"{key}: {path} is empty (it should hold the storage URL)")
-    return url

@@ -4,9 +4,9 @@ as JSON (and load it back), and compare compound scaling with single-dimension s
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_freeze": ["Frozen", "freeze", "store_frozen", "stored_frozen",
-                "FROZEN_ATTR"],
+    "_freeze": ["Frozen", "freeze", "store_frozen", "stored_frozen", "FROZEN_ATTR"],
     "_scale": ["Family", "scale", "parse_phis", "stored_family", "FAMILY_ATTR"],
-    "_export": ["Exported", "load", "document", "write", "schema", "SCHEMA"],
-    "_compare": ["Compare", "Entry", "compare_study_name", "check_phi", "compound_point"],
+    "_export": ["Exported", "load", "document", "member_dict", "from_stored", "write", "schema",
+                "check_writable", "provenance", "STORED_KEYS", "SCHEMA"],
+    "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config"],
 })

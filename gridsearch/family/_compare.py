@@ -1,40 +1,40 @@
-"""Compound scaling vs single-dimension scaling at the same measured FLOPs.
+"""Compound scaling vs single-dimension scaling at the same measured FLOPs, as a plan.
 
-For a target φ the compound point (the frozen coefficients when the study has them, else its best
-feasible trial) is realised and measured; every other strategy (depth only, width only, resolution
-only, see :mod:`gridsearch.strategies`) is solved so its *measured* FLOPs match the compound
-network's within the budget tolerance.  Each network is proxy-trained with the study's recipe,
-seeds and data subsets, and stored as a trial of its own study ``<study>-compare`` in the same
-store (param ``strategy``; user attributes as in the search, plus ``phi``, ``knob`` and
-``compound_point``, the (α, β, γ) compared against).  A re-run reuses the stored networks of the
-same φ and compound point without measuring anything again.
+For a φ the compound point (the frozen coefficients when the study has them, else the selected
+point) is realised and measured; every other strategy (depth only, width only, resolution only:
+:data:`gridsearch.scaling.SINGLE`) is solved so that its *measured* FLOPs match the compound
+network's within the budget tolerance (where rounding allows; the verdict says when not).  The
+networks are the items of a :class:`~gridsearch.study.FixedPlan` with the study's seeds, run by the
+one loop in the study ``<name>-compare`` of the same store: each (strategy, seed) is trained exactly
+once across workers (``compare --workers``), a failed unit fails alone, an interrupted comparison
+resumes where it stopped, and a re-run reuses what is stored (``--rerun`` trains again).
+
+A comparison's plan key names its φ and compound point (``phi=1;point=1,1.2,1.2``), so one store
+holds comparisons at several φ; each trial records it as ``plan``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any, Callable
 
-import optuna
-from optuna.distributions import CategoricalDistribution
-from optuna.trial import TrialState
-
 from gridsearch import stats
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._freeze import stored_frozen
-from gridsearch.scaling import _strategies as strategies
-from gridsearch.scaling._space import Point
-from gridsearch.scaling._strategies import Setting
-from gridsearch.study._search import Search
-from gridsearch.study._trials import read
+from gridsearch.scaling import REGISTRY, SINGLE, Point, Spec, named
+from gridsearch.study import (FixedPlan, Item, Param, Search, Store, compare_name,
+                              compare_plan_key)
 
 log = logging.getLogger(__name__)
 
 COMPOUND = "compound"
+CHOICES = (COMPOUND, *REGISTRY)      # the trial parameter ``strategy``
 MAX_PHI = 8.0   # 2^8 × the baseline's FLOPs, each network proxy-trained: far enough
+RUNS_ATTR = "runs"   # study attribute: how many times each comparison was started afresh
 
 
 def check_phi(phi: float) -> float:
@@ -46,22 +46,18 @@ def check_phi(phi: float) -> float:
     return phi
 
 
-def compare_study_name(study_name: str) -> str:
-    return f"{study_name}-compare"
-
-
 @dataclass
 class Entry:
-    """One network of the comparison: how it was scaled, what it measured, how it trained."""
+    """One network of the comparison as stored: how it was scaled, what it measured, how it
+    trained over its seeds."""
 
     strategy: str
     phi: float
-    setting: Setting
-    attrs: dict[str, Any]
-    accuracies: dict[int, float] = field(default_factory=dict)   # seed → accuracy
+    attrs: dict[str, Any]                                        # the first trial's record row
+    accuracies: dict[int, float] = field(default_factory=dict)   # seed → accuracy (latest run)
     history: list[float] | None = None
     trial: int | None = None
-    reused: bool = False
+    study: str = ""
 
     @property
     def accuracy(self) -> float | None:
@@ -70,7 +66,8 @@ class Entry:
 
     @property
     def summary(self) -> stats.Summary | None:
-        return stats.summarise(list(self.accuracies.values())) if self.accuracies else None
+        return (stats.summarise(list(self.accuracies.values()), bounds=(0.0, 1.0))
+                if self.accuracies else None)
 
     def row(self, against: "Entry | None" = None) -> dict[str, Any]:
         """The table row; with ``against`` (the compound entry), Welch's p of the difference."""
@@ -79,196 +76,152 @@ class Entry:
         test = (stats.welch(list(self.accuracies.values()), list(against.accuracies.values()))
                 if against is not None and against is not self and self.accuracies
                 and against.accuracies else None)
-        return {"strategy": self.strategy, "phi": self.phi,
-                "depth_mult": round(self.setting.depth_mult, 4),
-                "width_mult": round(self.setting.width_mult, 4),
-                "resolution": self.setting.resolution, "flops": a.get("flops"),
+        return {"strategy": self.strategy, "phi": self.phi, "s": a.get("s"),
+                "d": a.get("d"), "w": a.get("w"),       # relative to the baseline: 1 = unchanged
+                "resolution": a.get("resolution"), "flops": a.get("flops"),
                 "flops_ratio": a.get("flops_ratio"), "params": a.get("params"),
-                "activations": a.get("activations"), "within_tolerance": a.get("feasible"),
+                "activations": a.get("activations"), "within_tolerance": a.get("within_tolerance"),
                 "train_seconds": a.get("train_seconds"), "accuracy": self.accuracy,
                 "accuracy_std": s.std if s else None, "n": s.n if s else 0,
-                "p_vs_compound": test.p if test else None, "trial": self.trial}
+                "p_vs_compound": test.p if test else None,
+                "trial": f"{self.study}#{self.trial}" if self.trial is not None else None}
 
 
 def compound_point(search: Search) -> tuple[Point, str]:
     """The frozen coefficients if the study has them, else the selected point."""
     frozen = stored_frozen(search.study(create=False))
     if frozen is not None:
-        return frozen.point, f"frozen (trial {frozen.trial})"
+        return frozen.point, f"frozen ({frozen.study}#{frozen.trial})"
     sel = search.selection()
-    return sel.winner.point, f"selected point of the {sel.source} (trial {sel.winner.trials[0]})"
+    w = sel.winner
+    return w.point, f"selected point of the {sel.source} ({w.study}#{w.trials[0]})"
 
 
-def _key(point: Point) -> list[float]:
-    """How a compound point is stored (a JSON list) and matched."""
-    return [round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6)]
+def compare_config(cfg):
+    """The comparison's study config: the search's recipe, data and budget; one objective, no
+    sampler of its own (the plan assigns each trial its strategy)."""
+    s = dataclasses.replace(cfg.search, sampler="grid", pruner="none", points=(), width_share=None)
+    return dataclasses.replace(cfg, name=compare_name(cfg.name), search=s,
+                               objectives=dataclasses.replace(cfg.objectives, minimize=()),
+                               select=dataclasses.replace(cfg.select, mode="fixed"))
 
 
 class Compare:
-    """Runs and stores the comparison for one study config."""
+    """The comparison of one study (see the module docstring)."""
 
-    def __init__(self, search: Search, names: tuple[str, ...] = strategies.SINGLE) -> None:
+    def __init__(self, search: Search, names: tuple[str, ...] = SINGLE) -> None:
         self.search = search
         self.cfg = search.cfg
-        self.names = names
-        for n in names:
-            strategies.get(n)
+        self.names = tuple(names)
+        for n in self.names:
+            named(n)
+        self.inner_cfg = compare_config(self.cfg)
+        self.store: Store = search.store.derived(
+            self.inner_cfg, attrs={"source_study": self.cfg.name,
+                                   "objective": "validation accuracy (maximize)"}, check=False)
+        self._realiser = None
 
-    # -- the compare study --------------------------------------------------------------------
-    def study(self, create: bool = True) -> optuna.Study:
-        name = compare_study_name(self.cfg.name)
-        try:
-            return optuna.load_study(study_name=name, storage=self.search.storage)
-        except KeyError:
-            if not create:
-                raise GridsearchError(f"no comparison yet for study {self.cfg.name!r} "
-                                      "(run `gridsearch compare` first)") from None
-        study = optuna.create_study(study_name=name, storage=self.search.storage,
-                                    direction="maximize")
-        study.set_user_attr("config", self.cfg.as_dict())
-        study.set_user_attr("source_study", self.cfg.name)
-        study.set_user_attr("objective", "validation accuracy (maximize)")
-        return study
-
+    # -- the plan -------------------------------------------------------------------------------
     def point(self) -> tuple[Point, str]:
         """The compound point compared against, and where it comes from."""
         return compound_point(self.search)
 
-    def entries(self, study: optuna.Study | None = None, point: Point | None = None) -> list[Entry]:
-        """The finished comparison trials merged per strategy and φ (the latest run per seed).
+    def base_key(self, phi: float, point: Point) -> str:
+        return compare_plan_key(phi, point)
 
-        With ``point``, only those compared against that compound point.
-        """
-        study = study or self.study(create=False)
-        merged: dict[tuple[str, float], Entry] = {}
-        for r in read(study, (TrialState.COMPLETE,)):
-            u = r.attrs
-            if point is not None and u.get("compound_point") != _key(point):
+    def plan(self, phi: float, seeds: int, point: Point | None = None,
+             generation: int | None = None) -> FixedPlan:
+        """Measure the compound network at ``phi`` and solve every strategy to its measured FLOPs;
+        the plan of those networks × ``seeds`` seeds (train.seed, +1, …)."""
+        point = point or self.point()[0]
+        cfg = self.cfg
+        realiser = self.realiser()
+        target = cfg.search.target ** phi
+        compound = realiser.realise(Spec.compound(point, phi), target=target,
+                                    tolerance=cfg.budget.tolerance, mode=cfg.budget.mode)
+        ratio = compound.ratio("flops")
+        items = [Item(compound.spec, {"strategy": Param(COMPOUND, choices=CHOICES)}, target,
+                      cfg.budget.mode, enforce=False, label=COMPOUND)]
+        for name in self.names:
+            m = realiser.match(named(name), ratio, cfg.budget.tolerance)
+            items.append(Item(m.spec, {"strategy": Param(name, choices=CHOICES)}, ratio, "reject",
+                              enforce=False, label=name))
+        order = [COMPOUND, *self.names]
+        key = self.base_key(phi, point)
+        g = self.generation(key) if generation is None else generation
+        return FixedPlan(items, [cfg.train.seed + i for i in range(seeds)],
+                         key=key if g <= 1 else f"{key};run={g}",
+                         item_of=lambda r: order.index(r.strategy) if r.strategy in order else None)
+
+    def generation(self, key: str) -> int:
+        if not self.store.exists():
+            return 1
+        return int(self.store.study().user_attrs.get(RUNS_ATTR, {}).get(key, 1))
+
+    def fresh(self, phi: float, point: Point) -> int:
+        """Start the comparison at ``phi`` afresh (``--rerun``): a new generation of its plan."""
+        key = self.base_key(phi, point)
+        study = self.store.study(create=True)
+        runs = dict(study.user_attrs.get(RUNS_ATTR, {}))
+        runs[key] = int(runs.get(key, 1)) + 1
+        study.set_user_attr(RUNS_ATTR, runs)
+        return runs[key]
+
+    def realiser(self):
+        """The search's realiser (one counter: the compound network is measured once)."""
+        return self.search.realiser()
+
+    # -- running --------------------------------------------------------------------------------
+    def search_for(self, phi: float, seeds: int = 1, rerun: bool = False) -> Search:
+        """The comparison at ``phi`` as a runnable study: its store and its plan (a Search, so
+        the CLI runs it like any other: in this process or with workers)."""
+        check_phi(phi)
+        if isinstance(seeds, bool) or seeds < 1:
+            raise ConfigError(f"--seeds: must be ≥ 1, got {seeds}")
+        point = self.point()[0]
+        if rerun:
+            self.fresh(phi, point)
+        return Search(self.inner_cfg, store=self.store, plan=self.plan(phi, seeds, point),
+                      realiser=self.realiser())
+
+    def run(self, phi: float, seeds: int = 1, rerun: bool = False, device: str | None = None,
+            on_trial: Callable | None = None, wait: bool = True, load: int = 1) -> list[Entry]:
+        """Train every (network, seed) of the comparison at ``phi`` not yet trained; return the
+        entries.  When everything is stored (and not ``rerun``) nothing is trained."""
+        inner = self.search_for(phi, seeds, rerun)
+        if not self.store.exists() or self.left(inner):
+            inner.run(device=device, on_trial=on_trial, wait=wait, load=load)
+        return self.entries(phi, self.point()[0])
+
+    def left(self, inner: Search) -> int:
+        p = inner.plan.progress(self.store.records())
+        return p["left"] + p["running"]
+
+    # -- reading --------------------------------------------------------------------------------
+    def entries(self, phi: float | None = None, point: Point | None = None) -> list[Entry]:
+        """The finished comparison trials merged per (φ, strategy): the latest run per seed.
+        With ``phi`` and ``point``, only that comparison."""
+        if not self.store.exists():
+            raise GridsearchError(f"no comparison yet for study {self.cfg.name!r} "
+                                  "(run `gridsearch compare` first)")
+        want = self.base_key(phi, point) if phi is not None and point is not None else None
+        merged: dict[tuple[str, str], Entry] = {}
+        for r in sorted(self.store.records(), key=lambda r: r.number):
+            if r.state != "COMPLETE" or not r.plan or r.strategy is None:
                 continue
-            k = (r.strategy, round(float(u["phi"]), 6))
+            base = r.plan.split(";run=")[0]
+            if want is not None and base != want:
+                continue
+            k = (base, r.strategy)
             e = merged.get(k)
             if e is None:
-                e = merged[k] = Entry(r.strategy, float(u["phi"]),
-                                      Setting(u["depth_mult"], u["width_mult"], u["resolution"]),
-                                      dict(u), {}, list(r.history), r.number, reused=True)
-            e.accuracies[int(u.get("seed", self.cfg.train.seed))] = r.accuracy
-        return list(merged.values())
+                e = merged[k] = Entry(r.strategy, _phi_of(base), r.row(), {}, list(r.history),
+                                      r.number, r.study)
+            seed = r.seed if r.seed is not None else self.cfg.train.seed
+            e.accuracies[seed] = r.mean_accuracy     # records in order: the latest run wins
+        order = {n: i for i, n in enumerate(CHOICES)}
+        return sorted(merged.values(), key=lambda e: (e.phi, order.get(e.strategy, 99)))
 
-    # -- running ------------------------------------------------------------------------------
-    def plan(self, phi: float, compound: tuple[Point, str] | None = None) -> list[Entry]:
-        """Realise and measure the compound network and solve every strategy to its FLOPs."""
-        point, origin = compound or self.point()
-        realiser = self.search.realiser()
-        cand = realiser.realise(point, phi=phi)
-        m = self.cfg.model
-        compound = Entry(COMPOUND, phi, Setting(cand.scaled.depth_mult / m.depth_mult,
-                                                cand.scaled.width_mult / m.width_mult,
-                                                cand.verdict.resolution),
-                         {**cand.attrs(), "alpha": point.alpha, "beta": point.beta,
-                          "gamma": point.gamma, "origin": origin, "compound_point": _key(point)})
-        target = cand.verdict.ratio
-        entries = [compound]
-        base_flops = realiser.reference.complexity.flops
 
-        def measure(st: Setting):
-            net = realiser.build(m.width_mult * st.width_mult, m.depth_mult * st.depth_mult)
-            return net, realiser.counter.count(net.module, st.resolution)
-
-        for name in self.names:
-            sol = strategies.solve(strategies.get(name), lambda st: measure(st)[1].flops / base_flops,
-                                   target, self.cfg.budget.tolerance, m.base_resolution)
-            net, c = measure(sol.setting)
-            attrs = {"depth_mult": m.depth_mult * sol.setting.depth_mult,
-                     "width_mult": m.width_mult * sol.setting.width_mult,
-                     "resolution": c.resolution, "flops": c.flops,
-                     "flops_ratio": round(sol.ratio, 6), "params": c.params,
-                     "activations": c.activations, "feasible": sol.within,
-                     "verdict": "feasible" if sol.within else "off target",
-                     "target_ratio": round(target, 6), "knob": round(sol.knob, 6),
-                     "compound_point": _key(point),
-                     "layout": net.layout.describe(),
-                     "budget_reason": "" if sol.within else (
-                         f"closest measured ratio {sol.ratio:.3f} vs compound {target:.3f} "
-                         f"(more than {self.cfg.budget.tolerance:.0%} off)")}
-            entries.append(Entry(name, phi, sol.setting, attrs))
-        return entries
-
-    def run(self, phi: float, rerun: bool = False, device: str | None = None,
-            on_entry: Callable[[Entry], None] | None = None, seeds: int = 1) -> list[Entry]:
-        """Plan, then train every (network, seed) not yet trained at this φ; returns all of them.
-
-        Seeds are the study's ``train.seed``, +1, … (``seeds`` of them): the compound network's
-        accuracies are comparable with the search's.  When every network of this φ and compound
-        point is stored with every seed (and not ``rerun``), nothing is measured or trained.
-        """
-        check_phi(phi)
-        if seeds < 1:
-            raise ConfigError(f"--seeds: must be ≥ 1, got {seeds}")
-        dev = self.device(device)   # a bad device stops here, before the store is touched
-        wanted_seeds = [self.cfg.train.seed + i for i in range(seeds)]
-        compound = self.point()
-        study = self.study()
-        done = {(e.strategy, round(e.phi, 6)): e for e in self.entries(study, compound[0])}
-        wanted = [(n, round(phi, 6)) for n in (COMPOUND, *self.names)]
-
-        def missing(k) -> list[int]:
-            have = done[k].accuracies if k in done and not rerun else {}
-            return [s for s in wanted_seeds if s not in have]
-
-        if all(not missing(k) for k in wanted):
-            for k in wanted:
-                if on_entry:
-                    on_entry(done[k])
-            return [done[k] for k in wanted]
-        planned = self.plan(phi, compound)
-        subsets = self._subsets()
-        out = []
-        for e in planned:
-            k = (e.strategy, round(phi, 6))
-            if k in done and not rerun:
-                e.accuracies.update(done[k].accuracies)
-                e.reused = not missing(k)
-            for seed in missing(k):
-                self._train(study, e, subsets, seed, dev)
-            out.append(e)
-            if on_entry:
-                on_entry(e)
-        return out
-
-    def device(self, device: str | None = None):
-        """The device to train on (``device`` or the config's), checked as ``run`` checks it."""
-        from gridsearch.training import _device as device_mod
-
-        return device_mod.prepare(device or self.cfg.train.device, self.cfg.train)
-
-    def _subsets(self):
-        from gridsearch.training import _data as data_mod
-
-        d = self.cfg.data
-        return data_mod.load(d.source, self.cfg.data_root() if d.root else "", d.train_size,
-                             d.val_size, d.seed, d.image_size)
-
-    def _train(self, study: optuna.Study, e: Entry, subsets, seed: int, dev) -> None:
-        """Train ``e`` with ``seed`` (initial weights and batch order) and store the trial."""
-        from gridsearch.training import _trainer as trainer
-
-        m = self.cfg.model
-        net = self.search.realiser().build(e.attrs["width_mult"], e.attrs["depth_mult"], seed=seed)
-        res = trainer.train(net.module, subsets, e.setting.resolution,
-                            trainer.Recipe.of(self.cfg.train, seed=seed),
-                            dev)
-        e.accuracies[seed] = res.accuracy
-        e.history = list(res.history)
-        attrs = {**e.attrs, "phi": e.phi, "seed": seed, "train_seconds": round(res.seconds, 3),
-                 "images_per_second": round(res.images_per_second, 1), "device": res.device,
-                 **res.resources(),
-                 "accuracy": res.accuracy, "base_resolution": m.base_resolution}
-        e.attrs.update({k: v for k, v in attrs.items() if k not in ("seed", "accuracy")})
-        choices = (COMPOUND, *strategies.REGISTRY)
-        trial = optuna.trial.create_trial(
-            params={"strategy": e.strategy},
-            distributions={"strategy": CategoricalDistribution(choices)},
-            value=res.accuracy, user_attrs=attrs,
-            intermediate_values={i + 1: v for i, v in enumerate(res.history)})
-        study.add_trial(trial)
-        e.trial = study.get_trials(deepcopy=False)[-1].number
+def _phi_of(key: str) -> float:
+    return float(key.split(";")[0].removeprefix("phi="))

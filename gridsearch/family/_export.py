@@ -27,7 +27,7 @@ from gridsearch.family._freeze import Frozen
 if TYPE_CHECKING:
     from torch import nn
 
-    from gridsearch.measure._members import Member
+    from gridsearch.measure import Measured
 
 SCHEMA = "gridsearch.family/v1"
 SCHEMA_FILE = "family-v1.json"
@@ -54,8 +54,10 @@ def _phi(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
 
 
-def _member(m: "Member") -> dict[str, Any]:
-    return {**m.family_dict(), "phi": _phi(m.phi)}
+def member_dict(m: "Measured") -> dict[str, Any]:
+    """A family member as the export (and the study's ``family`` attribute) stores it: the one
+    serialisation of a measured network, with φ written as an integer where it is one."""
+    return {**m.as_dict(), "phi": _phi(m.spec.phi)}
 
 
 def provenance(frozen: Frozen | None = None, cfg=None,
@@ -63,9 +65,10 @@ def provenance(frozen: Frozen | None = None, cfg=None,
     """Where a family's coefficients came from: the study, trial(s), accuracy and selection
     (``frozen``), the data, fidelity and budget (``cfg``, a StudyConfig), versions and time."""
     prov: dict[str, Any] = {
-        "study": frozen.study if frozen else None,
+        "study": frozen.study if frozen else None,          # the study whose trials are named
         "trial": frozen.trial if frozen else None,
         "trials": list(frozen.trials) if frozen else [],
+        "trial_refs": [f"{frozen.study}#{t}" for t in frozen.trials] if frozen else [],
         "value": frozen.value if frozen else None,
         "selection": ({"source": frozen.source, "std": frozen.std, "n": frozen.n,
                        "margin": frozen.margin, "p_value": frozen.p_value,
@@ -76,7 +79,9 @@ def provenance(frozen: Frozen | None = None, cfg=None,
         "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if cfg is not None:
-        prov.update(dataset=cfg.data.source, train_size=cfg.data.train_size,
+        prov.update(search_study=cfg.name, dataset=cfg.data.source,
+                    data_root=str(cfg.data_root()) if cfg.data.root else None,
+                    image_size=cfg.data.image_size, train_size=cfg.data.train_size,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
                     search={"phi": cfg.search.phi, "target": cfg.search.target,
                             "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance})
@@ -86,8 +91,8 @@ def provenance(frozen: Frozen | None = None, cfg=None,
 def document(family: Family, frozen: Frozen | None = None, cfg=None,
              created: str | None = None) -> dict[str, Any]:
     """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
-    b = family.baseline
-    eff = frozen.effective_gamma if frozen is not None else family.gamma
+    b, p = family.baseline, family.point
+    eff = frozen.effective_gamma if frozen is not None else p.gamma
     return {
         "schema": SCHEMA,
         "flops_convention": FLOPS_CONVENTION,
@@ -97,7 +102,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
             "width_mult": family.base_width_mult, "depth_mult": family.base_depth_mult,
             "num_classes": family.num_classes, "layout": b["layout"],
         },
-        "coefficients": {"alpha": family.alpha, "beta": family.beta, "gamma": family.gamma,
+        "coefficients": {"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma,
                          "effective_gamma": eff},
         "target_multiplier": family.target_multiplier,
         "scaling": {"repair": family.repair, "tolerance": family.tolerance,
@@ -105,7 +110,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
                     "width": "channels to a multiple of 8, never below 90%",
                     "resolution": "round(base * gamma^phi)" + (", then solved to the target"
                                                                if family.repair else "")},
-        "family": [_member(m) for m in family.members],
+        "family": [member_dict(m) for m in family.members],
         "provenance": provenance(frozen, cfg, created),
     }
 

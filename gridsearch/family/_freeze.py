@@ -1,9 +1,11 @@
 """Freeze: the selected point's coefficients (α, β, γ), to be scaled over φ.
 
-The choice is :func:`gridsearch.study._trials.select`'s — the confirmation's best mean when the study
-has one, else the search's over its seeds — so freeze, export, compare, report and the dashboard
-agree.  :func:`store_frozen` records it as the study user attribute ``frozen`` (the dashboard shows
-study user attributes); :func:`stored_frozen` is the one reader of that attribute.
+The choice is :func:`gridsearch.selection.select`'s — a race's decision when one ran, else the
+confirmation's best mean when the study has one, else the search's over its seeds — so freeze,
+export, compare, report and the dashboard agree.  ``study`` names the study whose trials
+``trial`` / ``trials`` number (the confirmation's, when it chose), ``search_study`` the search.
+:func:`store_frozen` records it as the study user attribute ``frozen`` (the dashboard shows study
+user attributes); :func:`stored_frozen` is the one reader of that attribute.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gridsearch.errors import GridsearchError
-from gridsearch.scaling._space import Point
-from gridsearch.study._trials import Selection
+from gridsearch.scaling import Point
+from gridsearch.selection import Selection
+from gridsearch.study import confirmation_name
 
 FROZEN_ATTR = "frozen"
 
@@ -27,10 +30,10 @@ class Frozen:
     beta: float
     gamma: float
     effective_gamma: float     # what the search's realised resolution gave (γ unless repaired)
-    trial: int                 # the first trial that trained the point
+    trial: int                 # the first trial that trained the point (in ``study``)
     trials: tuple[int, ...]
     value: float               # mean accuracy
-    study: str
+    study: str                 # the study those trials belong to
     frozen_at: str = ""
     std: float = 0.0
     n: int = 1
@@ -39,6 +42,7 @@ class Frozen:
     p_value: float | None = None   # Welch's t-test against the runner-up (None: no noise estimate)
     ties: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
     verdict: str = ""
+    search_study: str = ""
 
     @property
     def point(self) -> Point:
@@ -55,16 +59,21 @@ class Frozen:
         """Read a stored ``frozen`` attribute (also one written before seeds existed)."""
         try:
             opt = {k: (None if d.get(k) is None else float(d[k])) for k in ("margin", "p_value")}
+            study, source = str(d.get("study", "")), str(d.get("source", "search"))
+            search_study = str(d.get("search_study", study))
+            if source == "confirmation" and "search_study" not in d:   # written before 0.2:
+                study = confirmation_name(study)   # the numbers were the confirmation's
             return cls(alpha=float(d["alpha"]), beta=float(d["beta"]), gamma=float(d["gamma"]),
                        effective_gamma=float(d.get("effective_gamma", d["gamma"])),
                        trial=int(d["trial"]),
                        trials=tuple(int(t) for t in d.get("trials", [d["trial"]])),
-                       value=float(d["value"]), study=str(d.get("study", "")),
+                       value=float(d["value"]), study=study,
                        frozen_at=str(d.get("frozen_at", "")), std=float(d.get("std", 0.0)),
                        n=int(d.get("n", len(d.get("trials", [1])))),
-                       source=str(d.get("source", "search")), **opt,
+                       source=source, **opt,
                        ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
-                       verdict=str(d.get("verdict", "")))
+                       verdict=str(d.get("verdict", "")),
+                       search_study=search_study)
         except (KeyError, TypeError, ValueError) as e:
             raise GridsearchError(f"the study's stored '{FROZEN_ATTR}' attribute is malformed ({e}); "
                                   "run `gridsearch freeze` again") from None
@@ -73,24 +82,24 @@ class Frozen:
         """One line: α, β, γ (effective γ), the accuracy with its noise, the margin and p."""
         acc = f"{self.value:.4f}" + (f" ± {self.std:.4f}" if self.n > 1 else "") + f" (n={self.n})"
         out = (f"frozen: α={self.alpha:g} β={self.beta:g} γ={self.gamma:g} "
-               f"(effective γ {self.effective_gamma:g}), trial {self.trial}, accuracy {acc} "
-               f"[{self.source}]")
+               f"(effective γ {self.effective_gamma:g}), trial {self.study}#{self.trial}, "
+               f"accuracy {acc} [{self.source}]")
         if self.margin is not None:
             out += f", margin {self.margin:+.4f} over the runner-up"
             out += f" (p = {self.p_value:.3g})" if self.p_value is not None else " (no p: n=1)"
         return out
 
 
-def freeze(selection: Selection, study: str) -> Frozen:
-    """The selection's winner as frozen coefficients."""
+def freeze(selection: Selection, search_study: str) -> Frozen:
+    """The selection's winner as frozen coefficients (``search_study``: the search's name)."""
     w = selection.winner
     s = w.summary
     p = w.point
     return Frozen(p.alpha, p.beta, p.gamma, w.effective_gamma, w.trials[0], w.trials, s.mean,
-                  study, std=s.std, n=s.n, source=selection.source, margin=selection.margin,
-                  p_value=selection.test.p if selection.test else None,
+                  selection.study, std=s.std, n=s.n, source=selection.source,
+                  margin=selection.margin, p_value=selection.test.p if selection.test else None,
                   ties=tuple((t.point.alpha, t.point.beta, t.point.gamma) for t in selection.ties),
-                  verdict=selection.verdict())
+                  verdict=selection.verdict(), search_study=search_study)
 
 
 def store_frozen(study, frozen: Frozen) -> Frozen:

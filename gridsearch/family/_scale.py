@@ -1,24 +1,23 @@
 """Scale frozen coefficients over φ into a family of networks, each realised and measured.
 
-:func:`scale` realises each φ with the same rounding as the search (depth α^φ, width β^φ,
-resolution r0·γ^φ), measures it with fvcore and compares it with ``target^φ``; with ``repair`` the
-resolution is solved so each member lands within the budget tolerance, as in the core check.
+:func:`scale` realises ``Spec.compound(point, φ)`` for each φ through the search's realiser (depth
+α^φ, width β^φ, resolution r0·γ^φ, rounded the same way), measures it with fvcore and compares it
+with ``target^φ``; with ``repair`` the resolution is solved so each member lands within the budget
+tolerance, as in the search's check.
 :func:`parse_phis` reads ``-1..4``, ``0,0.5,1`` and ``0..2:0.5`` forms.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from gridsearch.errors import ConfigError
-from gridsearch.scaling._space import Point
+from gridsearch.scaling import Point, Spec
 
 if TYPE_CHECKING:
-    from gridsearch.measure._candidate import Candidate, Realiser
-    from gridsearch.measure._members import Member
+    from gridsearch.measure import Measured, Realiser
 
 MAX_PHIS = 64
 
@@ -72,70 +71,42 @@ class Family:
     base_depth_mult: float
     num_classes: int
     baseline: dict[str, Any]          # measured: flops, params, activations, resolution, layout
-    alpha: float
-    beta: float
-    gamma: float
+    point: Point
     target_multiplier: float
     repair: bool
     tolerance: float
-    members: tuple["Member", ...] = field(default_factory=tuple)
+    members: tuple["Measured", ...] = field(default_factory=tuple)
 
-    def member(self, phi: float) -> "Member":
+    def member(self, phi: float) -> "Measured":
         for m in self.members:
-            if math.isclose(m.phi, phi, abs_tol=1e-9):
+            if math.isclose(m.spec.phi, phi, abs_tol=1e-9):
                 return m
         raise KeyError(phi)
 
 
-def _member(c: "Candidate", baseline, seconds: float,
-            timm: dict[str, Any] | None = None) -> "Member":
-    """A candidate at its φ as a family :class:`~gridsearch.measure.Member`."""
-    from gridsearch.measure._members import Member
-    from gridsearch.scaling._strategies import Multipliers
-
-    p, v = c.point, c.verdict
-    nominal = Multipliers("compound", p.nominal_multiplier ** c.phi, p.alpha ** c.phi,
-                          p.beta ** c.phi, p.gamma ** c.phi)
-    return Member(nominal, c.scaled.width_mult, c.scaled.depth_mult, c.realised, v.complexity,
-                  baseline, v.nominal_resolution, v.repaired, verdict=v, phi=c.phi,
-                  effective_gamma=round(c.effective_gamma, 6), timm=timm,
-                  seconds=round(seconds, 2))
-
-
-def scale(realiser: "Realiser", point: Point, phis: list[float], repair: bool = False,
-          tolerance: float | None = None,
+def scale(realiser: "Realiser", point: Point, phis: list[float], target: float,
+          repair: bool = False, tolerance: float = 0.05,
           on_start: Callable[[int, float], None] | None = None,
-          on_member: Callable[[int, "Member"], None] | None = None) -> Family:
-    """Realise and measure ``point`` at every φ in ``phis``.
+          on_member: Callable[[int, "Measured"], None] | None = None) -> Family:
+    """Realise and measure ``point`` at every φ in ``phis`` against ``target^φ``.
 
     Without ``repair`` each member is measured at round(r0·γ^φ) and its deviation from
     ``target^φ`` reported; with it, the resolution is solved (γ ≥ 1 kept) so the measured ratio
-    lands within ``tolerance`` (the config's budget tolerance by default).
-    """
-    from gridsearch.models.timm_models import measure_timm
-
-    cfg = realiser.cfg
-    tol = cfg.budget.tolerance if tolerance is None else tolerance
+    lands within ``tolerance``.  Each member also carries timm's rebuild, measured."""
     members = []
     for i, phi in enumerate(phis):
         if on_start:
             on_start(i, phi)
-        t0 = time.perf_counter()
-        cand = realiser.realise(point, phi=phi, mode="repair" if repair else "reject", tolerance=tol)
-        timm = measure_timm(cand.realised, cfg.model.name, cand.verdict.resolution, realiser.counter)
-        m = _member(cand, realiser.reference.complexity, time.perf_counter() - t0, timm)
+        m = realiser.realise(Spec.compound(point, phi), target=target ** phi, tolerance=tolerance,
+                             mode="repair" if repair else "reject", timm=True)
         members.append(m)
         if on_member:
             on_member(i, m)
-    ref = realiser.reference
-    m = cfg.model
-    return Family(
-        model=m.name, base_resolution=m.base_resolution, base_width_mult=m.width_mult,
-        base_depth_mult=m.depth_mult, num_classes=m.num_classes,
-        baseline={**ref.complexity.as_dict(), "layout": ref.layout.as_dict()},
-        alpha=point.alpha, beta=point.beta, gamma=point.gamma,
-        target_multiplier=cfg.search.target, repair=repair, tolerance=tol,
-        members=tuple(members))
+    return Family(model=realiser.model, base_resolution=realiser.base_resolution,
+                  base_width_mult=realiser.width_mult, base_depth_mult=realiser.depth_mult,
+                  num_classes=realiser.num_classes, baseline=realiser.baseline_dict(),
+                  point=point, target_multiplier=target, repair=repair, tolerance=tolerance,
+                  members=tuple(members))
 
 
 FAMILY_ATTR = "family"

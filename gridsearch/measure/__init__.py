@@ -1,11 +1,12 @@
-"""Counting a realised network: fvcore FLOPs, params and activations, candidates checked against
-the budget, strategy members, and latency on a device."""
+"""Measuring realised networks: fvcore FLOPs, params and activations, the FLOPs budget check (with
+resolution repair), the one realiser of a :class:`~gridsearch.scaling.Spec`, and latency on a
+device."""
 
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "_complexity": ["Complexity", "ComplexityCounter", "measure_modules"],
-    "_candidate": ["Candidate", "Realiser", "Reference"],
-    "_members": ["Member", "Scaler"],
-    "_latency": ["Latency"],
+    "_budget": ["Verdict", "check", "MODES"],
+    "_realise": ["Measured", "Realiser"],
+    "_latency": ["Latency", "measure_latency"],
 })

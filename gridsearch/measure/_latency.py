@@ -8,9 +8,10 @@ network runs as the trainer runs it there (the precision the trainer picks for t
 
 Timed where the worker trains: with several workers on one device (``run --workers N`` on one GPU)
 the others keep training while one times its candidate, so the figure includes their load.  It is
-recorded with the timing (``latency_shared_by``: the workers on that device, this one included,
-as the worker pool tells each worker), and a ``max_latency_ms`` verdict holds for that load: for
-figures of an idle device, time with one worker per device (or ``gridsearch scale --latency``).
+kept with the timing (``load``: the workers on that device, this one included, as the worker pool
+tells each worker; a trial records it as ``latency_load``), and a ``max_latency_ms`` verdict holds
+for that load: for figures of an idle device, time with one worker per device (or
+``gridsearch scale --latency``).
 
 * inference latency: eval mode, no grad, a batch of ``batch_size`` → milliseconds **per image**;
 * training step: forward, cross-entropy, backward and an SGD step on a batch → milliseconds
@@ -42,16 +43,15 @@ class Latency:
     resolution: int
     repeats: int
     device: str
-    precision: str = "fp32"
-    shared_by: int = 1           # workers on the device while it was timed (this one included)
+    precision: str = "fp32"      # the trainer's on this device
+    load: int = 1                # workers on the device while it was timed (this one included)
 
     def attrs(self) -> dict[str, float | int | str | None]:
-        """As stored on a trial."""
+        """As stored on a trial (the runner adds ``latency_load``)."""
         return {"latency_ms": round(self.inference_ms, 4),
                 "train_step_ms": None if self.train_step_ms is None else round(self.train_step_ms, 3),
                 "latency_batch": self.batch_size, "latency_repeats": self.repeats,
-                "latency_device": self.device, "latency_precision": self.precision,
-                "latency_shared_by": self.shared_by}
+                "latency_device": self.device}
 
 
 def _timed(fn: Callable[[], object], warmup: int, repeats: int, device: torch.device) -> float:
@@ -69,13 +69,13 @@ def _timed(fn: Callable[[], object], warmup: int, repeats: int, device: torch.de
     return statistics.median(times)
 
 
-def measure(module: nn.Module, resolution: int, device: torch.device | str = "cpu",
+def measure_latency(module: nn.Module, resolution: int, device: torch.device | str = "cpu",
             batch_size: int = 8, warmup: int = 2, repeats: int = 5, train_step: bool = True,
             num_classes: int | None = None, in_channels: int = 3,
-            precision: str = "auto", shared_by: int | None = None) -> Latency:
+            precision: str = "auto", load: int | None = None) -> Latency:
     """Time ``module`` (a copy of it) at ``resolution`` on ``device``, in ``precision`` (auto: the
-    trainer's choice for the device).  ``shared_by``: the workers on the device (default: what
-    the worker pool put in this process's environment, else 1)."""
+    trainer's choice for the device).  ``load``: the workers on the device (default: what the
+    worker pool put in this process's environment, else 1)."""
     from gridsearch.training import _device as device_mod
     from gridsearch.training import _precision as precisions
 
@@ -85,7 +85,7 @@ def measure(module: nn.Module, resolution: int, device: torch.device | str = "cp
     # a name is checked as every command checks it (cuda:7 on a 1-GPU host: one line, exit 2)
     device = device_mod.resolve(device) if isinstance(device, str) else torch.device(device)
     prec = precisions.for_device(device, precision)
-    shared = device_mod.sharing() if shared_by is None else max(1, int(shared_by))
+    shared = device_mod.sharing() if load is None else max(1, int(load))
     fast = device.type == "cuda"     # channels_last, as the trainer (on the CPU: the caller's)
     net = copy.deepcopy(module).to(device)
     if fast:

@@ -9,7 +9,7 @@ from gridsearch.models.efficientnet import EFFICIENTNET_B0
 from gridsearch.models.mobilenet import MOBILENET_V2
 from gridsearch.models.regnet import REGNET_Y_400MF
 from gridsearch.models.resnet import RESNET18, RESNET50
-from gridsearch.models.timm_models import is_timm_ref, load as load_timm
+from gridsearch.models.timm_models import is_timm_ref, load as load_timm, measure_timm
 
 REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
                                                      REGNET_Y_400MF)}
@@ -37,4 +37,5 @@ def build(name: str, width_mult: float = 1.0, depth_mult: float = 1.0,
     return get_baseline(name).build(width_mult, depth_mult, num_classes)
 
 
-__all__ = ["ModelError", "Baseline", "Layout", "Realised", "REGISTRY", "build", "get_baseline", "signature"]
+__all__ = ["ModelError", "Baseline", "Layout", "Realised", "REGISTRY", "build", "get_baseline",
+           "measure_timm", "signature"]

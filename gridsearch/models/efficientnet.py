@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from torchvision.models import efficientnet as tv
 
-from gridsearch.scaling._rounding import make_divisible
+from gridsearch import _compat
+from gridsearch.scaling import make_divisible
 from gridsearch.models.base import Baseline, Layout, Realised
 
 DROPOUT = 0.2
 
 
 def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
-    setting, last_channel = tv._efficientnet_conf(
-        "efficientnet_b0", width_mult=width_mult, depth_mult=depth_mult)
+    setting, last_channel = _compat.efficientnet_conf("efficientnet_b0", width_mult, depth_mult)
     module = tv.EfficientNet(setting, DROPOUT, last_channel=last_channel, num_classes=num_classes)
     head = last_channel if last_channel is not None else 4 * setting[-1].out_channels
     layout = Layout(

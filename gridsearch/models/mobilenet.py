@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torchvision.models import mobilenetv2 as tv
 
-from gridsearch.scaling._rounding import make_divisible, round_repeats
+from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
 
 # t (expansion), c (channels), n (repeats), s (stride): torchvision's default setting.

@@ -20,7 +20,8 @@ from functools import partial
 from torch import nn
 from torchvision.models import regnet as tv
 
-from gridsearch.scaling._rounding import make_divisible, round_repeats
+from gridsearch import _compat
+from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
 
 # torchvision's regnet_y_400mf.
@@ -39,8 +40,7 @@ def block_params(width_mult: float, depth_mult: float) -> tv.BlockParams:
     depths = [round_repeats(n, depth_mult) for n in base.depths]
     widths = [make_divisible(w * width_mult) for w in base.widths]
     groups = [_group_width(g * width_mult) for g in base.group_widths]
-    widths, groups = tv.BlockParams._adjust_widths_groups_compatibilty(
-        widths, base.bottleneck_multipliers, groups)
+    widths, groups = _compat.regnet_adjust_widths(widths, base.bottleneck_multipliers, groups)
     return tv.BlockParams(depths=depths, widths=widths, group_widths=groups,
                           bottleneck_multipliers=list(base.bottleneck_multipliers),
                           strides=list(base.strides), se_ratio=base.se_ratio)

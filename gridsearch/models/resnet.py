@@ -1,7 +1,7 @@
 """ResNet-18/50 built from torchvision's blocks with scaled channels and blocks per stage.
 
-torchvision's ResNet hard-codes 64·2^i channels, so the stages are assembled here with its own
-BasicBlock/Bottleneck and ``_make_layer``; ``forward`` is torchvision's.
+torchvision's ResNet hard-codes 64·2^i channels, so the stages are assembled here from its own
+BasicBlock/Bottleneck; ``forward`` is torchvision's.
 """
 
 from __future__ import annotations
@@ -11,26 +11,26 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from gridsearch.scaling._rounding import make_divisible, round_repeats
+from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
 
 
 class ScaledResNet(tv.ResNet):
-    """torchvision's ResNet with stage widths ``widths`` and stem width ``stem``."""
+    """torchvision's ResNet (its ``forward``) with stage widths ``widths`` and stem width ``stem``.
+
+    The stages are assembled from torchvision's public blocks in the order its own layer builder
+    creates them, so a seed gives the same initial weights."""
 
     def __init__(self, block, layers, widths, stem, num_classes):
         nn.Module.__init__(self)
-        self._norm_layer = nn.BatchNorm2d
-        self.dilation, self.groups, self.base_width = 1, 1, 64
-        self.inplanes = stem
         self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, widths[0], layers[0])
-        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2)
-        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
-        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=2)
+        inplanes = stem
+        for i, (planes, blocks) in enumerate(zip(widths, layers)):
+            stage, inplanes = _stage(block, inplanes, planes, blocks, 1 if i == 0 else 2)
+            setattr(self, f"layer{i + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(widths[3] * block.expansion, num_classes)
         for m in self.modules():
@@ -39,6 +39,17 @@ class ScaledResNet(tv.ResNet):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
+
+
+def _stage(block, inplanes: int, planes: int, blocks: int, stride: int) -> tuple[nn.Sequential, int]:
+    """One stage of ``blocks`` blocks; the first one strides and projects the shortcut if needed."""
+    out = planes * block.expansion
+    downsample = None
+    if stride != 1 or inplanes != out:
+        downsample = nn.Sequential(tv.conv1x1(inplanes, out, stride), nn.BatchNorm2d(out))
+    layers = [block(inplanes, planes, stride, downsample)]
+    layers += [block(out, planes) for _ in range(1, blocks)]
+    return nn.Sequential(*layers), out
 
 
 def _build(block, layers, arch, width_mult: float, depth_mult: float, num_classes: int) -> Realised:

@@ -13,10 +13,10 @@ timm is imported only when such a network is built.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from gridsearch import _compat
 from gridsearch.errors import ModelError
 from gridsearch.models.base import Baseline, Layout, Realised
 
@@ -25,7 +25,7 @@ _TF = {"bn_eps": 1e-3, "pad_type": "same"}  # timm's tf_* variants: TF BatchNorm
 
 
 @dataclass(frozen=True)
-class Family:
+class TimmArch:
     """One timm model name: its generator and the multipliers its registered entry point passes."""
 
     module: str
@@ -40,32 +40,32 @@ class Family:
         return f"{self.module}.{self.generator}"
 
 
-def _families() -> dict[str, Family]:
+def _architectures() -> dict[str, TimmArch]:
     eff, mnv3 = "timm.models.efficientnet", "timm.models.mobilenetv3"
-    out: dict[str, Family] = {}
+    out: dict[str, TimmArch] = {}
     b = [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2), (1.2, 1.4), (1.4, 1.8), (1.6, 2.2), (1.8, 2.6),
          (2.0, 3.1), (2.2, 3.6)]
     for i, (c, d) in enumerate(b):
-        out[f"efficientnet_b{i}"] = Family(eff, "_gen_efficientnet", c, d)
-        out[f"tf_efficientnet_b{i}"] = Family(eff, "_gen_efficientnet", c, d, extra=_TF)
+        out[f"efficientnet_b{i}"] = TimmArch(eff, "_gen_efficientnet", c, d)
+        out[f"tf_efficientnet_b{i}"] = TimmArch(eff, "_gen_efficientnet", c, d, extra=_TF)
     for i, (c, d) in enumerate(b[:5]):
-        out[f"efficientnet_lite{i}"] = Family(eff, "_gen_efficientnet_lite", c, d)
-        out[f"tf_efficientnet_lite{i}"] = Family(eff, "_gen_efficientnet_lite", c, d, extra=_TF)
-    out["mixnet_s"] = Family(eff, "_gen_mixnet_s", depth_scalable=False)
-    out["tf_mixnet_s"] = Family(eff, "_gen_mixnet_s", depth_scalable=False, extra=_TF)
+        out[f"efficientnet_lite{i}"] = TimmArch(eff, "_gen_efficientnet_lite", c, d)
+        out[f"tf_efficientnet_lite{i}"] = TimmArch(eff, "_gen_efficientnet_lite", c, d, extra=_TF)
+    out["mixnet_s"] = TimmArch(eff, "_gen_mixnet_s", depth_scalable=False)
+    out["tf_mixnet_s"] = TimmArch(eff, "_gen_mixnet_s", depth_scalable=False, extra=_TF)
     for name, c, d in (("mixnet_m", 1.0, 1.0), ("mixnet_l", 1.3, 1.0), ("mixnet_xl", 1.6, 1.2),
                        ("mixnet_xxl", 2.4, 1.3)):
-        out[name] = Family(eff, "_gen_mixnet_m", c, d)
+        out[name] = TimmArch(eff, "_gen_mixnet_m", c, d)
         if name in ("mixnet_m", "mixnet_l"):
-            out[f"tf_{name}"] = Family(eff, "_gen_mixnet_m", c, d, extra=_TF)
+            out[f"tf_{name}"] = TimmArch(eff, "_gen_mixnet_m", c, d, extra=_TF)
     for name, c, d in (("mobilenetv3_large_075", 0.75, 1.0), ("mobilenetv3_large_100", 1.0, 1.0),
                        ("mobilenetv3_large_150d", 1.5, 1.2), ("mobilenetv3_small_050", 0.5, 1.0),
                        ("mobilenetv3_small_075", 0.75, 1.0), ("mobilenetv3_small_100", 1.0, 1.0)):
-        out[name] = Family(mnv3, "_gen_mobilenet_v3", c, d)
+        out[name] = TimmArch(mnv3, "_gen_mobilenet_v3", c, d)
     return out
 
 
-FAMILIES: dict[str, Family] = _families()
+ARCHITECTURES: dict[str, TimmArch] = _architectures()
 
 
 def supported() -> str:
@@ -78,7 +78,7 @@ def is_timm_ref(name: str) -> bool:
     return name.startswith(PREFIX)
 
 
-def recipe(fam: Family, name: str, width_mult: float, depth_mult: float,
+def recipe(fam: TimmArch, name: str, width_mult: float, depth_mult: float,
            num_classes: int) -> dict[str, Any]:
     """The generator's keyword arguments for this member (``variant`` included)."""
     kwargs: dict[str, Any] = {"variant": name,
@@ -91,8 +91,7 @@ def recipe(fam: Family, name: str, width_mult: float, depth_mult: float,
 
 def create(builder: str, kwargs: dict[str, Any]):
     """Build a network from an export's ``timm`` entry: ``builder(**kwargs)``."""
-    module, _, func = builder.rpartition(".")
-    return getattr(importlib.import_module(module), func)(**kwargs)
+    return _compat.timm_generator(builder)(**kwargs)
 
 
 def _out_channels(block) -> int:
@@ -114,7 +113,7 @@ def layout(module) -> Layout:
 def load(ref: str) -> Baseline:
     """The baseline ``timm:NAME``; a one-line ModelError for names timm cannot scale here."""
     name = ref[len(PREFIX):]
-    fam = FAMILIES.get(name)
+    fam = ARCHITECTURES.get(name)
     if fam is None:
         raise ModelError(f"model {ref!r}: not a supported timm family (timm baselines are the "
                          f"generated families with channel and depth multipliers: {supported()})")

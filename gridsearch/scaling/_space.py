@@ -87,5 +87,5 @@ def width_share_point(a: float, target: float = 2.0) -> Point:
     α·β²·γ² = s exactly.  a = 1/3 is uniform scaling, a = 1 width only."""
     from gridsearch.scaling._strategies import from_share
 
-    m = from_share(a).multipliers(target)
+    m = from_share(a).spec(target)
     return Point(round(m.depth, 6), round(m.width, 6), round(m.resolution, 6))

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gridsearch.errors import ConfigError
-from gridsearch.scaling._rounding import round_resolution
+from gridsearch.scaling._space import Point
+from gridsearch.scaling._spec import Spec
 
 
 class StrategyError(ConfigError, ValueError):
@@ -43,37 +44,6 @@ ALIASES = {"depth-only": "depth", "width-only": "width", "resolution-only": "res
 
 
 @dataclass(frozen=True)
-class Multipliers:
-    """A strategy at one FLOPs multiplier ``s``: depth, width and linear resolution."""
-
-    strategy: str
-    s: float
-    depth: float
-    width: float
-    resolution: float
-    width_share: float | None = None
-
-    @property
-    def nominal_flops(self) -> float:
-        """d·w²·r²: equals ``s`` up to float error."""
-        return self.depth * self.width**2 * self.resolution**2
-
-    def as_dict(self) -> dict[str, float | str | None]:
-        return {"strategy": self.strategy, "s": self.s, "depth_mult": self.depth,
-                "width_mult": self.width, "resolution_mult": self.resolution,
-                "width_share": self.width_share}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """Multipliers relative to the baseline, and the integer resolution they give."""
-
-    depth_mult: float
-    width_mult: float
-    resolution: int
-
-
-@dataclass(frozen=True)
 class Strategy:
     """Exponents of s in the depth, width and resolution multipliers."""
 
@@ -83,19 +53,19 @@ class Strategy:
     resolution: float
     width_share: float | None = None
     description: str = ""
+    point: Point | None = None        # the searched (α, β, γ) of a compound strategy
 
     def __post_init__(self) -> None:
         if abs(self.depth + 2 * self.width + 2 * self.resolution - 1) > 1e-9:
             raise StrategyError(f"strategy {self.name!r}: e_d + 2·e_w + 2·e_r must be 1")
 
-    def multipliers(self, s: float) -> Multipliers:
+    def spec(self, s: float) -> Spec:
+        """This strategy at FLOPs multiplier ``s``: d = s^e_d, w = s^e_w, r = s^e_r."""
         _check_s(s)
-        return Multipliers(self.name, s, s ** self.depth, s ** self.width, s ** self.resolution,
-                           self.width_share)
-
-    def setting(self, s: float, base_resolution: int) -> Setting:
-        m = self.multipliers(s)
-        return Setting(m.depth, m.width, round_resolution(base_resolution * m.resolution))
+        if self.point is not None:   # exactly α^φ, β^φ, γ^φ at φ = log s / log(α·β²·γ²)
+            return Spec.compound(self.point, math.log(s) / math.log(self.point.nominal_multiplier))
+        return Spec(s ** self.depth, s ** self.width, s ** self.resolution, s, self.name,
+                    width_share=self.width_share)
 
     def exponents(self) -> dict[str, float]:
         """e such that flops, params and activations grow as s^e under this strategy."""
@@ -119,7 +89,8 @@ def from_coefficients(alpha: float, beta: float, gamma: float) -> Strategy:
                             f"(alpha*beta^2*gamma^2 = {base:g})")
     c = math.log(base)
     return Strategy("compound", math.log(alpha) / c, math.log(beta) / c, math.log(gamma) / c,
-                    description=f"(α, β, γ) = ({alpha:g}, {beta:g}, {gamma:g})")
+                    description=f"(α, β, γ) = ({alpha:g}, {beta:g}, {gamma:g})",
+                    point=Point(alpha, beta, gamma))
 
 
 REGISTRY: dict[str, Strategy] = {s.name: s for s in (
@@ -154,34 +125,6 @@ def named(name: str, a: float = DEFAULT_WIDTH_SHARE,
     return REGISTRY[key]
 
 
-def get(name: str) -> Strategy:
-    return named(name)
-
-
-def multipliers(strategy: str, s: float, a: float = DEFAULT_WIDTH_SHARE,
-                coefficients: tuple[float, float, float] | None = None) -> Multipliers:
-    """The (d, w, r) of ``strategy`` at FLOPs multiplier ``s``."""
-    return named(strategy, a, coefficients).multipliers(s)
-
-
-def fast(s: float, a: float = DEFAULT_WIDTH_SHARE) -> Multipliers:
-    return from_share(a).multipliers(s)
-
-
-def compound(s: float, alpha: float, beta: float, gamma: float) -> Multipliers:
-    return from_coefficients(alpha, beta, gamma).multipliers(s)
-
-
-def exponents(strategy: str, a: float = DEFAULT_WIDTH_SHARE,
-              coefficients: tuple[float, float, float] | None = None) -> dict[str, float]:
-    return named(strategy, a, coefficients).exponents()
-
-
-def resolution_for(base_resolution: int, m: Multipliers) -> int:
-    """The nominal input size of a member: round(r0 · r), as the search rounds it."""
-    return round_resolution(base_resolution * m.resolution)
-
-
 def _check_s(s: float) -> None:
     if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
         raise StrategyError(f"the FLOPs multiplier must be a positive number, got {s!r}")
@@ -190,42 +133,44 @@ def _check_s(s: float) -> None:
 # -- matching a measured FLOPs target ---------------------------------------------------------
 @dataclass(frozen=True)
 class Solution:
-    strategy: str
-    knob: float           # the s that was chosen
-    setting: Setting
-    ratio: float          # measured FLOPs / baseline FLOPs at that setting
+    spec: Spec            # the strategy at the chosen s
+    ratio: float          # measured FLOPs / baseline FLOPs of its network
     target: float
     within: bool          # |ratio / target − 1| ≤ tolerance
-    measurements: int     # how many settings were measured
+    measurements: int     # how many distinct networks were measured
 
     @property
     def deviation(self) -> float:
         return self.ratio / self.target - 1.0
 
 
-def solve(strategy: Strategy, ratio_at: Callable[[Setting], float], target: float,
+def solve(strategy: Strategy, ratio_at: Callable[[Spec], float], target: float,
           tolerance: float, base_resolution: int, max_steps: int = 40) -> Solution:
     """Find the s whose *measured* FLOPs ratio is closest to ``target``.
 
-    ``ratio_at(setting)`` measures a realised network (FLOPs / baseline FLOPs); it must grow with
-    s.  s is bracketed by doubling from 1, then bisected on a log scale; realised settings repeat
-    (rounding makes the measured ratio a step function), so each is measured once.
+    ``ratio_at(spec)`` measures the realised network (FLOPs / baseline FLOPs); it must grow with
+    s.  s is bracketed by doubling from 1, then bisected on a log scale; specs that realise the
+    same network inputs (rounding makes the measured ratio a step function) are measured once.
     """
     if target <= 0:
         raise ValueError("target must be > 0")
-    seen: dict[Setting, float] = {}
+    seen: dict[tuple[float, float, int], float] = {}
 
-    def measure(s: float) -> tuple[Setting, float]:
-        st = strategy.setting(s, base_resolution)
-        if st not in seen:
-            seen[st] = ratio_at(st)
-        return st, seen[st]
+    def key(s: float) -> tuple[float, float, int]:
+        sp = strategy.spec(s)
+        return (sp.depth, sp.width, sp.pixels(base_resolution))
+
+    def measure(s: float) -> float:
+        k = key(s)
+        if k not in seen:
+            seen[k] = ratio_at(strategy.spec(s))
+        return seen[k]
 
     best: tuple[float, float] | None = None  # (|log ratio/target|, s)
 
     def consider(s: float) -> float:
         nonlocal best
-        _, r = measure(s)
+        r = measure(s)
         err = abs(math.log(r / target))
         if best is None or err < best[0] - 1e-12 or (abs(err - best[0]) <= 1e-12 and s < best[1]):
             best = (err, s)
@@ -252,12 +197,12 @@ def solve(strategy: Strategy, ratio_at: Callable[[Setting], float], target: floa
             lo = mid
         else:
             hi = mid
-        if strategy.setting(lo, base_resolution) == strategy.setting(hi, base_resolution):
+        if key(lo) == key(hi):
             break
         if abs(r / target - 1) <= tolerance / 10:   # close enough: rounding allows no better
             break
     assert best is not None
     s = best[1]
-    st, ratio = measure(s)
-    return Solution(strategy.name, s, st, ratio, target, abs(ratio / target - 1) <= tolerance,
+    ratio = measure(s)
+    return Solution(strategy.spec(s), ratio, target, abs(ratio / target - 1) <= tolerance,
                     len(seen))

@@ -4,7 +4,7 @@ exactly-once claims table, and password redaction."""
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_claims": ["PointClaims"],
+    "_claims": ["Claims", "Claim"],
     "_redact": ["RedactingFilter", "redact", "remember"],
     "_url": ["check_url", "open_storage", "sqlite_path"],
 })

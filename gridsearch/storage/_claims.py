@@ -1,12 +1,17 @@
-"""Exactly-once grid points: a claim table beside Optuna's own, in the same database.
+"""Exactly-once units of work: a claim table beside Optuna's own, in the same database.
 
 Optuna's GridSampler duplicates and skips points under concurrency, and its queued trials are
-popped twice on SQLite (docs/design.md §5).  Here each grid point is a row keyed by (study, point):
-a worker owns a point by inserting its row — the primary key lets exactly one insert win on SQLite
-and PostgreSQL alike.  A point is taken back (compare-and-swap on the owner token) only when its
-trial was killed (failed by heartbeat, interrupted) or, on request, when it failed with an error.
-A claim left by a deleted study (`optuna delete-study`, then the study created again) is stale:
-its trial is missing or is not its own, and its point is free.
+popped twice on SQLite (docs/design.md §5).  Here each unit of a study's plan (a (point, seed)
+pair, numbered by the plan) is a row keyed by (study, unit): a worker owns a unit by inserting its
+row — the primary key lets exactly one insert win on SQLite and PostgreSQL alike.  A unit is taken
+back (compare-and-swap on the owner token) only when its trial was killed (failed by heartbeat,
+interrupted, or its worker lost its device) or, on request, when it failed with an error.  A claim
+left by a deleted study (`optuna delete-study`, then the study created again) is stale: its trial
+is missing or is not its own, and its unit is free.
+
+The table's ``study`` column holds the study name, or ``name#plan`` when one study runs several
+plans (a comparison at several φ); its ``point`` column holds the unit's number (the column name
+predates units and is kept so that existing stores keep working).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -47,7 +52,7 @@ class Claim:
     owner: str
     updated: float
 
-    def stale(self, point: int) -> bool:
+    def stale(self, unit: int, unit_of: Callable[[FrozenTrial, int], int]) -> bool:
         """Left over from a study that was deleted (and maybe created again): the trial is
         missing, or is not this claim's (ids are reused: it started after the claim was bound,
         or trains another point)."""
@@ -56,23 +61,26 @@ class Claim:
         t = self.trial
         return (t is None or t.datetime_start is None
                 or t.datetime_start.timestamp() > self.updated + CLOCK_SLACK_S
-                or _unit(t, point) != point)
+                or unit_of(t, unit) != unit)
 
 
 def _unit(trial: FrozenTrial, default: int) -> int:
-    """The claims-table index a trial was bound to: its ``unit`` (a (point, seed) pair of a study
-    with several seeds), else its ``point`` (studies with one seed, and older studies)."""
-    u = trial.user_attrs
-    return u.get("unit", u.get("point", default))
+    return trial.user_attrs.get("unit", default)
 
 
-class PointClaims:
-    """Claims of one study's grid points in ``storage``'s database."""
+class Claims:
+    """Claims of the units of one study's plan in ``storage``'s database.
 
-    def __init__(self, storage: optuna.storages.RDBStorage, study_name: str) -> None:
+    ``unit_of(trial, default)`` reads which unit a trial was bound to (the study layer's record
+    knows the attribute names of older versions)."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, study_name: str, plan: str = "",
+                 unit_of: Callable[[FrozenTrial, int], int] = _unit) -> None:
         self.engine = storage.engine
         self.storage = storage
-        self.study = study_name
+        self.study_name = study_name
+        self.study = f"{study_name}#{plan}" if plan else study_name
+        self.unit_of = unit_of
         retry_schema(lambda: metadata.create_all(self.engine, checkfirst=True))
 
     def _rows(self) -> dict[int, Claim]:
@@ -81,68 +89,66 @@ class PointClaims:
             rows = conn.execute(select(claims.c.point, claims.c.trial_id, claims.c.owner,
                                        claims.c.updated).where(claims.c.study == self.study)).all()
         try:
-            study_id = self.storage.get_study_id_from_name(self.study)
+            study_id = self.storage.get_study_id_from_name(self.study_name)
             trials = {_compat.trial_id(t): t for t in self.storage.get_all_trials(study_id, deepcopy=False)}
         except KeyError:  # the study is gone (deleted, e.g. with `optuna delete-study`)
             trials = {}
         return {p: Claim(t, trials.get(t) if t is not None else None, o, u) for p, t, o, u in rows}
 
-    def reclaimable(self, claim: Claim, point: int,
+    def reclaimable(self, claim: Claim, unit: int,
                     retry_failed_before: float | None = None) -> bool:
         """May this claim be taken over?  Stale ones (see :meth:`Claim.stale`), killed or
         interrupted trials: always.  Trials failed with an error: only when retrying, and only
         those that failed before ``retry_failed_before`` (a time.time()), so a point that fails
         again in this run is not retried in a loop."""
-        if claim.stale(point):
+        if claim.stale(unit, self.unit_of):
             return True
         if claim.trial_id is None:
             return time.time() - claim.updated > ORPHAN_AFTER_S
         trial = claim.trial
         if trial.state != TrialState.FAIL:
             return False
-        if "error" not in trial.user_attrs:
-            return True
+        if "error" not in trial.user_attrs or trial.user_attrs.get("error_kind") == "device":
+            return True   # killed, interrupted, or its worker's device failed: not the unit's fault
         if retry_failed_before is None:
             return False
         done = trial.datetime_complete
         return done is not None and done.timestamp() < retry_failed_before
 
-    def claim(self, n_points: int, retry_failed_before: float | None = None,
-              skip: Callable[[int], bool] = lambda p: False) -> tuple[int, str] | None:
-        """Own the first free point; return (point, owner token), or None when none is left."""
+    def claim(self, units: Iterable[int],
+              retry_failed_before: float | None = None) -> tuple[int, str] | None:
+        """Own the first free unit of ``units``; return (unit, owner token), or None."""
         owner = uuid.uuid4().hex
         rows = self._rows()
-        for point in range(n_points):
-            if skip(point):
-                continue
-            row = rows.get(point)
+        for unit in units:
+            row = rows.get(unit)
             if row is None:
                 try:
                     with self.engine.begin() as conn:
-                        conn.execute(insert(claims).values(study=self.study, point=point,
+                        conn.execute(insert(claims).values(study=self.study, point=unit,
                                                            trial_id=None, owner=owner,
                                                            updated=time.time()))
-                    return point, owner
+                    return unit, owner
                 except IntegrityError:
-                    continue  # another worker won this point
-            if not self.reclaimable(row, point, retry_failed_before):
+                    continue  # another worker won this unit
+            if not self.reclaimable(row, unit, retry_failed_before):
                 continue
             with self.engine.begin() as conn:
                 won = conn.execute(
                     update(claims)
-                    .where(claims.c.study == self.study, claims.c.point == point,
+                    .where(claims.c.study == self.study, claims.c.point == unit,
                            claims.c.owner == row.owner)
                     .values(owner=owner, trial_id=None, updated=time.time())).rowcount
             if won == 1:
-                return point, owner
+                return unit, owner
         return None
 
     def pending(self) -> int:
-        """Points held by a running trial (or by a fresh claim not yet bound to a trial): they may
+        """Units held by a running trial (or by a fresh claim not yet bound to a trial): they may
         still fail and need a worker, so a worker with nothing to claim waits for them."""
         n = 0
-        for point, c in self._rows().items():
-            if c.stale(point):
+        for unit, c in self._rows().items():
+            if c.stale(unit, self.unit_of):
                 continue
             if c.trial_id is None:
                 n += time.time() - c.updated <= ORPHAN_AFTER_S
@@ -150,21 +156,26 @@ class PointClaims:
                 n += 1
         return n
 
-    def bind(self, point: int, owner: str, trial_id: int) -> bool:
-        """Record which trial is training the claimed point; False if the claim was lost."""
+    def bind(self, unit: int, owner: str, trial_id: int) -> bool:
+        """Record which trial is training the claimed unit; False if the claim was lost."""
         with self.engine.begin() as conn:
             return conn.execute(update(claims)
-                                .where(claims.c.study == self.study, claims.c.point == point,
+                                .where(claims.c.study == self.study, claims.c.point == unit,
                                        claims.c.owner == owner)
                                 .values(trial_id=trial_id, updated=time.time())).rowcount == 1
 
-    def release(self, point: int, owner: str) -> None:
-        """Give a point back at once (its trial was interrupted): the next claim takes it."""
+    def release(self, unit: int, owner: str) -> None:
+        """Give a unit back at once (its trial was interrupted): the next claim takes it."""
         with self.engine.begin() as conn:
-            conn.execute(delete(claims).where(claims.c.study == self.study, claims.c.point == point,
+            conn.execute(delete(claims).where(claims.c.study == self.study, claims.c.point == unit,
                                               claims.c.owner == owner))
 
-    def taken(self) -> dict[int, int | None]:
-        """point -> trial_id for every claimed point (stale claims are left out: their points are
+    def release_all(self) -> int:
+        """Forget every claim of this plan (``compare --rerun``: train it all again)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(claims).where(claims.c.study == self.study)).rowcount
+
+    def taken(self) -> dict[int, "Claim"]:
+        """unit -> its claim, for every claimed unit (stale claims are left out: their units are
         free)."""
-        return {p: c.trial_id for p, c in self._rows().items() if not c.stale(p)}
+        return {u: c for u, c in self._rows().items() if not c.stale(u, self.unit_of)}

@@ -4,7 +4,7 @@ higher fidelity, and say whether the proxy's ranking and its winner hold up.
 A confirmation is an ordinary grid study over an explicit list of points (``search.points``), stored
 as ``<name>-confirm`` in the same store: it resumes, trains each (point, seed) exactly once and takes
 workers like the search.  Its seeds start at ``train.seed + SEED_OFFSET`` so none is a search seed.
-Once it has results, :func:`gridsearch.study._trials.select` (freeze, export, compare, report,
+Once it has results, :func:`gridsearch.selection.select` (freeze, export, compare, report,
 the dashboard) ranks by the confirmation.
 """
 
@@ -17,8 +17,11 @@ from typing import Any
 from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.study._search import Search, confirmation_name
-from gridsearch.study._trials import Ranked, key, rank, read, select
+from gridsearch.selection import Ranked, key, rank, select
+from gridsearch.study._race import decision_of
+from gridsearch.study._record import read
+from gridsearch.study._search import Search
+from gridsearch.study._store import confirmation_name
 
 SEED_OFFSET = 1000
 
@@ -31,6 +34,7 @@ class Fidelity:
     epochs: int | None = None
     train_size: int | None = None
     val_size: int | None = None
+    race: bool = False       # race the points (the config's [select]) instead of a fixed S
 
     def check(self) -> None:
         for name in ("seeds", "epochs", "train_size", "val_size"):
@@ -43,9 +47,11 @@ def confirm_config(cfg: StudyConfig, points: list[tuple[float, float, float]],
                    fidelity: Fidelity) -> StudyConfig:
     """The confirmation's study config: the search's, over ``points``, with fresh seeds."""
     t, d, o = cfg.train, cfg.data, cfg.objectives
+    how = dataclasses.replace(cfg.select, mode="race" if fidelity.race else "fixed")
+    seeds = cfg.select.max_seeds if fidelity.race else fidelity.seeds
     return dataclasses.replace(
-        cfg, name=confirmation_name(cfg.name),
-        train=dataclasses.replace(t, seed=t.seed + SEED_OFFSET, seeds=fidelity.seeds,
+        cfg, name=confirmation_name(cfg.name), select=how,
+        train=dataclasses.replace(t, seed=t.seed + SEED_OFFSET, seeds=seeds,
                                   epochs=fidelity.epochs or t.epochs),
         data=dataclasses.replace(d, train_size=fidelity.train_size or d.train_size,
                                  val_size=fidelity.val_size or d.val_size),
@@ -55,7 +61,7 @@ def confirm_config(cfg: StudyConfig, points: list[tuple[float, float, float]],
         storage=cfg.storage, path=cfg.path)
 
 
-def plan(search: Search, top: int, fidelity: Fidelity) -> Search:
+def confirm_plan(search: Search, top: int, fidelity: Fidelity) -> Search:
     """The confirmation of ``search``'s ``top`` points (by the search's own seeds), as a Search on
     the same store.  An existing confirmation must have been started with the same arguments."""
     if isinstance(top, bool) or top < 1:
@@ -64,7 +70,8 @@ def plan(search: Search, top: int, fidelity: Fidelity) -> Search:
     study = search.study(create=False)
     ranked = select(read(study), study.study_name).ranked   # the search's ranking, never the
     points = [key(c.point) for c in ranked[:top]]            # confirmation's own
-    return Search(confirm_config(search.cfg, points, fidelity), search.url)
+    cfg = confirm_config(search.cfg, points, fidelity)
+    return Search(cfg, store=search.store.derived(cfg))
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ConfirmOutcome:
     """The confirmation's table and its verdict."""
 
     rows: list[Row]
@@ -121,13 +128,14 @@ class Outcome:
                 "p_value": self.test.p if self.test else None, "verdict": self.verdict()}
 
 
-def outcome(search: Search, confirmation: Search) -> Outcome:
+def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
     """Compare the confirmation's per-point accuracies with the search's."""
     study = confirmation.study(create=False)
     found = {key(c.point): (i + 1, c) for i, c in enumerate(rank(read(search.study(create=False))))}
     confirmed_sel = None
     try:
-        confirmed_sel = select(read(study), study.study_name)
+        records = read(study)
+        confirmed_sel = select(records, study.study_name, race=decision_of(study, records))
     except GridsearchError:
         pass
     confirmed = {key(c.point): (i + 1, c)
@@ -146,6 +154,6 @@ def outcome(search: Search, confirmation: Search) -> Outcome:
     ys = [r.confirmed.value for r in both]
     rho = stats.spearman(xs, ys) if len(both) >= 2 else None
     tau = stats.kendall(xs, ys) if len(both) >= 2 else None
-    return Outcome(rows, rho, tau, confirmed_sel.test if confirmed_sel else None,
+    return ConfirmOutcome(rows, rho, tau, confirmed_sel.test if confirmed_sel else None,
                    confirmation.cfg.train.epochs, search.cfg.train.epochs,
                    len(confirmed_sel.ties) if confirmed_sel else 0)

@@ -1,18 +1,24 @@
-"""What a trial is given to train: the samplers and pruners of a study config, and the proposal of
-one point under α·β²·γ² = target.
+"""The samplers and pruners a study config can name: one registry each, and the proposal of one
+point under α·β²·γ² = target.
 
-Grid points are not sampled: the study loop claims a point (see :class:`~gridsearch.storage.
-PointClaims`) and :class:`PointSampler` hands its coordinates to the trial.  TPE, QMC and random
-propose α and β and solve γ, so every proposal meets the constraint exactly; a width-share search
-proposes a and derives (α, β, γ) from it.
+Adding a sampler is one entry in :data:`SAMPLERS` (its factory imports Optuna when called, so this
+module stays light enough for config validation).  ``grid`` is not an Optuna sampler: the study's
+plan assigns each trial its point (:class:`gridsearch.study._assigned.AssignedSampler`) after
+claiming it.  The others propose α and β and solve γ, so every proposal meets the constraint
+exactly; a width-share search proposes a and derives (α, β, γ) from it.
 """
 
 from __future__ import annotations
 
-import optuna
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
-from gridsearch.config import StudyConfig
-from gridsearch.scaling._space import Point, beta_bounds, solve_gamma, width_share_point
+from gridsearch.scaling import Point, beta_bounds, solve_gamma, width_share_point
+
+if TYPE_CHECKING:
+    import optuna
+
+    from gridsearch.config import StudyConfig
 
 COEFFICIENTS = ("alpha", "beta", "gamma")
 
@@ -21,74 +27,91 @@ class Infeasible(Exception):
     """The candidate cannot be trained: over the budget or a limit (the message says why)."""
 
 
-class PointSampler(optuna.samplers.BaseSampler):
-    """Returns the parameters assigned to a trial number (a grid point's (α, β, γ) or width share);
-    samples nothing itself."""
+@dataclass(frozen=True)
+class Kind:
+    """A registry entry: a name, what it does, and how to make it for a config."""
 
-    def __init__(self) -> None:
-        self._assigned: dict[int, dict[str, float]] = {}
-
-    def assign(self, number: int, params: dict[str, float]) -> None:
-        self._assigned[number] = params
-
-    def infer_relative_search_space(self, study, trial):
-        return {}
-
-    def sample_relative(self, study, trial, search_space):
-        return {}
-
-    def sample_independent(self, study, trial, param_name, param_distribution):
-        return self._assigned[trial.number][param_name]
+    description: str
+    make: Callable[["StudyConfig"], Any]
 
 
-def sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
-    s = cfg.search
-    if s.sampler == "grid":
-        return PointSampler()
-    if s.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=4)
-    if s.sampler == "qmc":
-        return optuna.samplers.QMCSampler(seed=s.seed, warn_independent_sampling=False)
-    return optuna.samplers.RandomSampler(seed=s.seed)
+def _assigned(cfg):
+    from gridsearch.study._assigned import AssignedSampler
+
+    return AssignedSampler()
 
 
-def pruner(cfg: StudyConfig) -> optuna.pruners.BasePruner:
-    p = cfg.search.pruner
-    if p == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if p == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
+def _tpe(cfg):
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=cfg.search.seed, n_startup_trials=4)
+
+
+def _qmc(cfg):
+    import optuna
+
+    return optuna.samplers.QMCSampler(seed=cfg.search.seed, warn_independent_sampling=False)
+
+
+def _random(cfg):
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=cfg.search.seed)
+
+
+SAMPLERS: dict[str, Kind] = {
+    "grid": Kind("every point of the constrained grid, each trained exactly once", _assigned),
+    "tpe": Kind("Optuna's TPE proposes α and β; γ is solved", _tpe),
+    "qmc": Kind("Optuna's quasi-Monte Carlo (Sobol) proposes α and β; γ is solved", _qmc),
+    "random": Kind("random α and β; γ is solved", _random),
+}
+
+
+def _nop(cfg):
+    import optuna
+
     return optuna.pruners.NopPruner()
 
 
-def grid_params(cfg: StudyConfig, index: int) -> dict[str, float]:
-    """What :class:`PointSampler` hands the trial of grid point ``index``."""
-    if cfg.search.width_share is not None and not cfg.search.points:
-        return {"width_share": cfg.width_shares()[index]}
-    return cfg.points()[index].as_dict()
+def _median(cfg):
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
 
 
-def propose(trial: optuna.Trial, cfg: StudyConfig) -> Point:
-    """The trial's point, suggested through Optuna (so samplers and the dashboard see it)."""
+def _hyperband(cfg):
+    import optuna
+
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=cfg.train.epochs)
+
+
+PRUNERS: dict[str, Kind] = {
+    "none": Kind("no pruning", _nop),
+    "median": Kind("Optuna's median pruner over per-epoch accuracy", _median),
+    "hyperband": Kind("Optuna's Hyperband over epochs", _hyperband),
+}
+
+
+def sampler(cfg: "StudyConfig") -> "optuna.samplers.BaseSampler":
+    """The sampler of a study: an explicit point list (a confirmation) is assigned like a grid."""
+    return SAMPLERS["grid" if cfg.search.points else cfg.search.sampler].make(cfg)
+
+
+def pruner(cfg: "StudyConfig") -> "optuna.pruners.BasePruner":
+    return PRUNERS[cfg.search.pruner].make(cfg)
+
+
+def propose(trial: "optuna.Trial", cfg: "StudyConfig") -> tuple[Point, float | None]:
+    """A sampler's point for ``trial`` (and its width share, if it searches those), suggested
+    through Optuna so samplers and the dashboard see it; γ solved from α and β."""
     s = cfg.search
-    if s.width_share is not None and not s.points:
+    if s.width_share is not None:
         share = trial.suggest_float("width_share", s.width_share.min, s.width_share.max)
-        point = width_share_point(share, s.target)
-        for k, v in point.as_dict().items():
-            trial.set_user_attr(k, v)
-        return point
-    if s.points:  # an explicit list (a confirmation): the distributions span the listed points
-        pts = cfg.points()
-        return Point(*(trial.suggest_float(k, min(getattr(p, k) for p in pts),
-                                           max(getattr(p, k) for p in pts)) for k in COEFFICIENTS))
-    if s.sampler == "grid":
-        return Point(*(trial.suggest_float(k, getattr(s, k).min, getattr(s, k).max)
-                       for k in COEFFICIENTS))
+        return width_share_point(share, s.target), share
     a = trial.suggest_float("alpha", s.alpha.min, s.alpha.max)
     bounds = beta_bounds(a, s.beta.to_range(), s.gamma.to_range(), s.target)
     if bounds is None:
         raise Infeasible(f"no beta in range gives gamma in range for alpha {a:.4f}")
     b = trial.suggest_float("beta", *bounds)
     g = solve_gamma(a, b, s.target)
-    trial.set_user_attr("gamma", round(g, 6))   # solved, not sampled: a user attribute
-    return Point(round(a, 6), round(b, 6), round(g, 6))
+    return Point(round(a, 6), round(b, 6), round(g, 6)), None

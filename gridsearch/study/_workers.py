@@ -5,7 +5,7 @@ that only loads it, so a concurrent first start cannot crash (docs/design.md §5
 over GPUs round-robin (several per GPU allowed) and share the CPU cores for their torch threads.
 A GPU worker sees exactly one GPU: its environment has ``CUDA_VISIBLE_DEVICES`` set to its GPU (the
 parent's own ``CUDA_VISIBLE_DEVICES`` entry for it, when the parent was given a subset) and it
-trains on ``cuda:0``; ``GRIDSEARCH_DEVICE_WORKERS`` tells it how many workers share its device.
+trains on ``cuda:0``; ``GRIDSEARCH_DEVICE_LOAD`` tells it how many workers share its device.
 Workers run in their own process group: Ctrl-C (or SIGTERM) reaches the parent, which passes one
 SIGTERM to each worker (their running trials are failed, not left RUNNING) and waits for them.
 SIGTERM, not SIGINT: a worker started by a parent that ignores SIGINT (a shell's background job)
@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from gridsearch.errors import ConfigError
-from gridsearch.training import _threads
-from gridsearch.training._device import DEVICE_WORKERS_ENV, VISIBLE_ENV
+from gridsearch.training import choose_threads
+from gridsearch.training._device import DEVICE_LOAD_ENV, VISIBLE_ENV
+
+LOAD_ENV = DEVICE_LOAD_ENV   # how many workers of the pool share this worker's device
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 
@@ -33,7 +35,7 @@ STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is 
 class Slot:
     """One worker: its number, the device it is told (``--device``), its torch thread count, the
     GPU it runs on as this process numbers it (None: the CPU) and the environment it gets on top
-    of this process's (``CUDA_VISIBLE_DEVICES``, ``GRIDSEARCH_DEVICE_WORKERS``)."""
+    of this process's (``CUDA_VISIBLE_DEVICES``, ``GRIDSEARCH_DEVICE_LOAD``)."""
 
     index: int
     device: str
@@ -80,25 +82,25 @@ def placement(n: int, device: str, gpus: Sequence[int] | None, n_cuda: int,
             raise ConfigError(f"device {device!r}: this host has {n_cuda} CUDA device(s)")
     elif device == "cuda" or device.startswith("cuda:"):
         raise ConfigError(f"device {device!r}: this host has no CUDA device")
-    threads = _threads.choose(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
+    threads = choose_threads(n, cores)  # workers × threads ≤ cores; OMP_NUM_THREADS wins
     if not gpus:
-        return [Slot(i, "cpu", threads, env={DEVICE_WORKERS_ENV: str(n)}) for i in range(n)]
+        return [Slot(i, "cpu", threads, env={LOAD_ENV: str(n)}) for i in range(n)]
     chosen = [gpus[i % len(gpus)] for i in range(n)]
     return [Slot(i, "cuda:0", threads, g,
-                 {VISIBLE_ENV: visible_id(g, env), DEVICE_WORKERS_ENV: str(chosen.count(g))})
+                 {VISIBLE_ENV: visible_id(g, env), LOAD_ENV: str(chosen.count(g))})
             for i, g in enumerate(chosen)]
 
 
 def shared_timing_note(slots: Sequence[Slot]) -> str | None:
     """A warning for a study that times its candidates (latency) when workers share a device:
     each timing then includes the neighbours' training."""
-    most = max((int(s.env.get(DEVICE_WORKERS_ENV, "1")) for s in slots), default=1)
+    most = max((int(s.env.get(LOAD_ENV, "1")) for s in slots), default=1)
     if most <= 1:
         return None
     where = "a GPU" if any(s.gpu is not None for s in slots) else "the CPU"
     return (f"note: up to {most} workers share {where}: latency_ms and train_step_ms are timed "
-            "while the others train (recorded as latency_shared_by); for figures of an idle "
-            "device use one worker per device")
+            "while the others train (recorded as latency_load); for figures of an idle device "
+            "use one worker per device")
 
 
 def visible_id(gpu: int, env: Mapping[str, str] | None = None) -> str:
@@ -115,10 +117,6 @@ def visible_id(gpu: int, env: Mapping[str, str] | None = None) -> str:
     return entries[gpu]
 
 
-def usable_cores() -> int:
-    return _threads.usable_cores()
-
-
 def worker_command(config: str, slot: Slot, retry_failed: bool = False,
                    command: str = "worker", options: Sequence[str] = ()) -> list[str]:
     """The command line of one slot's worker: ``gridsearch worker`` (or ``command``, e.g. a
@@ -133,15 +131,17 @@ def worker_command(config: str, slot: Slot, retry_failed: bool = False,
 
 class Pool:
     """Worker processes; their output lines go to ``on_line(worker, line)``.  Each gets this
-    process's environment, the storage URL (``GRIDSEARCH_STORAGE``) and its own ``envs[i]``
-    (a :class:`Slot`'s ``env``)."""
+    process's environment, the storage URL (``GRIDSEARCH_STORAGE``) and its slot's ``env``."""
 
     def __init__(self, commands: Sequence[Sequence[str]],
                  on_line: Callable[[int, str], None], storage: str | None = None,
-                 envs: Sequence[Mapping[str, str]] | None = None) -> None:
+                 slots: Sequence[Slot] | None = None) -> None:
         self.commands = [list(c) for c in commands]
         base = {**os.environ, **({"GRIDSEARCH_STORAGE": storage} if storage else {})}
-        self.envs = [{**base, **(envs[i] if envs else {})} for i in range(len(self.commands))]
+        slots = list(slots or [])
+        # each slot's own environment (its GPU, how many share its device), else the share counted
+        self.envs = [{**base, LOAD_ENV: str(sum(t.where == s.where for t in slots)), **s.env}
+                     for s in slots] or [base] * len(self.commands)
         self.on_line = on_line
         self.procs: list[subprocess.Popen] = []
         self._readers: list[threading.Thread] = []

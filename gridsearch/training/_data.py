@@ -62,7 +62,7 @@ def stratified_indices(labels: np.ndarray, train_size: int, val_size: int,
     return np.sort(train), np.sort(val)
 
 
-def load(source: str, root: str | Path = "", train_size: int = 512, val_size: int = 256,
+def load_data(source: str, root: str | Path = "", train_size: int = 512, val_size: int = 256,
          seed: int = 0, image_size: int = 64) -> Subsets:
     """Load the stratified subsets of ``source``. Raises :class:`DataError` with a clear message."""
     images, labels, num_classes = _read(source, Path(root) if root else None, image_size,

@@ -7,7 +7,7 @@ before they touch the store, so ``--device cuda:7`` on a one-GPU host is ``grids
 with exit status 2, never an error from deep inside torch.
 
 A worker started by ``run --workers N`` sees one GPU (``CUDA_VISIBLE_DEVICES``, set by the pool)
-and is told in :data:`DEVICE_WORKERS_ENV` how many workers share that device (itself included):
+and is told in :data:`DEVICE_LOAD_ENV` how many workers share that device (itself included):
 :func:`sharing` reads it, e.g. to record that a latency was timed under their load.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from gridsearch.errors import ConfigError
 
-DEVICE_WORKERS_ENV = "GRIDSEARCH_DEVICE_WORKERS"
+DEVICE_LOAD_ENV = "GRIDSEARCH_DEVICE_LOAD"
 VISIBLE_ENV = "CUDA_VISIBLE_DEVICES"
 
 
@@ -81,8 +81,8 @@ def prepare(name: str, train: Any = None):
 
 def sharing(env: Mapping[str, str] | None = None) -> int:
     """How many workers share this process's device (itself included): the pool's
-    :data:`DEVICE_WORKERS_ENV`, else 1 (a process on its own)."""
-    raw = (os.environ if env is None else env).get(DEVICE_WORKERS_ENV, "").strip()
+    :data:`DEVICE_LOAD_ENV`, else 1 (a process on its own)."""
+    raw = (os.environ if env is None else env).get(DEVICE_LOAD_ENV, "").strip()
     try:
         return max(1, int(raw)) if raw else 1
     except ValueError:

@@ -1,13 +1,15 @@
 """What an exception that left a training run means for the process that raised it.
 
-:func:`classify` sorts it into one of three kinds:
+:func:`classify` (the loop's :func:`fault_kind`) sorts it into one of three kinds, stored on a
+failed trial as ``error_kind``:
 
 * ``"oom"``: out of memory (``torch.OutOfMemoryError``, which is ``torch.cuda.OutOfMemoryError``;
   a CUDA or cuBLAS/cuDNN allocation failure reported as a plain error; the CPU allocator's
   ``can't allocate memory``; Python's ``MemoryError``).  The run may fit with smaller
   micro-batches, or later, when a neighbour on the same GPU has finished.
-* ``"sticky"``: an error that leaves the process's CUDA context unusable — a device-side assert,
-  an illegal memory access, a launch failure, a misaligned address, an uncorrectable ECC error …
+* ``"device"``: a sticky error, one that leaves the process's CUDA context unusable — a
+  device-side assert, an illegal memory access, a launch failure, a misaligned address, an
+  uncorrectable ECC error …
   (CUDA's documentation: "the process must be terminated and relaunched") — or a device that is
   gone.  Every later trial of this process would fail at once: the worker must stop, give its unit
   back and exit, so that a healthy worker trains it (:class:`DeviceLost`).
@@ -15,9 +17,9 @@
 
 Newer torch (2.14 here) raises CUDA runtime errors as ``torch.AcceleratorError``, a
 ``RuntimeError`` carrying the CUDA error number (``error_code``); older torch raises a plain
-``RuntimeError`` whose message starts with ``CUDA error:``.  Both are recognised, by number where there is one, else by message.  The cause
-and context chain is searched too: a wrapper (a user model's own exception, a ``TrainingError``
-raised from it) does not hide a poisoned device.
+``RuntimeError`` whose message starts with ``CUDA error:``.  Both are recognised, by number where
+there is one, else by message.  The cause and context chain is searched too: a wrapper (a user
+model's own exception, a ``TrainingError`` raised from it) does not hide a poisoned device.
 
 Importing this module does not import torch; :func:`classify` looks at the exception's class
 names and messages, so it is pure and cheap.
@@ -27,7 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
-OOM, STICKY, TRIAL = "oom", "sticky", "trial"
+OOM, DEVICE, TRIAL = "oom", "device", "trial"
+STICKY = DEVICE     # a sticky CUDA error: the device is lost to this process
 
 # CUDA runtime errors after which "the process must be terminated and relaunched" (cudaError_t),
 # or the device is gone.
@@ -81,6 +84,8 @@ def _chain(exc: BaseException):
 
 
 def _kind_of_one(exc: BaseException) -> str:
+    if isinstance(exc, DeviceLost):
+        return DEVICE
     code = getattr(exc, "error_code", None)   # torch.AcceleratorError
     if isinstance(code, int):
         if code in OOM_CODES:
@@ -98,7 +103,7 @@ def _kind_of_one(exc: BaseException) -> str:
 
 
 def classify(exc: BaseException) -> str:
-    """``"oom"``, ``"sticky"`` or ``"trial"`` (see the module's docstring).
+    """``"oom"``, ``"device"`` or ``"trial"`` (see the module's docstring).
 
     The whole cause/context chain counts: sticky anywhere wins (the process is poisoned whatever
     else went wrong), then out of memory anywhere, else a per-trial failure.
@@ -109,6 +114,11 @@ def classify(exc: BaseException) -> str:
     if OOM in kinds:
         return OOM
     return TRIAL
+
+
+def fault_kind(exc: BaseException) -> str:
+    """What the loop makes of ``exc`` (:func:`classify`): ``oom``, ``device`` or ``trial``."""
+    return classify(exc)
 
 
 def reason(exc: BaseException, limit: int = 500) -> str:
@@ -157,10 +167,11 @@ def probe(device: Any) -> str | None:
 
 def check(exc: BaseException, device: Any = None) -> str:
     """:func:`classify`, made sure: a per-trial or out-of-memory error on a CUDA device is
-    followed by :func:`probe`, and a device that no longer works turns it into ``"sticky"``.
+    followed by :func:`probe`, and a device that no longer works turns it into ``"device"``.
 
     Raises :class:`DeviceLost` (from ``exc``) for a sticky error; returns ``"oom"`` or
-    ``"trial"`` otherwise.
+    ``"trial"`` otherwise.  (A trial's own ``error_kind`` comes from :func:`classify`: the loop
+    decides what to record before it raises.)
     """
     kind = classify(exc)
     if kind != STICKY and device is not None:

@@ -3,14 +3,14 @@
 :class:`PeakMemory` measures one run:
 
 * on a CUDA device, ``torch.cuda.max_memory_allocated`` (reset when the run starts): the most
-  memory this process's tensors held on the device at once (kind ``"cuda_max_allocated"``);
-  what the caching allocator reserved beyond it is not counted (it is given back by
-  :func:`release`);
-* on the CPU, the process's peak resident set size during the run (kind ``"cpu_peak_rss"``): on
-  Linux the kernel's high-water mark ``VmHWM``, reset at the start of the run by writing ``5`` to
-  ``/proc/self/clear_refs``; where that is not allowed, a thread samples ``/proc/self/statm``
-  every few milliseconds (kind ``"cpu_peak_rss_sampled"``: it can miss a short spike).  It is the
-  whole process's figure (the interpreter, the data subset, the network), not the run's increase.
+  memory this process's tensors held on the device at once (kind ``"cuda"``); what the caching
+  allocator reserved beyond it is not counted (it is given back by :func:`release`);
+* on the CPU, the process's peak resident set size during the run (kind ``"rss"``): on Linux the
+  kernel's high-water mark ``VmHWM``, reset at the start of the run by writing ``5`` to
+  ``/proc/self/clear_refs`` (``method`` ``"hwm"``); where that is not allowed, a thread samples
+  ``/proc/self/statm`` every few milliseconds (``method`` ``"sample"``: it can miss a short
+  spike).  It is the whole process's figure (the interpreter, the data subset, the network), not
+  the run's increase.
 
 :func:`release` runs the garbage collector (a reference cycle can hold tensors) and, on CUDA,
 returns the cached blocks to the driver (``torch.cuda.empty_cache``): with several workers on one
@@ -25,7 +25,7 @@ import re
 import threading
 from typing import Any
 
-CUDA_KIND, RSS_KIND, SAMPLED_KIND = "cuda_max_allocated", "cpu_peak_rss", "cpu_peak_rss_sampled"
+CUDA_KIND, RSS_KIND = "cuda", "rss"
 SAMPLE_INTERVAL_S = 0.005
 
 _HWM = re.compile(r"^VmHWM:\s+(\d+)\s+kB", re.M)
@@ -70,8 +70,8 @@ class PeakMemory:
     """Context manager: the peak memory of the code it wraps, on ``device``.
 
     ``method`` (CPU only): ``"auto"`` (the kernel's high-water mark where it can be reset, else
-    sampling), ``"hwm"`` or ``"sample"``.  After the block: ``bytes`` (None if it cannot be
-    measured here) and ``kind``.
+    sampling), ``"hwm"`` or ``"sample"``; inside the block it says which one measures.  After the
+    block: ``bytes`` (None if it cannot be measured here) and ``kind``.
     """
 
     def __init__(self, device: Any = "cpu", method: str = "auto") -> None:
@@ -90,14 +90,15 @@ class PeakMemory:
 
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-            self.kind = CUDA_KIND
+            self.kind, self.method = CUDA_KIND, "cuda"
             return self
         if self.method in ("auto", "hwm") and _reset_hwm():
-            self.kind = RSS_KIND
+            self.kind, self.method = RSS_KIND, "hwm"
             return self
         if self.method == "hwm" or rss_bytes() is None:
+            self.method = None
             return self                           # not measurable here
-        self.kind = SAMPLED_KIND
+        self.kind, self.method = RSS_KIND, "sample"
         self._sampled = rss_bytes() or 0
         self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
         self._thread.start()
@@ -111,11 +112,11 @@ class PeakMemory:
         """The peak so far (also inside the block)."""
         import torch
 
-        if self.kind == CUDA_KIND:
+        if self.method == "cuda":
             return int(torch.cuda.max_memory_allocated(self.device))
-        if self.kind == RSS_KIND:
+        if self.method == "hwm":
             return _hwm_bytes()
-        if self.kind == SAMPLED_KIND:
+        if self.method == "sample":
             return max(self._sampled, rss_bytes() or 0)
         return None
 

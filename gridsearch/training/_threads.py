@@ -3,7 +3,7 @@
 One process uses the cores it may run on (``os.sched_getaffinity``: a container's or ``taskset``'s
 CPU set, not the host's core count); N worker processes on one host share them
 (workers × threads ≤ cores, at least one each); an explicit ``--threads`` or ``OMP_NUM_THREADS``
-wins.  :func:`choose` is the pure choice; :func:`apply` sets it in this process.
+wins.  :func:`choose_threads` is the pure choice; :func:`apply_threads` sets it in this process.
 
 OpenMP's threads spin while they wait for each other (libgomp's default).  On a CPU shared with
 other work one of them is often descheduled and the others burn their time slices spinning:
@@ -45,7 +45,7 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def from_env(env: Mapping[str, str] | None = None) -> int | None:
+def threads_from_env(env: Mapping[str, str] | None = None) -> int | None:
     """``OMP_NUM_THREADS`` as a positive int, or None when unset or empty.
 
     A malformed value is a :class:`ConfigError` (one line, exit status 2), not torch's silent
@@ -70,14 +70,14 @@ def prepare_env(env=None) -> ConfigError | None:
     env = os.environ if env is None else env
     passive_wait(env)
     try:
-        from_env(env)
+        threads_from_env(env)
     except ConfigError as e:
         env.pop(ENV, None)
         return e
     return None
 
 
-def choose(workers: int = 1, cores: int | None = None, explicit: int | None = None,
+def choose_threads(workers: int = 1, cores: int | None = None, explicit: int | None = None,
            env: Mapping[str, str] | None = None) -> int:
     """Torch threads for each of ``workers`` processes sharing ``cores`` (default: usable_cores).
 
@@ -89,14 +89,14 @@ def choose(workers: int = 1, cores: int | None = None, explicit: int | None = No
         if explicit < 1:
             raise ConfigError(f"--threads: must be ≥ 1, got {explicit}")
         return explicit
-    pinned = from_env(env)
+    pinned = threads_from_env(env)
     if pinned is not None:
         return pinned
     cores = usable_cores() if cores is None else cores
     return max(1, cores // workers)
 
 
-def apply(device, explicit: int | None = None, workers: int = 1) -> int | None:
+def apply_threads(device, explicit: int | None = None, workers: int = 1) -> int | None:
     """Set this process's torch threads for training on ``device``; returns the count set.
 
     On the CPU, gridsearch's choice; on a GPU only an explicit count is set (torch's own
@@ -105,7 +105,7 @@ def apply(device, explicit: int | None = None, workers: int = 1) -> int | None:
     kind = getattr(device, "type", str(device).split(":")[0])
     if kind != "cpu" and explicit is None:
         return None
-    n = choose(workers, explicit=explicit)
+    n = choose_threads(workers, explicit=explicit)
     import torch
 
     if torch.get_num_threads() != n:

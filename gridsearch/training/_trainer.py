@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gridsearch import _compat
 from gridsearch.training import _determinism, _device, _faults
 from gridsearch.training import _precision as precisions
 from gridsearch.training._augment import Augmenter
@@ -70,24 +71,18 @@ class TrainResult:
     device: str = "cpu"
     threads: int | None = None              # torch CPU threads (on the CPU)
     precision: str = "fp32"                 # what the run used: bf16, fp16 or fp32
-    peak_memory_bytes: int | None = None    # of the run that produced the result (_memory)
-    peak_memory_kind: str | None = None     # cuda_max_allocated | cpu_peak_rss | …_sampled
+    peak_memory_mb: float | None = None     # the run's peak memory (_memory.PeakMemory) …
+    peak_memory_kind: str | None = None     # … cuda: torch's allocations; rss: the process
     micro_batch: int | None = None          # set when it trained in micro-batches after an OOM
     oom_retry: str | None = None            # why the first attempt failed (out of memory)
 
-    @property
-    def peak_memory_mb(self) -> float | None:
-        return None if self.peak_memory_bytes is None else round(self.peak_memory_bytes / 2**20, 1)
-
     def resources(self) -> dict[str, Any]:
-        """What the run used, for the trial's user attributes: CPU threads, the precision, the
-        peak memory and its kind, and how an out-of-memory retry trained."""
+        """What the run used, for its trial's record: its CPU threads (on the CPU), precision,
+        and how an out-of-memory retry trained.  (The peak memory is the largest over a trial's
+        seeds: the caller takes it from each run.)"""
         out: dict[str, Any] = {"precision": self.precision}
         if self.threads is not None:
             out["threads"] = self.threads
-        if self.peak_memory_bytes is not None:
-            out["peak_memory_mb"] = self.peak_memory_mb
-            out["peak_memory_kind"] = self.peak_memory_kind
         if self.oom_retry is not None:
             out["micro_batch"] = self.micro_batch
             out["oom_retry"] = self.oom_retry
@@ -95,7 +90,9 @@ class TrainResult:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """The device to train on (:func:`gridsearch.training._device.resolve`)."""
+    """The device called ``name`` (auto, cpu, cuda or cuda:N), checked against this host: a name
+    it cannot use is a one-line :class:`~gridsearch.errors.ConfigError`
+    (:func:`gridsearch.training._device.resolve`)."""
     return _device.resolve(name)
 
 
@@ -134,7 +131,7 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
     (measured: 10% vs 93% in train mode).  pycls's "precise BN" fix: reset, then average.
     ``autocast``: a precision (``"bf16"``, ``"fp16"``, ``"fp32"``; True means bf16).
     """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = _compat.batchnorm_layers(model)
     if not bns:
         return
     cl = _channels_last(autocast, channels_last)
@@ -217,7 +214,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                 # here the exception, and with it the failed step's frames and tensors, is gone
                 if oom is None:
                     result.precision = prec
-                    result.peak_memory_bytes, result.peak_memory_kind = peak.bytes, peak.kind
+                    result.peak_memory_mb, result.peak_memory_kind = peak.megabytes, peak.kind
                     if device.type == "cpu":
                         result.threads = torch.get_num_threads()
                     if first is not None:
@@ -261,7 +258,7 @@ def retry_micro_batch(model: nn.Module, batch_size: int) -> int:
     the whole batch again, after the memory is released (a neighbour may have given some back).
     """
     micro = max(1, -(-batch_size // RETRY_SPLIT))
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    if _compat.batchnorm_layers(model):
         micro = max(micro, min(batch_size, BN_MIN_MICRO))
     return micro
 

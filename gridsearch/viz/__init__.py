@@ -3,6 +3,9 @@
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_report": ["Report", "build", "facts", "summary_text", "pearson", "confirmation_rows"],
+    "_report": ["Report", "build", "facts", "summary_text", "pearson", "confirmation_rows",
+                "trials_table", "family_text"],
+    "_plots": ["accuracy_vs_flops", "alpha_beta_plane", "learning_curves", "family_plot",
+               "compare_plot", "confirmation_plot", "pareto_front"],
     "_dashboard": ["Server", "annotate", "bind", "serve", "study_note", "trial_note"],
 })

@@ -23,8 +23,8 @@ from optuna.trial import TrialState
 
 from gridsearch import _compat
 from gridsearch.errors import GridsearchError
-from gridsearch.family._freeze import Frozen
-from gridsearch.study._trials import objective_names, state_of
+from gridsearch.family import Frozen
+from gridsearch.study import from_trial, objective_names
 from gridsearch.viz._report import facts
 
 log = logging.getLogger(__name__)
@@ -33,37 +33,43 @@ METRIC_NAME = "val_accuracy"
 
 
 def study_note(search) -> str:
-    """The study note: what feasibility means here, the selected point, counts, frozen."""
+    """The study note: the selected point and how sure the choice is first (optuna-dashboard's own
+    "best trial" is one seed of one trial: not the answer), then counts, feasibility, frozen."""
     f = facts(search)
     c = f["counts"]
-    lines = [f"## {f['study']}",
-             "",
-             f"{f['trials']} trials: **{c['COMPLETE']} complete (feasible)**, "
-             f"**{c['INFEASIBLE']} infeasible** (over or under the FLOPs budget, pruned, not "
-             f"trained), {c['PRUNED']} pruned by the pruner, {c['FAIL']} failed.",
-             "",
-             "Feasibility: see the user attributes `feasible`, `verdict` and `budget_reason` of a "
-             "trial (this dashboard does not show Optuna 5 constraints). Infeasible trials are "
-             "*Pruned* and carry a note.",
-             ""]
+    lines = [f"## {f['study']}: the answer", ""]
     b = f["best"]
     if b:
         sel = f["selection"]
         acc = f"{b['mean']:.4f}" + (f" ± {b['std']:.4f}" if b["n"] > 1 else "") + f" (n={b['n']})"
-        lines += [f"### Selected point ({b['source']})", "",
-                  f"trial **{b['trial']}**: α = {b['alpha']:g}, β = {b['beta']:g}, "
-                  f"γ = {b['gamma']:g}; mean accuracy **{acc}**"
+        lines += [f"**Selected point ({b['source']}): α = {b['alpha']:g}, β = {b['beta']:g}, "
+                  f"γ = {b['gamma']:g}**, mean accuracy **{acc}**, trials of `{b['study']}` "
+                  f"starting at {b['trial']}"
                   + (f"; resolution {b['resolution']} (effective γ {b['effective_gamma']:g}); "
-                     f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else ""),
-                  "", f"Selection: {sel['verdict']}"
-                  + (f"; ties: {len(sel['ties'])}" if sel["ties"] else ""), ""]
+                     f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else "")
+                  + ".", "", f"**Verdict:** {sel['verdict']}"
+                  + (f" Ties: {sel['ties_text']}." if sel["ties"] else ""), "",
+                  "The dashboard's *Best Trial* is the single highest value of one trial (one "
+                  "seed); the selection above is gridsearch's rule over every seed "
+                  "(`gridsearch best`).", ""]
         lines += ["| α | β | γ | accuracy mean ± std | n | 95% CI | trials |",
                   "|---|---|---|---|---|---|---|"]
-        for c in sel["ranked"][:10]:
-            lines.append(f"| {c['alpha']:g} | {c['beta']:g} | {c['gamma']:g} | {c['mean']:.4f} ± "
-                         f"{c['std']:.4f} | {c['n']} | [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}] | "
-                         f"{', '.join(map(str, c['trials']))} |")
+        for r in sel["ranked"][:10]:
+            refs = ", ".join(f"{r['study']}#{t}" for t in r["trials"])
+            lines.append(f"| {r['alpha']:g} | {r['beta']:g} | {r['gamma']:g} | {r['mean']:.4f} ± "
+                         f"{r['std']:.4f} | {r['n']} | [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}] | "
+                         f"{refs} |")
         lines.append("")
+    else:
+        lines += ["No feasible finished trial yet.", ""]
+    lines += [f"{f['trials']} trials: **{c['COMPLETE']} complete (feasible)**, "
+              f"**{c['INFEASIBLE']} infeasible** (over or under the FLOPs budget, pruned, not "
+              f"trained), {c['PRUNED']} pruned by the pruner, {c['FAIL']} failed.",
+              "",
+              "Feasibility: see the user attributes `feasible`, `verdict` and `budget_reason` of a "
+              "trial (this dashboard does not show Optuna 5 constraints). Infeasible trials are "
+              "*Pruned* and carry a note.",
+              ""]
     if f.get("frozen"):
         lines += ["### Frozen coefficients", "",
                   Frozen.from_dict(f["frozen"]).text().removeprefix("frozen: "),
@@ -73,13 +79,13 @@ def study_note(search) -> str:
 
 def trial_note(t: optuna.trial.FrozenTrial) -> str | None:
     """A note for a trial the budget rejected (or one that failed); None for the others."""
-    u = t.user_attrs
-    if state_of(t) == "INFEASIBLE":
-        return (f"**Infeasible** (not trained): {u.get('budget_reason') or 'outside the budget'}. "
-                f"Measured FLOPs ratio {u.get('flops_ratio', '?')} at resolution "
-                f"{u.get('resolution', '?')}.")
-    if t.state == TrialState.FAIL and u.get("error"):
-        return f"**Failed**: {u['error']}"
+    r = from_trial(t, "")
+    if r.state == "INFEASIBLE":
+        return (f"**Infeasible** (not trained): {r.budget_reason or 'outside the budget'}. "
+                f"Measured FLOPs ratio {r.flops_ratio if r.flops_ratio is not None else '?'} at "
+                f"resolution {r.resolution if r.resolution is not None else '?'}.")
+    if t.state == TrialState.FAIL and r.error:
+        return f"**Failed** ({r.error_kind or 'trial'}): {r.error}"
     return None
 
 

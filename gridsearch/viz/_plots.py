@@ -27,21 +27,29 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: str | Path) -> Path:
-    """Validation accuracy against the measured FLOPs ratio; infeasible points as a rug below."""
+def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: str | Path,
+                      chosen: dict[str, Any] | None = None) -> Path:
+    """Validation accuracy against the measured FLOPs ratio; infeasible points as a rug below.
+    ``chosen`` (α, β, γ and a ``label``) is circled: the selection rule's point, never simply the
+    highest single value."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.axvspan(target * (1 - tolerance), target * (1 + tolerance), color="tab:green", alpha=0.12,
                label=f"budget {target:g} ± {tolerance:.0%}")
     ax.axvline(target, color="tab:green", lw=1)
     done = df[df["state"] == "COMPLETE"]
     if len(done):
-        best = done.loc[done["accuracy"].idxmax()]
         yerr = done["accuracy_std"] if "accuracy_std" in done else None
         ax.errorbar(done["flops_ratio"], done["accuracy"], yerr=yerr, fmt="o", color="tab:blue",
                     capsize=3, label="trained (mean ± std over seeds)" if yerr is not None
                     else "trained")
-        ax.scatter([best["flops_ratio"]], [best["accuracy"]], s=160, facecolors="none",
-                   edgecolors="tab:red", lw=2, label=f"best (trial {int(best['number'])})")
+        if chosen is not None:
+            hit = done[(done["alpha"].round(6) == round(chosen["alpha"], 6))
+                       & (done["beta"].round(6) == round(chosen["beta"], 6))
+                       & (done["gamma"].round(6) == round(chosen["gamma"], 6))]
+            if len(hit):
+                best = hit.iloc[0]
+                ax.scatter([best["flops_ratio"]], [best["accuracy"]], s=160, facecolors="none",
+                           edgecolors="tab:red", lw=2, label=chosen.get("label", "selected"))
         for _, r in done.iterrows():
             ax.annotate(f"{r['alpha']:g},{r['beta']:g},{r['gamma']:g}", (r["flops_ratio"], r["accuracy"]),
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -122,7 +130,7 @@ def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
     return _save(fig, path)
 
 
-def family(members: list[dict[str, Any]], path: str | Path, baseline: dict[str, Any] | None = None,
+def family_plot(members: list[dict[str, Any]], path: str | Path, baseline: dict[str, Any] | None = None,
            target: float | None = None) -> Path:
     """FLOPs, params and activations of the scaled family against φ (log scale).
 
@@ -160,7 +168,7 @@ def _si(x: float, _pos=None) -> str:
     return f"{x:.3g}"
 
 
-def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None) -> Path:
+def compare_plot(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None) -> Path:
     """Accuracy against measured FLOPs, one line (over φ) and marker per strategy.
 
     With ``tolerance``, the band of FLOPs that counts as "the same" around each compound point.
@@ -198,7 +206,7 @@ def compare(rows: list[dict[str, Any]], path: str | Path, tolerance: float | Non
     return _save(fig, path)
 
 
-def confirmation(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "") -> Path:
+def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "") -> Path:
     """Search accuracy against confirmed accuracy, one point per confirmed candidate, error bars
     of one standard deviation on both axes; the diagonal is perfect agreement."""
     fig, ax = plt.subplots(figsize=(5.2, 5.0))

@@ -15,12 +15,11 @@ import pandas as pd
 
 from gridsearch import stats
 from gridsearch.errors import GridsearchError
-from gridsearch.family._freeze import Frozen, stored_frozen
-from gridsearch.family._scale import stored_family
-from gridsearch.study._trials import objective_names, rank, read, trials_table
+from gridsearch.family import Frozen, stored_family, stored_frozen
+from gridsearch.selection import rank
+from gridsearch.study import COLUMNS, STATES, objective_names, read
 
 PREDICTORS = ("flops", "params", "activations")
-STATES = ("COMPLETE", "INFEASIBLE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 
 @dataclass
@@ -43,10 +42,10 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     counts = {s: 0 for s in STATES}
     for r in records:
         counts[r.state] = counts.get(r.state, 0) + 1
-    timed = [r for r in records if r.state == "COMPLETE" and r.get("train_seconds") is not None
-             and all(r.get(k) is not None for k in PREDICTORS)]
-    secs = [float(r.get("train_seconds")) for r in timed]
-    corr = {k: pearson([float(r.get(k)) for r in timed], secs) for k in PREDICTORS}
+    timed = [r for r in records if r.state == "COMPLETE" and r.train_seconds is not None
+             and all(getattr(r, k) is not None for k in PREDICTORS)]
+    secs = [float(r.train_seconds) for r in timed]
+    corr = {k: pearson([float(getattr(r, k)) for r in timed], secs) for k in PREDICTORS}
     frozen = stored_frozen(study)
     out: dict[str, Any] = {"study": study.study_name, "trials": len(records), "counts": counts,
                            "timed_trials": len(timed), "pearson_r_vs_train_seconds": corr,
@@ -57,17 +56,15 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     except GridsearchError:
         return out
     w = sel.winner
-    first = next(r for r in records if r.number == w.trials[0]) if sel.source == "search" else None
-    figures = first.attrs if first else {}
-    out["best"] = {"trial": w.trials[0], **w.point.as_dict(), **w.summary.as_dict(),
-                   "accuracy": w.value, "source": sel.source,
-                   **{k: figures.get(k) for k in ("resolution", "effective_gamma", "flops_ratio",
-                                                  "flops", "params", "activations")}}
-    out["selection"] = {"source": sel.source, "study": sel.study,
-                        "margin": sel.margin, "p_value": sel.test.p if sel.test else None,
-                        "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict(),
-                        "ranked": [{**c.point.as_dict(), **c.summary.as_dict(),
-                                    "trials": list(c.trials)} for c in sel.ranked]}
+    pool = records if sel.source == "search" else (confirmed or [])
+    first = next((r for r in pool if r.number == w.trials[0]), None)
+    out["best"] = {"trial": f"{w.study}#{w.trials[0]}", "study": w.study, **w.point.as_dict(),
+                   **w.summary.as_dict(), "accuracy": w.value, "source": sel.source,
+                   **{k: getattr(first, k) if first else None
+                      for k in ("resolution", "effective_gamma", "flops_ratio", "flops", "params",
+                                "activations")}}
+    out["selection"] = sel.as_dict()
+    out["selection"]["ties_text"] = sel.ties_text()
     return out
 
 
@@ -105,8 +102,9 @@ def summary_text(f: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def family_text(members: list[dict[str, Any]]) -> str:
-    """The family in a few lines: φ, resolution, measured FLOPs (and ratio), params, activations."""
+def family_text(members: list[dict[str, Any]], tolerance: float | None = None) -> str:
+    """The family in a few lines: φ, resolution, measured FLOPs (and ratio), params, activations;
+    a member outside the tolerance of its target is flagged, as ``scale`` flags it."""
     lines = ["family (measured):"]
     for m in sorted(members, key=lambda m: m["phi"]):
         parts = [f"  φ={m['phi']:g}"]
@@ -118,6 +116,11 @@ def family_text(members: list[dict[str, Any]]) -> str:
         for k in ("params", "activations"):
             if m.get(k) is not None:
                 parts.append(f"{k} {m[k]:,}")
+        if m.get("within_tolerance") is False:
+            dev = m.get("deviation")
+            parts.append("OUTSIDE the tolerance" + (f" ({dev:+.1%} from target "
+                                                     f"{m.get('target', 0):.3g})" if dev is not None
+                                                     else ""))
         lines.append("  ".join(parts))
     return "\n".join(lines)
 
@@ -140,31 +143,40 @@ def build(search, out_dir: str | Path) -> Report:
     f = facts(search, records, confirmed)
     for col in ("alpha", "beta", "gamma", "flops_ratio", "accuracy"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
+    best = f["best"]
+    chosen = ({**{k: best[k] for k in ("alpha", "beta", "gamma")},
+               "label": f"selected ({best['source']}, {best['trial']})"} if best else None)
     files.append(plots.accuracy_vs_flops(_per_point(df, records), cfg.target_multiplier,
-                                         cfg.budget.tolerance, out / "accuracy_vs_flops.png"))
+                                         cfg.budget.tolerance, out / "accuracy_vs_flops.png",
+                                         chosen))
     files.append(plots.alpha_beta_plane(df, out / "alpha_beta.png"))
     curves = [(f"#{r.number} ({r.point.alpha:g},{r.point.beta:g},{r.point.gamma:g})"
                if r.point else f"#{r.number}", list(r.history))
               for r in records if r.history]
-    best = f["best"]
-    highlight = next((c[0] for c in curves if best and c[0].startswith(f"#{best['trial']} ")), None)
+    key = best and f"({best['alpha']:g},{best['beta']:g},{best['gamma']:g})"
+    highlight = next((c[0] for c in curves if key and c[0].endswith(key)), None)
     files.append(plots.learning_curves(curves, out / "learning_curves.png", highlight))
     rows = confirmation_rows(records, confirmed)
     if rows:
-        files.append(plots.confirmation(rows, out / "confirmation.png"))
+        files.append(plots.confirmation_plot(rows, out / "confirmation.png"))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png")
         files += [front] if front else []
     members, baseline = stored_family(study)
     text = summary_text(f)
     if members:
-        text += "\n" + family_text(members)
-        files.append(plots.family(members, out / "family.png", baseline, cfg.search.target))
+        text += "\n" + family_text(members, cfg.budget.tolerance)
+        files.append(plots.family_plot(members, out / "family.png", baseline, cfg.search.target))
     else:
         text += "\nfamily: none stored (freeze and scale the study to plot one)"
     (out / "summary.txt").write_text(text + "\n")
     files.append(out / "summary.txt")
     return Report(text, f, files)
+
+
+def trials_table(records) -> pd.DataFrame:
+    """Every trial as a row of the record's columns (the report's trials.csv)."""
+    return pd.DataFrame([r.row() for r in records], columns=COLUMNS)
 
 
 def _per_point(df: pd.DataFrame, records) -> pd.DataFrame:

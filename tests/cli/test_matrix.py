@@ -1,0 +1,78 @@
+"""Every command on every kind of study the project makes: an (α, β, γ) grid with seeds, TPE with
+a pruner, a width share, a multi-objective study; each also after compare and confirm added their
+studies to the same store. This is where crashes between modules hide."""
+
+import json
+
+import pytest
+
+from gridsearch.cli import main
+
+from helpers import TINY
+
+def _config(name, seeds, search, extra):
+    """TINY (tests/helpers.py) with 1 epoch, a small subset, seeds, and the kind's search keys."""
+    text = TINY.format(name=name, mode="repair", storage="")
+    for old, new in (("epochs = 2", f"epochs = 1\nseeds = {seeds}"),
+                     ("train_size = 128", "train_size = 96"),
+                     ("tolerance = 0.15", f"tolerance = 0.15\n{search}"),
+                     ("tolerance = 0.08", "tolerance = 0.1")):
+        text = text.replace(old, new)
+    return text + extra
+
+
+KINDS = {
+    "grid_seeds": dict(seeds=2, search="", extra=""),
+    "tpe": dict(seeds=1, search='sampler = "tpe"\nn_trials = 3\npruner = "median"', extra=""),
+    "width_share": dict(seeds=1, search="width_share = { min = 0.0, max = 1.0, step = 0.5 }",
+                        extra=""),
+    "multi": dict(seeds=1, search="width_share = { min = 0.0, max = 1.0, step = 0.5 }",
+                  extra='\n[objectives]\nminimize = ["activations"]\n'),
+}
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert code == 0, f"{argv}: exit {code}: {out.err}"
+    return out.out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
+    from gridsearch import config
+    from gridsearch.study import Search
+    from gridsearch.viz._dashboard import annotate, study_note
+
+    path = tmp_path / f"{kind}.toml"
+    path.write_text(_config(kind, **KINDS[kind]))
+    run(capsys, "run", path, "--no-progress")
+    assert "trials:" in run(capsys, "status", path)
+    best = json.loads(run(capsys, "best", path, "--json"))
+    assert ("front" in best) if kind == "multi" else (best["accuracy"] is not None)
+
+    def downstream(tag):
+        frozen = run(capsys, "freeze", path)
+        assert "frozen: α=" in frozen and "verdict:" in frozen
+        run(capsys, "scale", path, "--phi", "-1..1", "--no-progress")
+        out = tmp_path / f"{tag}.json"
+        run(capsys, "export", path, "-o", out, "--phi", "-1..1", "--no-progress")
+        assert "counts equal the file's" in run(capsys, "build", out, "--phi", "1")
+        summary = run(capsys, "report", path, "-o", tmp_path / f"report-{tag}")
+        assert "best (" in summary
+        search = Search(config.load(path))
+        assert annotate(search) >= 1 and "Selected point" in study_note(search)
+
+    downstream("search")
+    table = run(capsys, "compare", path, "--phi", "1", "--seeds", "2", "-o", tmp_path / "cmp")
+    assert "compound minus:" in table
+    confirmed = run(capsys, "confirm", path, "--top", "2", "--seeds", "2", "--no-progress")
+    assert "Kendall τ" in confirmed and "verdict:" in confirmed
+    # With the compare and confirmation studies in the same store, everything still works,
+    # and the selection now rests on the confirmation.
+    assert "trials:" in run(capsys, "status", path)
+    assert "[confirmation]" in run(capsys, "freeze", path)
+    downstream("confirmed")
+    if kind != "multi":
+        assert json.loads(run(capsys, "best", path, "--json"))["source"] == "confirmation"

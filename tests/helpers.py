@@ -1,0 +1,85 @@
+"""What tests share besides fixtures: the tiny study config, the real CLI, SQL dumps of stores.
+(``tests`` is on pytest's pythonpath: ``from helpers import TINY, cli``.)"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = """
+name = "{name}"
+{storage}
+[model]
+name = "resnet18"
+base_resolution = 32
+num_classes = 10
+width_mult = 0.25
+depth_mult = 0.5
+
+[data]
+source = "digits"
+train_size = 128
+val_size = 64
+
+[train]
+epochs = 2
+batch_size = 32
+lr = 0.1
+device = "cpu"
+
+[search]
+alpha = {{ min = 1.0, max = 2.0, step = 1.0 }}
+beta = {{ min = 1.0, max = 1.5, step = 0.5 }}
+gamma = {{ min = 1.0, max = 1.5, step = 0.5 }}
+target = 2.0
+tolerance = 0.15
+
+[budget]
+mode = "{mode}"
+tolerance = 0.08
+"""
+
+
+
+def sql_dumps(folder):
+    """Every SQLite store in ``folder``: file name -> full SQL dump (to prove a store unchanged)."""
+    import sqlite3
+
+    out = {}
+    for p in sorted(Path(folder).glob("*.db")):
+        with sqlite3.connect(p) as conn:
+            out[p.name] = "\n".join(conn.iterdump())
+    return out
+
+
+def _console_script():
+    """The ``gridsearch`` script beside this Python (a virtualenv), else on PATH (installed with
+    ``pip install --target``, benchmarks/gpu_check.sh), else ``python -m gridsearch``."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "gridsearch"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("gridsearch")
+    return [found] if found else [sys.executable, "-m", "gridsearch"]
+
+
+def cli(*args, cwd=None, timeout=600, env=None):
+    """Run the real console script; returns CompletedProcess with text output."""
+    return subprocess.run([*_console_script(), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+PG_USER, PG_PASSWORD = "gridsearch", "pg-Secret-4711"
+
+
+def error_lines(err: str) -> list[str]:
+    """stderr without the progress lines a slow step announces (``gridsearch: NAME: loading …``,
+    printed only when the step takes more than a second): what bad input must leave is one line,
+    ``gridsearch: error: …``, and no traceback."""
+    import re
+
+    return [ln for ln in err.splitlines()
+            if ln.strip() and not re.match(r"gridsearch: (?!error:)[^:]+: ", ln)]
