@@ -69,7 +69,7 @@ def main() -> None:
     args.images = args.images or (8192 if gpu else 512)
     args.batch = args.batch or (512 if gpu else 64)
     if not gpu:
-        torch.set_num_threads(threads.choose(1))
+        torch.set_num_threads(threads.choose_threads(1))
     s = _subsets(args.images, 256)
     _run(args, _subsets(args.batch * 2, 256), device, False)     # warm-up: kernels, allocator
     _run(args, _subsets(args.batch * 2, 256), device, True)

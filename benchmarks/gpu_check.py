@@ -8,8 +8,8 @@ Steps, each in a process of its own with a time limit taken from one budget (def
 a step that does not fit is reported as not run, the table is always written):
 
 1. the device: GPU name, compute capability, the precision ``auto`` picks, torch's versions;
-2. the CUDA tests (``pytest -m cuda``: tests/test_cuda.py, tests/test_threads.py), with the figures
-   they print (precision in effect, accuracy against the CPU, memory per trial, the real
+2. the CUDA tests (``pytest -m cuda`` over the files that have some: tests/test_cuda.py, …),
+   with the figures they print (precision in effect, accuracy against the CPU, memory per trial, the real
    out-of-memory case, a device-side assert, 4 workers on one GPU, determinism);
 3. ``throughput.py``: the trainer against the naive loop, one process and 4 at once;
 4. ``overhead.py``: the share of a trial's wall time spent outside training;
@@ -143,8 +143,7 @@ def cuda_tests(cpu: bool, budget: Budget, env, work: Path) -> tuple[Step, dict[s
     # the quickstart has its own step below (the whole grid: not twice in the budget)
     code, out, err, sec = _run([sys.executable, "-m", "pytest", "-q", "-s", "-m", "cuda",
                                 "-k", "not quickstart", "-p", "no:cacheprovider",
-                                f"--junitxml={xml}", "tests/test_cuda.py",
-                                "tests/test_threads.py"],
+                                f"--junitxml={xml}", *_cuda_test_files()],
                                budget, 300, env)
     s.seconds = sec
     figures = {}
@@ -165,6 +164,13 @@ def cuda_tests(cpu: bool, budget: Budget, env, work: Path) -> tuple[Step, dict[s
                 + (f": {', '.join(names)}" if names else ""))
     s.ok = failed == 0 and code is not None and n > skipped
     return s, figures
+
+
+def _cuda_test_files() -> list[str]:
+    """The test files with CUDA-marked tests (only those: the others may need packages the GPU
+    image was not given, e.g. timm or matplotlib)."""
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
+                  if "mark.cuda" in p.read_text())
 
 
 def figure_rows(figures: dict[str, str], dev: str) -> list[Step]:

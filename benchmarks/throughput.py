@@ -48,7 +48,7 @@ def _project(args, device: str, seed: int = 0, channels_last: bool | None = None
 
 def _worker(args, device, seed, start, out, ready):
     if device == "cpu":  # N processes share the cores, as `gridsearch run --workers N` does
-        torch.set_num_threads(threads.choose(args.concurrency))
+        torch.set_num_threads(threads.choose_threads(args.concurrency))
     # warm up this process (imports, kernels, allocator) before the clock starts
     trainer.train(models.build(args.model, args.width, args.depth, 10).module,
                   _subsets(args.batch * 2, args.val), args.resolution,
