@@ -490,6 +490,69 @@ def test_a_cpu_run_reproduces_bit_for_bit(digits, det):
     assert _close(_weights(a), _weights(b), rtol=0, atol=0)
 
 
+# -- a lost device: the worker stops, its unit goes to another worker ---------------------------
+
+POISONED = """
+import os
+
+import torch
+from gridsearch import models
+
+
+class Poisoned(torch.nn.Module):
+    \"\"\"resnet18 whose training hits a sticky CUDA error (torch's own exception class, with
+    CUDA's number for an illegal address) in a process started with GS_TEST_POISON=1.\"\"\"
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        if os.environ.get("GS_TEST_POISON") and self.training and torch.is_grad_enabled():
+            e = torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
+            e.error_code = 700
+            raise e
+        return self.net(x)
+
+
+def build(width_mult, depth_mult, num_classes):
+    return Poisoned(models.build("resnet18", width_mult, depth_mult, num_classes).module)
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_whose_device_is_lost_stops_and_another_worker_trains_its_unit(tmp_path):
+    """Real worker processes on one store: the poisoned one fails its first trial as the
+    device's fault, gives the unit back and exits with status 3 instead of failing every unit;
+    a healthy worker then trains every unit, that one included, exactly once."""
+    import optuna
+
+    from helpers import ROOT, TINY
+
+    (tmp_path / "poisoned_net.py").write_text(POISONED)
+    path = tmp_path / "lost.toml"
+    path.write_text(TINY.format(name="lost", mode="repair", storage="")
+                    .replace('name = "resnet18"', 'name = "poisoned_net:build"')
+                    .replace("epochs = 2", "epochs = 1"))
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    assert cli("init", path, cwd=tmp_path, env=env).returncode == 0
+    sick = cli("worker", path, "--no-progress", "--no-wait", cwd=tmp_path,
+               env={**env, "GS_TEST_POISON": "1"})
+    assert sick.returncode == faults.DeviceLost.EXIT_CODE, sick.stderr
+    assert "Traceback" not in sick.stderr
+    assert any("illegal memory access" in ln for ln in error_lines(sick.stderr)), sick.stderr
+    well = cli("worker", path, "--no-progress", cwd=tmp_path, env=env)
+    assert well.returncode == 0, well.stderr
+    trials = optuna.load_study(study_name="lost",
+                               storage=f"sqlite:///{tmp_path / 'lost.db'}").get_trials()
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1 and failed[0].user_attrs["error_kind"] == "device", \
+        [(t.state, t.user_attrs.get("error")) for t in trials]
+    done = [t.user_attrs["unit"] for t in trials if t.state != optuna.trial.TrialState.FAIL]
+    assert sorted(done) == sorted(set(done)) and failed[0].user_attrs["unit"] in done
+    assert len(done) == len(set(done)) == max(done) + 1       # every unit, once
+
+
 # -- one device check for every command ------------------------------------------------------------
 
 def test_device_check():

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 from gridsearch.errors import ConfigError
+from gridsearch.training._faults import DeviceLost
 from gridsearch.storage import redact
 
 if TYPE_CHECKING:
@@ -337,4 +338,4 @@ def pool(args, search: Search, command) -> int:
     return exit_code(codes)
 
 
-EXIT_DEVICE = 3   # a worker whose device failed (the CLI's exit status for DeviceLost)
+EXIT_DEVICE = DeviceLost.EXIT_CODE   # a worker whose device failed (cli.main's exit status)
