@@ -96,9 +96,13 @@ def _close(a, b, rtol=1e-4, atol=1e-5):
 
 # -- error classification --------------------------------------------------------------------------
 
+# torch's class for CUDA runtime errors (a RuntimeError); older torch raises RuntimeError itself
+ACCELERATOR_ERROR = getattr(torch, "AcceleratorError", RuntimeError)
+
+
 def _accelerator(message, code):
     """torch.AcceleratorError as torch raises it from C++: the CUDA error number attached."""
-    e = torch.AcceleratorError(message)
+    e = ACCELERATOR_ERROR(message)
     e.error_code = code
     return e
 
@@ -312,13 +316,13 @@ def test_a_failing_clean_up_does_not_hide_the_error_that_stopped_the_run(digits,
     that says why the run stopped is the one that comes out."""
     class Poisoned(Small):
         def forward(self, x):
-            raise torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
+            raise ACCELERATOR_ERROR("CUDA error: an illegal memory access was encountered")
 
     def broken(*args):
         raise RuntimeError("CUDA error: an illegal memory access was encountered (again)")
 
     monkeypatch.setattr(trainer, "_put_back", broken)
-    with pytest.raises(torch.AcceleratorError, match="encountered$"):
+    with pytest.raises(ACCELERATOR_ERROR, match="encountered$"):
         trainer.train(_net(Poisoned), digits, 8, _recipe(), "cpu")
     with pytest.raises(RuntimeError, match="again"):        # no error in flight: it is raised
         trainer.train(_net(), digits, 8, _recipe(epochs=1), "cpu")
@@ -509,7 +513,8 @@ class Poisoned(torch.nn.Module):
 
     def forward(self, x):
         if os.environ.get("GS_TEST_POISON") and self.training and torch.is_grad_enabled():
-            e = torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
+            e = getattr(torch, "AcceleratorError", RuntimeError)(
+                "CUDA error: an illegal memory access was encountered")
             e.error_code = 700
             raise e
         return self.net(x)
