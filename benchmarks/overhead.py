@@ -2,6 +2,7 @@
 (building the network, counting it with fvcore, the budget check, storing attributes).
 
     python benchmarks/overhead.py [--device cuda]
+    python benchmarks/overhead.py --quick --json    # 3 trials of 1 epoch on 128 images, as JSON
 
 Runs a small grid study in a temporary SQLite file and prints, per trial, its wall time, the
 training seconds and the share outside training; the ratio is measured in the same run.
@@ -10,6 +11,7 @@ training seconds and the share outside training; the ratio is measured in the sa
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -22,8 +24,16 @@ from gridsearch.training import _trainer as trainer  # noqa: E402
 from gridsearch.study._search import Search  # noqa: E402
 
 
-def study_config(folder: Path, gpu: bool, name: str = "overhead") -> config.StudyConfig:
-    return config.from_dict({
+def study_config(folder: Path, gpu: bool, name: str = "overhead",
+                 quick: bool = False) -> config.StudyConfig:
+    cfg = _config(folder, gpu, name)
+    if quick:
+        cfg["data"]["train_size"], cfg["train"]["epochs"] = 128, 1
+    return config.from_dict(cfg)
+
+
+def _config(folder: Path, gpu: bool, name: str) -> dict:
+    return {
         "name": name,
         "storage": f"sqlite:///{folder / (name + '.db')}",
         "model": {"name": "efficientnet_b0", "base_resolution": 64 if gpu else 48, "num_classes": 10,
@@ -34,18 +44,21 @@ def study_config(folder: Path, gpu: bool, name: str = "overhead") -> config.Stud
                    "beta": {"min": 1.0, "max": 1.2, "step": 0.1},
                    "gamma": {"min": 1.0, "max": 1.4, "step": 0.1}, "tolerance": 0.1},
         "budget": {"mode": "repair", "tolerance": 0.05},
-    })
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
+    p.add_argument("--quick", action="store_true",
+                   help="3 trials of 1 epoch on 128 images (checks the script, not the goal)")
+    p.add_argument("--json", action="store_true", help="the totals as one JSON line")
     args = p.parse_args()
     device = trainer.resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = study_config(Path(tmp), device.type == "cuda")
+        cfg = study_config(Path(tmp), device.type == "cuda", quick=args.quick)
         search = Search(cfg)
-        search.run(device=str(device))
+        search.run(device=str(device), max_trials=3 if args.quick else None)
         rows = []
         for t in search.study().trials:
             if "train_seconds" not in t.user_attrs:
@@ -54,10 +67,14 @@ def main() -> None:
             train = t.user_attrs["train_seconds"]
             rows.append({"trial": t.number, "wall_s": wall, "train_s": train,
                          "outside_s": wall - train, "outside_share": (wall - train) / wall})
-    print(f"device: {device_name(device)}; traces: {search.counter.traces}")
-    print_table(rows, ["trial", "wall_s", "train_s", "outside_s", "outside_share"])
     wall = sum(r["wall_s"] for r in rows)
     outside = sum(r["outside_s"] for r in rows)
+    if args.json:
+        print(json.dumps({"device": device_name(device), "trials": len(rows), "wall_s": wall,
+                          "outside_s": outside, "share": outside / wall if wall else None}))
+        return
+    print(f"device: {device_name(device)}; traces: {search.counter.traces}")
+    print_table(rows, ["trial", "wall_s", "train_s", "outside_s", "outside_share"])
     print(f"total: {wall:.1f} s of trial wall time, {outside:.2f} s outside training "
           f"= {outside / wall:.1%} (goal ≤ 3% in the GPU study)")
 

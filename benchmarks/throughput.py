@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                  # GPU if present (64 px, 8,192 images), else a CPU-sized run
     python benchmarks/throughput.py --concurrency 4  # N trainers at once on one device
+    python benchmarks/throughput.py --json           # the rows as one JSON line (gpu_check.py)
 
 Prints images/s of each and the ratio to the naive loop measured in the same run.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -47,7 +49,7 @@ def _project(args, device: str, seed: int = 0, channels_last: bool | None = None
 
 def _worker(args, device, seed, start, out, ready):
     if device == "cpu":  # N processes share the cores, as `gridsearch run --workers N` does
-        torch.set_num_threads(threads.choose(args.concurrency))
+        torch.set_num_threads(threads.choose_threads(args.concurrency))
     # warm up this process (imports, kernels, allocator) before the clock starts
     trainer.train(models.build(args.model, args.width, args.depth, 10).module,
                   _subsets(args.batch * 2, args.val), args.resolution,
@@ -70,6 +72,7 @@ def main() -> None:
     p.add_argument("--naive-batch", type=int, default=128)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--concurrency", type=int)
+    p.add_argument("--json", action="store_true", help="the rows as one JSON line")
     args = p.parse_args()
     device = trainer.resolve_device(args.device)
     gpu = device.type == "cuda"
@@ -121,8 +124,6 @@ def main() -> None:
         pr.join()
     together = args.concurrency * args.images * args.epochs / wall
 
-    print(f"device: {where}; {args.model} w={args.width:g} d={args.depth:g} at "
-          f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
     rows = [
         {"loop": f"naive (DataLoader, fp32, batch {args.naive_batch})",
          "img/s": naive["images_per_second"], "ratio": 1.0, "val_acc": naive["accuracy"]},
@@ -137,6 +138,14 @@ def main() -> None:
          "ratio": together / naive["images_per_second"],
          "val_acc": sum(r["accuracy"] for r in results) / len(results)},
     ]
+    if args.json:
+        print(json.dumps({"device": where, "model": args.model, "width": args.width,
+                          "depth": args.depth, "resolution": args.resolution,
+                          "images": args.images, "concurrency": args.concurrency,
+                          "rows": rows}))
+        return
+    print(f"device: {where}; {args.model} w={args.width:g} d={args.depth:g} at "
+          f"{args.resolution} px, {args.images} images x {args.epochs} epoch(s)")
     print_table(rows, ["loop", "img/s", "ratio", "val_acc"])
 
 

@@ -54,10 +54,21 @@ def sql_dumps(folder):
     return out
 
 
+def _console_script():
+    """The ``gridsearch`` script beside this Python (a virtualenv), else on PATH (installed with
+    ``pip install --target``, benchmarks/gpu_check.sh), else ``python -m gridsearch``."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "gridsearch"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("gridsearch")
+    return [found] if found else [sys.executable, "-m", "gridsearch"]
+
+
 def cli(*args, cwd=None, timeout=600, env=None):
     """Run the real console script; returns CompletedProcess with text output."""
-    exe = Path(sys.executable).parent / "gridsearch"
-    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([*_console_script(), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=timeout, env={**os.environ, **(env or {})})
 
 

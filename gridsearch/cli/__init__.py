@@ -27,6 +27,7 @@ _ENV_ERROR = prepare_env()  # and a malformed OMP_NUM_THREADS is reported by mai
 
 from gridsearch import __version__  # noqa: E402
 from gridsearch.errors import GridsearchError  # noqa: E402
+from gridsearch.training import DeviceLost  # noqa: E402  (no torch: a light import)
 from gridsearch.storage import RedactingFilter, redact  # noqa: E402
 from gridsearch.cli import count  # noqa: E402
 from gridsearch.cli import family  # noqa: E402
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except DeviceLost as e:  # a worker's device is unusable: it gave its unit back and stops
+        print(f"gridsearch: error: {redact(str(e))} (this worker stops; its unit is left to "
+              "the others)", file=sys.stderr)
+        return DeviceLost.EXIT_CODE
     except Exception as e:  # noqa: BLE001 - never a traceback unless asked
         if args.debug:
             raise

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 from gridsearch.errors import ConfigError
+from gridsearch.training import DeviceLost
 from gridsearch.storage import redact
 
 if TYPE_CHECKING:
@@ -255,7 +256,7 @@ def describe(o) -> str:
 def run_one(args, search: Search, runner: Callable | None = None) -> int:
     """Run ``search`` in this process with progress (``run``, ``worker``, ``confirm``).
     ``runner(on_trial, on_start)`` runs something else than the search's own plan."""
-    from gridsearch.training import apply_threads
+    from gridsearch.training import apply_threads, device_load
 
     cfg = search.cfg
     with slow(f"{cfg.name}: loading the model and the data"):
@@ -281,7 +282,7 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
         outcomes = search.run(max_trials=args.max_trials, retry_failed=args.retry_failed,
                               device=args.device, on_trial=finished, on_start=started,
                               create=args.create, wait=not args.no_wait,
-                              load=int(_env_load()))
+                              load=device_load())
     finally:
         close()
     counts: dict[str, int] = {}
@@ -303,20 +304,13 @@ def print_race(search: Search, out=None) -> None:
     print(f"{search.cfg.name}: {race.text()}", file=out or sys.stdout)
 
 
-def _env_load() -> str:
-    import os
-
-    from gridsearch.study import LOAD_ENV
-
-    return os.environ.get(LOAD_ENV, "1") or "1"
-
-
 def pool(args, search: Search, command) -> int:
     """Create ``search``'s study here, then run ``command(slot)`` in one process per worker slot
     (``args.workers``, ``args.gpus``, ``args.device``), with progress."""
     import torch
 
     from gridsearch.study import Pool, exit_code, parse_gpus, placement
+    from gridsearch.study import shared_timing_note
     from gridsearch.training import usable_cores
 
     cfg = search.cfg
@@ -330,8 +324,12 @@ def pool(args, search: Search, command) -> int:
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
         print(f"{cfg.name}: nothing left to run ({prog['done']} of {total} done)")
         return 0
-    where = ", ".join(sorted({s.device for s in slots}))
-    print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each")
+    where = ", ".join(sorted({s.where for s in slots}))
+    print(f"{cfg.name}: {len(slots)} workers on {where}, {slots[0].threads} torch thread(s) each"
+          + ("" if slots[0].gpu is None else ", one visible GPU each"))
+    note = shared_timing_note(slots) if cfg.objectives.timed else None
+    if note:
+        print(f"{cfg.name}: {note}")
     tty = not args.no_progress and sys.stderr.isatty()
     bar = tqdm(total=total, initial=prog["done"] + prog["failed"], desc=cfg.name, unit="unit",
                disable=not tty, dynamic_ncols=True)
@@ -371,4 +369,4 @@ def pool(args, search: Search, command) -> int:
     return exit_code(codes)
 
 
-EXIT_DEVICE = 3   # a worker whose device failed (the CLI's exit status for DeviceLost)
+EXIT_DEVICE = DeviceLost.EXIT_CODE   # a worker whose device failed (cli.main's exit status)

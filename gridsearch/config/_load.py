@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, CROPS, DATA_LAYOUTS, DATA_SOURCES,
+                                       PRECISIONS, device_name,
                                        GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
                                        OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
                                        _check_bounds)
@@ -159,8 +160,8 @@ def validate(cfg: StudyConfig) -> None:
             raise ConfigError(f"data.root: no such directory: {d.root}")
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
     _choice("train.augment", t.augment, AUGMENTS)
-    if not (t.device in ("auto", "cpu", "cuda") or t.device.startswith("cuda:")):
-        raise ConfigError(f"train.device: must be auto, cpu, cuda or cuda:N, got {t.device!r}")
+    device_name(t.device, "train.device")
+    _choice("train.precision", t.precision, PRECISIONS)
     size = 1
     for coef in ("alpha", "beta", "gamma"):
         r: RangeConfig = getattr(s, coef)

@@ -19,6 +19,7 @@ AUGMENTS = ("none", "crop", "random_resized_crop")
 GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
 DATA_LAYOUTS = ("auto", "classes", "splits")  # an image folder: one tree, or train/ + val/
 CROPS = ("center", "stretch")                 # an image folder's images to image_size squares
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")  # training/_precision.py chooses for "auto"
 BUDGET_MODES = ("reject", "repair")
 # What a study may minimise beside accuracy: user attributes every trial records.
 MINIMIZABLE = ("activations", "latency_ms", "train_step_ms", "params")
@@ -30,6 +31,16 @@ MAX_PIXELS = 4096
 MAX_IMAGES = 10_000_000
 MAX_MULT = 16.0              # a multiplier or coefficient
 MAX_POINTS = 100_000         # grid points, trials
+
+
+def device_name(name: str, key: str = "device") -> str:
+    """``name`` if it names a device gridsearch takes (auto, cpu, cuda, cuda:N), else a
+    :class:`ConfigError` naming ``key``; whether this host has it is
+    :func:`gridsearch.training.resolve_device`'s question."""
+    text = str(name).strip()
+    if not (text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit())):
+        raise ConfigError(f"{key}: must be auto, cpu, cuda or cuda:N, got {name!r}")
+    return text
 
 
 def num(default: float, *, ge: float | None = None, gt: float | None = None,
@@ -113,6 +124,12 @@ class TrainConfig:
     # (only where a mirror image keeps its class: not for digits).
     augment: str = "none"
     hflip: bool = False
+    # auto: bf16 autocast on GPUs of compute capability ≥ 8.0, fp16 + a gradient scaler on ≥ 7.0,
+    # else fp32 (the CPU: fp32); or bf16 | fp16 | fp32 (training/_precision.py)
+    precision: str = "auto"
+    # deterministic algorithms (cuDNN, cuBLAS): a retried (point, seed) reproduces on a GPU
+    # (training/_determinism.py)
+    deterministic: bool = False
 
     def seed_list(self) -> list[int]:
         """The seeds every point is trained with (weights and batch order)."""

@@ -21,7 +21,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_objectives": ["Limit"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
     "_workers": ["Pool", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
-                 "LOAD_ENV"],
+                 "shared_timing_note"],
     "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",
                "study_sbatch_line"],
 })

@@ -102,6 +102,8 @@ class TrialRecord:
     threads: int | None = None               # torch CPU threads
     peak_memory_mb: float | None = None      # the largest seed's peak
     peak_memory_kind: str | None = None      # cuda (allocated by torch) or rss (the process)
+    micro_batch: int | None = None           # trained in micro-batches after running out of memory
+    oom_retry: str | None = None             # why the first attempt ran out of memory
     # -- how it ended ---------------------------------------------------------------------------
     error: str | None = None
     error_kind: str | None = None            # oom | device | trial

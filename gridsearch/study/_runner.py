@@ -193,9 +193,9 @@ def _best_effort(fn: Callable[[], Any]) -> None:
 
 def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
     """The device and the data every trial of ``cfg`` needs, checked before the store is touched:
-    a bad device, an unknown model or missing data fail here."""
-    from gridsearch.training import for_config, resolve_device
+    a bad device (or a precision it cannot run), an unknown model or missing data fail here."""
+    from gridsearch.training import for_config, prepare_device
 
-    dev = resolve_device(device or cfg.train.device)
+    dev = prepare_device(device or cfg.train.device, cfg.train)
     _ = realiser.reference  # built and measured: an unknown model has failed by now
     return Prepared(dev, for_config(cfg))   # read, checked against model.num_classes

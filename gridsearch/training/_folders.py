@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gridsearch.config._schema import DATA_LAYOUTS as LAYOUTS
+from gridsearch.config import DATA_LAYOUTS as LAYOUTS
 from gridsearch.errors import DataError
 from gridsearch.training._pixels import IMAGE_EXTENSIONS
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridsearch.config._schema import CROPS
+from gridsearch.config import CROPS
 
 # Extensions read as images (lower case); any other file is skipped and counted.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff",

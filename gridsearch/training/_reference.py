@@ -45,7 +45,7 @@ def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: 
             loss.item()  # the per-step host sync of a typical loop (logging, NaN checks)
             seen += len(xb)
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)   # the training device, not the current one
         dev_norm = data.norm(device)
         precise_bn(model, data.train_x.to(device), resolution, max(recipe.batch_size, 128), False,
                    norm=dev_norm)

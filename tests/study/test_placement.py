@@ -9,8 +9,11 @@ from gridsearch.training import stratified_indices
 
 
 def test_workers_round_robin_over_gpus_and_share_the_cores():
-    slots = placement(5, "auto", [0, 1], n_cuda=2, cores=16)
-    assert [s.device for s in slots] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+    slots = placement(5, "auto", [0, 1], n_cuda=2, cores=16, env={})
+    assert [s.where for s in slots] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+    # each worker sees its GPU alone, as its cuda:0
+    assert [s.env["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "1", "0", "1", "0"]
+    assert {s.device for s in slots} == {"cuda:0"}
     cpu = placement(4, "cpu", None, n_cuda=2, cores=8)
     assert {s.device for s in cpu} == {"cpu"} and sum(s.threads for s in cpu) <= 8
     assert all(s.threads >= 1 for s in placement(4, "cpu", None, n_cuda=0, cores=2))

@@ -98,8 +98,8 @@ def test_fast_path_matches_the_simple_path_on_cpu():
         def net():
             return models.build("resnet18", 0.25, 0.5, 10).module
 
-        acc["plain"].append(trainer.train(net(), subsets, 16, r, "cpu", fast=False).accuracy)
-        acc["fast"].append(trainer.train(net(), subsets, 16, r, "cpu", fast=True).accuracy)
+        acc["plain"].append(trainer.train(net(), subsets, 16, r, "cpu", precision="fp32").accuracy)
+        acc["fast"].append(trainer.train(net(), subsets, 16, r, "cpu", precision="bf16").accuracy)
         acc["naive"].append(reference.naive_train(net(), subsets, 16, r, "cpu").accuracy)
     mean = {k: statistics.mean(v) for k, v in acc.items()}
     noise = max(statistics.stdev(v) for v in acc.values())
