@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from gridsearch.training import _reference as reference
-from gridsearch.training._data import Subsets
-from gridsearch.training._trainer import Recipe
+from gridsearch.training import Recipe, Subsets
+from gridsearch.training import naive_train as reference_train
 
 
 def naive_train(model, data: Subsets, resolution: int, recipe: Recipe, device) -> dict:
-    """The naive reference loop (:mod:`gridsearch.reference`), as a row of a table."""
-    res = reference.naive_train(model, data, resolution, recipe, device)
+    """The naive reference loop (:func:`gridsearch.training.naive_train`), as a row of a table."""
+    res = reference_train(model, data, resolution, recipe, device)
     return {"images_per_second": res.images_per_second, "seconds": res.seconds,
             "accuracy": res.accuracy}
 

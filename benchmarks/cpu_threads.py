@@ -7,7 +7,7 @@ under a competing CPU load that this script starts itself.
 Every configuration runs in fresh processes (thread settings and OpenMP's environment are read
 when torch loads).  "torch default" leaves the thread count and OpenMP's wait policy to torch;
 "gridsearch" is what the ``gridsearch`` command does: ``OMP_WAIT_POLICY=PASSIVE`` and
-``gridsearch.training._threads.choose(workers)`` threads (the cores this process may run on,
+``gridsearch.training.choose_threads(workers)`` threads (the cores this process may run on,
 shared by the workers).  With N processes they train at once (started together after their warm-up) and the
 figure is their total steps/s.  The competing load is ``--load`` busy Python processes, each of
 which exits by itself after ``--load-limit`` seconds and is killed at the end in any case.
@@ -42,10 +42,11 @@ def child(args) -> None:
     import torch.nn.functional as F
 
     from gridsearch import models
-    from gridsearch.training import _threads, _trainer
+    from gridsearch import training as _trainer
+    from gridsearch.training import apply_threads
 
     if args.mode == "gridsearch":
-        _threads.apply("cpu", workers=args.workers)
+        apply_threads("cpu", workers=args.workers)
     elif args.mode.isdigit():
         torch.set_num_threads(int(args.mode))
     torch.manual_seed(0)
@@ -126,13 +127,13 @@ def main() -> None:
         return
 
     from common import print_table
-    from gridsearch.training import _threads
+    from gridsearch.training import usable_cores
 
-    cores = _threads.usable_cores()
+    cores = usable_cores()
     n_load = cores if args.load is None else args.load
     counts = [int(c) for c in args.processes.split(",")]
     variants = [("torch default", "default", {}),
-                ("gridsearch", "gridsearch", {_threads.WAIT_ENV: _threads.WAIT_POLICY})]
+                ("gridsearch", "gridsearch", {"OMP_WAIT_POLICY": "PASSIVE"})]
     if args.active:
         variants.append(("gridsearch threads, active wait", "gridsearch", {}))
     if args.one:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gridsearch.training import _threads as threads  # noqa: E402
+from gridsearch import training as threads  # noqa: E402
 
 threads.prepare_env()
 
@@ -27,8 +27,8 @@ import torch  # noqa: E402
 
 from common import device_name, print_table  # noqa: E402
 from gridsearch import models  # noqa: E402
-from gridsearch.training import _data as data  # noqa: E402
-from gridsearch.training import _trainer as trainer  # noqa: E402
+from gridsearch import training as data  # noqa: E402
+from gridsearch import training as trainer  # noqa: E402
 
 
 def _subsets(n: int, val: int) -> data.Subsets:

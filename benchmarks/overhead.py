@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
 from gridsearch import config  # noqa: E402
-from gridsearch.training import _trainer as trainer  # noqa: E402
-from gridsearch.study._search import Search  # noqa: E402
+from gridsearch import training as trainer  # noqa: E402
+from gridsearch.study import Search  # noqa: E402
 
 
 def study_config(folder: Path, gpu: bool, name: str = "overhead",

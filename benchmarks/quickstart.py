@@ -91,7 +91,7 @@ def main() -> None:
                    help="seconds into a run when SIGTERM is sent (0: skip the check)")
     args = p.parse_args()
     from common import print_table
-    from gridsearch.training._threads import usable_cores
+    from gridsearch.training import usable_cores
 
     n_load = usable_cores() if args.load is None else args.load
     settings = [int(w) for w in args.workers.split(",")]

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
 from gridsearch import models  # noqa: E402
-from gridsearch.training import _data as data  # noqa: E402
+from gridsearch import training as data  # noqa: E402
 from gridsearch.training import _shapes as shapes  # noqa: E402
-from gridsearch.training import _trainer as trainer  # noqa: E402
+from gridsearch import training as trainer  # noqa: E402
 
 
 def mean_std(xs: list[float]) -> str:

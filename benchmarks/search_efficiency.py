@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
 from gridsearch import config  # noqa: E402
-from gridsearch.training import _trainer as trainer  # noqa: E402
 from gridsearch import stats  # noqa: E402
-from gridsearch.study import _confirm as confirm  # noqa: E402
-from gridsearch.study._search import Search  # noqa: E402
-from gridsearch.study._trials import rank, read  # noqa: E402
+from gridsearch import study as confirm  # noqa: E402
+from gridsearch.selection import rank  # noqa: E402
+from gridsearch.study import Search, read  # noqa: E402
+from gridsearch.training import resolve_device  # noqa: E402
 
 
 def study(folder: Path, name: str, seed: int, sampler: str, pruner: str, n_trials: int,
@@ -59,7 +59,7 @@ def summarise(search: Search) -> dict:
 def confirmed_winner(search: Search, top: int, seeds: int, device: str):
     """Re-train ``search``'s best ``top`` points with fresh seeds; the confirmed best and the
     training seconds the confirmation took."""
-    c = confirm.plan(search, top, confirm.Fidelity(seeds))
+    c = confirm.confirm_plan(search, top, confirm.Fidelity(seeds))
     c.run(device=device)
     trials = c.study().trials
     return rank(read(c.study()))[0], sum(t.user_attrs.get("train_seconds", 0.0) for t in trials)
@@ -72,7 +72,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--top", type=int, default=3)
     args = p.parse_args()
-    device = trainer.resolve_device(args.device)
+    device = resolve_device(args.device)
     gpu = device.type == "cuda"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

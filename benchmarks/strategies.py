@@ -23,27 +23,27 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import device_name, print_table  # noqa: E402
-from gridsearch.scaling import _strategies as strategies  # noqa: E402
-from gridsearch.measure._members import Scaler  # noqa: E402
+from gridsearch import scaling as strategies  # noqa: E402
+from gridsearch.measure import Realiser  # noqa: E402
 
 METRICS = ("flops", "params", "activations")
 
 
-def rows(scaler: Scaler, s: float, a: float, device: str, timing: dict, repair: bool) -> list[dict]:
+def rows(scaler: Realiser, s: float, a: float, device: str, timing: dict, repair: bool) -> list[dict]:
     base = scaler.time_baseline(device, **timing)
     out = [{"strategy": "baseline", "a": "-", "d": 1.0, "w": 1.0, "r": 1.0,
             "res": scaler.base_resolution, **scaler.reference.as_dict(),
             "latency_ms": base.inference_ms}]
     for member in scaler.compare(s, strategies.STANDARD, a, repair=repair):
         timed = scaler.time(member, device, **timing)
-        m, c = timed.multipliers, timed.complexity
+        m, c = timed.spec, timed.complexity
         row = {"strategy": m.strategy, "a": "-" if m.width_share is None else round(m.width_share, 3),
                "d": m.depth, "w": m.width, "r": m.resolution, "res": timed.resolution,
                "flops": c.flops, "params": c.params, "activations": c.activations,
                "latency_ms": timed.latency.inference_ms,
                "depths": list(timed.realised.layout.depths or [])}
-        table = strategies.exponents(m.strategy, a if m.strategy == "fast" else
-                                     strategies.DEFAULT_WIDTH_SHARE)
+        table = strategies.named(m.strategy, a if m.strategy == "fast" else
+                                 strategies.DEFAULT_WIDTH_SHARE).exponents()
         for k in METRICS:
             row[f"{k}_x"] = timed.ratio(k)
             row[f"{k}_exp"] = math.log(timed.ratio(k)) / math.log(s)
@@ -74,7 +74,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     timing = {"batch_size": args.batch, "repeats": args.repeats, "warmup": args.warmup,
               "train_step": False}
-    scaler = Scaler(args.model, args.resolution)
+    scaler = Realiser(args.model, args.resolution)
     table = rows(scaler, args.s, args.a, args.device, timing, args.repair)
     if args.json:
         json.dump(table, sys.stdout, indent=2)

@@ -4,7 +4,6 @@ another library is touched in gridsearch/_compat.py alone, and the light command
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

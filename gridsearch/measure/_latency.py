@@ -119,5 +119,4 @@ def measure_latency(module: nn.Module, resolution: int, device: torch.device | s
             scaler.update()
 
         step_ms = _timed(step, warmup, repeats, device)
-    del net
     return Latency(inference, step_ms, batch_size, resolution, repeats, str(device), prec, shared)

@@ -27,7 +27,7 @@ P_BEST_METHOD = (f"normal approximation of the sample means with their common-se
 
 # How the winner was chosen.
 RULE_KN = "KN"                      # every other candidate was eliminated
-RULE_COST = "lowest cost"           # at the cap (or an exact tie at KN's end): the cheapest one
+RULE_COST = "the lowest cost within δ of the best mean"  # at the cap, or an exact tie at the end
 RULE_MEAN = "best mean"             # at the cap (or an exact tie at KN's end), without a cost
 
 DECIDED, CAPPED, RUNNING = "decided", "capped", "running"

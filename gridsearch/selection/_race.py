@@ -227,12 +227,15 @@ class Race:
             self._alive[alive[a]] = False
 
     def _choose(self, alive: np.ndarray) -> tuple[int, str]:
-        """Among several survivors: the lowest cost (then the best mean), else the best mean;
-        the first given breaks what is left."""
+        """Among several survivors: the best mean — or, among the survivors within δ of the best
+        mean (differences that do not matter), the lowest cost; the first given breaks what is
+        left.  A far better survivor is never given up for a cheaper one."""
         means = {int(i): float(self._sum[i] / self._r) for i in alive}
-        if self.cost is not None:
-            costs = {i: _cost_of(self.cost, self.candidates[i]) for i in means}
-            return min(means, key=lambda i: (costs[i], -means[i], i)), RULE_COST
+        best = max(means.values())
+        close = {i: m for i, m in means.items() if m >= best - self.delta}
+        if self.cost is not None and len(close) > 1:
+            costs = {i: _cost_of(self.cost, self.candidates[i]) for i in close}
+            return min(close, key=lambda i: (costs[i], -means[i], i)), RULE_COST
         return min(means, key=lambda i: (-means[i], i)), RULE_MEAN
 
     def _finish(self, status: str, winner: int, rule: str) -> None:

@@ -133,7 +133,7 @@ class RacePlan(FixedPlan):
         alive = {index[p] for p in race.survivors}
         out = Opening(units=units, finished=race.done)
         for u in range(self.size):       # units the race will never need count as done
-            i, k = u % len(self.items), u // len(self.items)
+            i = u % len(self.items)
             if status.get(u) not in DONE and (race.done or i not in alive):
                 out.skipped.add(u)
         return out

@@ -12,6 +12,7 @@ worker (:class:`gridsearch.training.DeviceLost`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ class Runner:
     def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder):
         """One training run; the first seed's epochs are the trial's intermediate values (what
         the dashboard plots and the pruner judges)."""
-        from gridsearch.training import Recipe, train
+        from gridsearch.training import train
 
         cfg = self.cfg
         history: list[float] = []
@@ -159,7 +160,7 @@ class Runner:
 
         module = (m.realised.module if seed == self.realiser.seed
                   else self.realiser.build(m.spec, seed=seed).module)
-        res = train(module, self.data, m.resolution, Recipe.of(cfg.train, seed=seed),
+        res = train(module, self.data, m.resolution, dataclasses.replace(cfg.train, seed=seed),
                     self.device, report)
         if first:
             rec.set(images_per_second=round(res.images_per_second, 1), device=res.device,

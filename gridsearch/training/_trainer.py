@@ -23,7 +23,7 @@ import math
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gridsearch import _compat
+from gridsearch.config import TrainConfig
 from gridsearch.training import _determinism, _faults
 from gridsearch.training import _precision as precisions
 from gridsearch.training._augment import Augmenter
@@ -42,26 +43,10 @@ RETRY_SPLIT = 4      # after running out of memory: every batch in 4 micro-batch
 BN_MIN_MICRO = 32    # … but none under 32 images in a network with BatchNorm
 
 
-@dataclass(frozen=True)
-class Recipe:
-    epochs: int = 2
-    batch_size: int = 64
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    label_smoothing: float = 0.0
-    seed: int = 0
-    augment: str = "none"     # none | crop | random_resized_crop
-    hflip: bool = False
-    precision: str = "auto"   # auto | bf16 | fp16 | fp32 (_precision)
-    deterministic: bool = False
-
-    @classmethod
-    def of(cls, train: Any, **overrides: Any) -> "Recipe":
-        """The recipe of a ``[train]`` config section: every field of it this class has."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{**{k: getattr(train, k) for k in names if hasattr(train, k)}, **overrides})
+# A recipe is the config's [train] section itself: the trainer reads the fields it needs (epochs,
+# batch_size, optimizer, lr, momentum, weight_decay, label_smoothing, seed, augment, hflip,
+# precision, deterministic); one definition, one set of defaults.
+Recipe = TrainConfig
 
 
 @dataclass

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState, create_trial
+from optuna.trial import create_trial
 
 from gridsearch import config
 from gridsearch.cli import main

@@ -1,7 +1,6 @@
 """The generated ``shapes`` data set and the trainer's on-device augmentation."""
 
 import numpy as np
-import optuna
 import pytest
 import torch
 
@@ -169,7 +168,7 @@ def test_recipe_of_a_train_section_carries_augmentation(tmp_path):
     p = tmp_path / "a.toml"
     p.write_text('name = "a"\n[train]\naugment = "crop"\nhflip = true\nepochs = 4\n')
     cfg = config.load(p)
-    r = trainer.Recipe.of(cfg.train)
+    r = cfg.train
     assert (r.augment, r.hflip, r.epochs) == ("crop", True, 4)
     assert cfg.as_dict()["train"]["augment"] == "crop"      # recorded in the study's config
     assert config.load(p).train == cfg.train

@@ -238,9 +238,9 @@ def test_the_config_takes_precision_and_deterministic():
     from gridsearch import config
 
     cfg = config.from_dict({"name": "p", "train": {"precision": "fp16", "deterministic": True}})
-    r = trainer.Recipe.of(cfg.train)
+    r = cfg.train
     assert r.precision == "fp16" and r.deterministic is True
-    assert trainer.Recipe.of(config.from_dict({"name": "p"}).train).precision == "auto"
+    assert config.from_dict({"name": "p"}).train.precision == "auto"
     with pytest.raises(ConfigError, match="train.precision"):
         config.from_dict({"name": "p", "train": {"precision": "half"}})
 
