@@ -181,6 +181,9 @@ def test_order_independence_and_replay():
     assert set(replayed.unused()).isdisjoint(used)
 
 
+COST = "the lowest cost within δ of the best mean"
+
+
 def test_cap_undecided_chosen_by_cost_or_mean():
     bank = {"big": [0.80, 0.82, 0.81, 0.79], "small": [0.80, 0.81, 0.80, 0.80],
             "bad": [0.50, 0.52, 0.49, 0.51]}
@@ -188,17 +191,22 @@ def test_cap_undecided_chosen_by_cost_or_mean():
     r = Race(list(bank), delta=0.005, n0=2, max_seeds=4, cost=cost)
     feed(r, bank)
     d = r.decision()
-    assert (d.status, d.decided, d.rule, d.winner) == ("capped", False, "lowest cost", "small")
+    assert (d.status, d.decided, d.rule, d.winner) == ("capped", False, COST, "small")
     assert d.survivors == ("big", "small") and d["bad"].eliminated_after == 2
     assert d.runs == 2 * 3 + 2 * 2 and d.seeds == 4
     assert d.text().startswith("undecided at 4 seeds: these 2 are not separated at δ = 0.005 "
                                "(means within 0.003 of each other): big, small; chose small "
-                               "(lowest cost) (KN, 3 candidates, 10 of 12 runs")
+                               f"({COST}) (KN, 3 candidates, 10 of 12 runs")
     by_mean = Race(list(bank), delta=0.005, n0=2, max_seeds=4, cost=lambda c: 1.0)
     feed(by_mean, bank)
     assert by_mean.decision().winner == "big"           # equal costs: the best mean
     plain = race(lambda c, s: bank[c][s], list(bank), delta=0.005, n0=2, max_seeds=4)
     assert (plain.winner, plain.rule) == ("big", "best mean")
+    # a far better survivor is never given up for a cheaper one: only those within δ compete
+    far = {"good": [0.80, 0.90, 0.70, 0.85], "cheap": [0.60, 0.75, 0.50, 0.65]}
+    capped = race(lambda c, s: far[c][s], list(far), delta=0.01, n0=2, max_seeds=4,
+                  cost={"good": 9e6, "cheap": 1e6})
+    assert capped.status == "capped" and (capped.winner, capped.rule) == ("good", "best mean")
 
 
 def test_exact_tie_at_kns_end_and_a_single_candidate():
@@ -206,7 +214,7 @@ def test_exact_tie_at_kns_end_and_a_single_candidate():
     bank = {"x": [0.5, 0.6, 0.7], "y": [0.5, 0.6, 0.7], "z": [0.4, 0.5, 0.6]}
     d = race(lambda c, s: bank[c][s], list(bank), delta=0.01, n0=3, max_seeds=10,
              cost={"x": 2, "y": 1, "z": 0})
-    assert (d.status, d.winner, d.rule, d.survivors, d.runs) == ("decided", "y", "lowest cost",
+    assert (d.status, d.winner, d.rule, d.survivors, d.runs) == ("decided", "y", COST,
                                                                  ("x", "y"), 9)
     assert "2 tied exactly at 3 seeds" in d.text()
     one = race(lambda c, s: 0.7 + s / 100, ["only"], delta=0.01, n0=2, max_seeds=5)
