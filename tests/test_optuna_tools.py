@@ -46,6 +46,7 @@ def _optuna(*args):
     return r.stdout
 
 
+@pytest.mark.slow
 def test_optuna_cli_reads_a_gridsearch_store(store):
     cfg, url = store
     assert url.startswith("sqlite:///")

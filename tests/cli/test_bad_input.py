@@ -140,6 +140,7 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, text, folder, capsys, c
     assert sql_dumps(folder) == before  # not one row changed, no new store
 
 
+@pytest.mark.slow
 def test_password_never_shown_by_the_real_commands(tmp_path):
     """The console script, verbose, against an unreachable password-bearing URL: each command
     fails with one line, exit 2, and the password appears nowhere."""

@@ -251,6 +251,7 @@ def _fvcore_flops(module, resolution):
     return int(fca.total())
 
 
+@pytest.mark.slow
 def test_export_validates_and_rebuilds_with_torchvision_alone(effnet_study, tmp_path, run):
     path, cfg, cand = effnet_study
     r = run("freeze", path)
@@ -395,6 +396,7 @@ def test_cli_errors_are_one_line_exit_2(args, message, tmp_path, monkeypatch, ru
     assert message in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_console_script_error_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "something/else"}')

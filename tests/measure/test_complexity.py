@@ -59,6 +59,7 @@ def test_user_factory(tmp_path, monkeypatch):
         models.build("efficientnet_b9")
 
 
+@pytest.mark.slow
 def test_paper_point_in_both_budget_modes():
     from gridsearch import Realiser
     from gridsearch.scaling import Point, Spec

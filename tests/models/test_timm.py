@@ -101,6 +101,7 @@ def test_count_timm_from_the_command_line(capsys):
     assert "efficientnet_b0" in err
 
 
+@pytest.mark.slow
 def test_timm_is_imported_lazily():
     code = ("import sys, gridsearch.cli; gridsearch.cli.parser(); import gridsearch.models; "
             "print('timm' in sys.modules)")
@@ -121,6 +122,7 @@ def _timm_from_file(entry):
     return getattr(importlib.import_module(mod), fn)(**entry["kwargs"])
 
 
+@pytest.mark.slow
 def test_efficientnet_b0_family_rebuilds_with_torchvision_and_timm():
     doc = _doc("efficientnet_b0", 64, [0, 1, 2])   # φ = 0…4 at 224 px: see the README
     for m in doc["family"]:
@@ -204,6 +206,7 @@ tolerance = 0.15
 """
 
 
+@pytest.mark.slow
 def test_timm_study_search_freeze_export_build(tmp_path, capsys):
     path = tmp_path / "tm.toml"
     path.write_text(TIMM_STUDY)

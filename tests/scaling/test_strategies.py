@@ -73,6 +73,7 @@ def test_one_representation_exponent_triples():
     assert strategies.named("dWr", a=0.5).width_share == 0.5
 
 
+@pytest.mark.slow
 def test_scale_strategy_command_measures_every_member(capsys):
     """`gridsearch scale --model … --strategy all --flops-multiplier 4 --json`: five members, each
     count equal to fvcore's on the network rebuilt from the printed multipliers."""

@@ -57,6 +57,7 @@ def test_claims_of_a_deleted_study_are_stale(backend, tmp_path, request):
     assert claims.claim(range(3)) is None
 
 
+@pytest.mark.slow
 def test_optuna_delete_study_then_run_trains_every_point_once(tiny_config, tmp_path, capsys):
     path = tiny_config(name="del")
     path.write_text(path.read_text().replace("epochs = 2", "epochs = 1")

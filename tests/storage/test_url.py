@@ -159,6 +159,7 @@ def test_workers_get_the_url_in_their_environment_not_their_command_line():
 
 
 # -- a reachable PostgreSQL: nothing stored, written or served holds the password -----------------
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_real_store_never_holds_or_shows_the_password(postgres_url, tmp_path, monkeypatch, capsys,
                                                       caplog):
@@ -227,6 +228,7 @@ def test_plain_postgresql_url_means_an_installed_driver():
     make_url("postgresql+psycopg2://u@h/db").get_dialect().import_dbapi()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_plain_postgresql_url_in_optuna_cli_and_optuna_dashboard(postgres_url, cfg, capsys):
     assert postgres_url.startswith("postgresql://")  # no +driver

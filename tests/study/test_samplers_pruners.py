@@ -54,6 +54,7 @@ def _finished(study, value, epochs):
         intermediate_values={e: value for e in range(1, epochs + 1)}))
 
 
+@pytest.mark.slow
 def test_median_pruner_prunes_and_records_the_epoch(tmp_path):
     """Two finished trials at 100% accuracy every epoch: a real proxy run falls below their median
     after epoch 1 and is pruned there, recorded as such."""
@@ -86,6 +87,7 @@ def test_no_pruner_trains_every_epoch(tmp_path):
     assert done and all(o.attrs["epochs_done"] == cfg.train.epochs for o in done)
 
 
+@pytest.mark.slow
 def test_fast_path_matches_the_simple_path_on_cpu():
     """bf16 autocast + channels_last (the GPU path, run on the CPU) and the naive DataLoader loop
     reach the plain trainer's accuracy within the seed-to-seed noise measured here."""

@@ -11,6 +11,7 @@ from gridsearch.study import Search
 from helpers import cli
 
 
+@pytest.mark.slow
 def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
     path = tiny_config(name="e2e", mode="reject")
     n_points = len(config.load(path).points())
@@ -50,6 +51,7 @@ def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
     assert len(optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path / 'e2e.db'}").trials) == n_points
 
 
+@pytest.mark.slow
 def test_resume_trains_only_what_is_left(tiny_config):
     cfg = config.load(tiny_config(name="resume", mode="repair"))
     first = Search(cfg).run(max_trials=2)
@@ -89,6 +91,7 @@ def test_interrupted_trial_is_failed_and_rerun(tiny_config, monkeypatch):
     assert sorted(finished) == list(range(len(cfg.points())))
 
 
+@pytest.mark.slow
 def test_nan_loss_fails_the_trial_and_the_study_goes_on(tiny_config, tmp_path, monkeypatch):
     """A network whose loss is not finite (here a user model that outputs NaN once it is wider
     than the baseline) fails its trial with the reason; the other points still train."""

@@ -142,6 +142,7 @@ def test_random_resized_crop_zooms_in():
     assert y.abs().max() <= 1 + 1e-5
 
 
+@pytest.mark.slow
 def test_trainer_augments_reproducibly():
     """Same seed, same augmented run (weights equal to the bit); augmentation on trains other
     weights than off, with the same batch order."""

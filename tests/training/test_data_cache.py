@@ -69,6 +69,7 @@ print(json.dumps({**s.manifest.cache, "pid": __import__("os").getpid(),
 """
 
 
+@pytest.mark.slow
 def test_two_processes_starting_together_decode_once(tmp_path, cache_dir):
     root = folder(tmp_path / "d", n=30, size=(160, 120))
     go = tmp_path / "go"

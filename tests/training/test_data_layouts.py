@@ -270,6 +270,7 @@ def test_plan_prints_what_was_loaded(tmp_path):
     assert f"cache: {tmp_path / 'c'}" in out and "decoded now" in out
 
 
+@pytest.mark.slow
 def test_the_old_two_class_mistake_is_one_line_exit_2(tmp_path):
     """num_classes = 2 is what the old loader trained on a train/ + val/ root ("train" vs "val")."""
     root = splits_tree(tmp_path / "tex", train=16, val=8)

@@ -452,6 +452,7 @@ def _live_tensors():
     return sum(1 for o in gc.get_objects() if issubclass(type(o), torch.Tensor))
 
 
+@pytest.mark.slow
 def test_nothing_of_a_run_stays_alive_and_the_module_comes_back_as_it_was(digits):
     net = _net()
     before = _weights(net)
@@ -608,6 +609,7 @@ def test_a_device_this_host_lacks_is_one_line_and_exit_2(trained_study, command,
     assert sql_dumps(folder) == before           # nothing stored, nothing changed
 
 
+@pytest.mark.slow
 def test_scale_latency_on_a_device_this_host_lacks_is_one_line():
     r = cli("scale", "--model", "resnet18", "--strategy", "depth", "--flops-multiplier", "2",
             "--latency", "cuda:7")
@@ -669,6 +671,7 @@ def test_sharing_comes_from_the_environment():
     assert device_mod.device_load({"GRIDSEARCH_DEVICE_LOAD": "x"}) == 1
 
 
+@pytest.mark.slow
 def test_a_worker_told_a_gpu_it_cannot_see_stops_in_one_line(tiny_config):
     """What a pool worker on a host whose GPU vanished would print: the device check names
     CUDA_VISIBLE_DEVICES."""

@@ -81,6 +81,7 @@ def _env_without_omp():
     return env
 
 
+@pytest.mark.slow
 def test_the_command_line_makes_openmp_wait_passively_before_torch_loads():
     code = ("import os, sys; import gridsearch.cli; import torch; "
             "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)")
@@ -117,6 +118,7 @@ def _trained_threads(path):
     return [t.user_attrs.get("threads") for t in trials]
 
 
+@pytest.mark.slow
 def test_run_trains_with_the_usable_cores_or_the_threads_asked_for(tiny_config):
     """The real `gridsearch run` on the CPU without OMP_NUM_THREADS: its trial records the threads
     it trained with: every usable core by default, --threads N when given."""
@@ -183,6 +185,7 @@ def _check_oom_study(cfg, outcomes):
     return fails, done
 
 
+@pytest.mark.slow
 def test_out_of_memory_fails_its_trial_and_the_study_goes_on_cpu(tiny_config, tmp_path,
                                                                  monkeypatch):
     """On the CPU torch raises no OutOfMemoryError of its own (its allocator raises a plain

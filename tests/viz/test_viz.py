@@ -118,6 +118,7 @@ def _get(url):
         return json.loads(r.read())
 
 
+@pytest.mark.slow
 def test_dashboard_serves_the_study_with_every_figure(study_path):
     exe = Path(sys.executable).parent / "gridsearch"
     proc = subprocess.Popen([str(exe), "dashboard", str(study_path), "--port", "0"],
@@ -310,6 +311,7 @@ def test_report_plots_the_family_once_stored(study_path, tmp_path):
 
 
 # -- compare ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_compare_matches_measured_flops_and_stores_a_study(study_path, tmp_path, capsys):
     out = tmp_path / "cmp"
     r = cli("compare", study_path, "--phi", "1", "-o", out, "--json", timeout=600)
