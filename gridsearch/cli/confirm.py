@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=3, metavar="S", help="fresh seeds per point (3)")
     p.add_argument("--race", action="store_true",
                    help="race the points instead of S fixed seeds: the config's [select] delta, "
-                        "confidence, n0 and max_seeds (seeds only where the choice is open)")
+                        "confidence, n0 and max_seeds (seeds only where the choice is open); "
+                        "the default when the config races (select.mode = race)")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the search's)")
     p.add_argument("--train-size", type=int, metavar="N", help="training subset size")
     p.add_argument("--val-size", type=int, metavar="N", help="validation subset size")
@@ -43,7 +44,8 @@ def confirm(args) -> int:
     search_cli._check_run_args(args)
     cfg = load_config(args)
     search = Search(cfg, args.storage)
-    fid = Fidelity(args.seeds, args.epochs, args.train_size, args.val_size, race=args.race)
+    race = args.race or cfg.select.mode == "race"   # a config that races its search races this too
+    fid = Fidelity(args.seeds, args.epochs, args.train_size, args.val_size, race=race)
     confirmation = confirm_plan(search, args.top, fid)
     if args.join:                                   # one worker of `confirm --workers N`
         return search_cli.run_one(args, confirmation)
@@ -58,7 +60,7 @@ def confirm(args) -> int:
         print_json(out.as_dict())
         return 0
     how = (f"raced (δ = {cfg.select.delta:g}, confidence {cfg.select.confidence:g}, "
-           f"n0 = {cfg.select.n0}, at most {cfg.select.max_seeds} fresh seeds)" if args.race
+           f"n0 = {cfg.select.n0}, at most {cfg.select.max_seeds} fresh seeds)" if race
            else f"{fid.seeds} fresh seed(s) each")
     print(f"{cfg.name}: confirmation {confirmation.cfg.name!r}: top {len(out.rows)} points, "
           f"{how}, {confirmation.cfg.train.epochs} epoch(s), "

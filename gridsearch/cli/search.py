@@ -94,7 +94,7 @@ def plan(args) -> int:
         ref = search.realiser().reference
     shares = cfg.width_shares()
     rows = []
-    bar = tqdm(total=len(search.points), desc="measuring", unit="pt", leave=False,
+    bar = tqdm(total=len(search.items), desc="measuring", unit="pt", leave=False,
                disable=args.json or not sys.stderr.isatty())
 
     def add(i, m):
@@ -220,8 +220,20 @@ def worker_command(args, slot) -> list[str]:
 
 def progress(args, search: Search, total: int, initial: int, unit: str = "unit"):
     """The progress shown while ``search`` runs: a bar on a terminal, else one line per finished
-    trial on stderr (logs, Slurm, docker).  Returns (started, finished, close)."""
+    trial on stderr (logs, Slurm, docker); a race's forecast as soon as its first stage is done.
+    Returns (started, finished, close)."""
     name = search.cfg.name
+    told = [search.race() is not None]   # the first stage was over before this run
+
+    def forecast(write) -> None:
+        if told[0]:
+            return
+        race = search.race()
+        if race is not None:
+            told[0] = True
+            if race.forecast is not None:
+                write(f"{name}: first stage done: {race.forecast.text()}")
+
     if not args.no_progress and sys.stderr.isatty():
         bar = tqdm(total=total, initial=initial, desc=name, unit=unit, dynamic_ncols=True)
 
@@ -231,11 +243,14 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
         def finished(o):
             bar.update(1)
             bar.set_postfix_str(describe(o))
+            forecast(lambda text: bar.write(f"gridsearch: {text}", file=sys.stderr))
 
         return started, finished, bar.close
+
     def finished(o):
         p = search.progress()          # the store's count: every worker's units, skipped ones too
         say(f"{name}: [{p['done'] + p['failed']}/{total}] {describe(o)}")
+        forecast(say)
 
     return (lambda number, item: None), finished, (lambda: None)
 
@@ -277,6 +292,10 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
         for line in manifest.summary():
             say(line)
     say(f"{cfg.name}: {p['left']} of {total} units left, on {prepared.device}")
+    if cfg.select.mode == "race" and not search.units:
+        say(f"{cfg.name}: [select] mode = \"race\" races the confirmation of a "
+            f"{cfg.search.sampler} study (`gridsearch confirm --race`); the search itself "
+            f"trains each proposed point with its {len(cfg.train.seed_list())} seed(s)")
     started, finished, close = progress(args, search, total, p["done"] + p["failed"])
     try:
         outcomes = search.run(max_trials=args.max_trials, retry_failed=args.retry_failed,

@@ -70,7 +70,7 @@ class Runner:
             on_start: Callable[[int, Item], None] | None = None) -> Outcome:
         """Run ``trial`` to its end: ``item`` (None: the sampler proposes the point) with
         ``seeds`` (one training run each). Ctrl-C and DeviceLost propagate; the loop cleans up."""
-        from gridsearch.training import DeviceLost, fault_kind
+        from gridsearch.training import DeviceLost, fault_kind, probe_device
 
         cfg = self.cfg
         rec = Recorder(trial)
@@ -131,6 +131,8 @@ class Runner:
             raise
         except Exception as e:  # noqa: BLE001 - one bad candidate must not stop the study
             kind = fault_kind(e)
+            if kind != "device" and probe_device(self.device) is not None:
+                kind = "device"      # the error left the device unusable: not this trial's fault
             reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:500]
             log.warning("trial %d failed (%s): %s", trial.number, kind, reason)
             rec.set(error=redact(reason), error_kind=kind)

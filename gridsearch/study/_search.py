@@ -120,8 +120,8 @@ class Search:
         return self.store.storage
 
     @property
-    def points(self) -> list[Item]:
-        """The planned items (empty for a sampler's study)."""
+    def items(self) -> list[Item]:
+        """The planned items, one per point (empty for a sampler's study)."""
         return self.plan.items
 
     def exists(self) -> bool:

@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_determinism": ["deterministic"],
     "_reference": ["naive_train"],
     "_augment": ["Augmenter"],
-    "_faults": ["DeviceLost", "fault_kind", "classify"],
+    "_faults": ["DeviceLost", "fault_kind", "classify", "probe_device"],
     "_memory": ["PeakMemory"],
     "_threads": ["prepare_env", "apply_threads", "choose_threads", "usable_cores",
                  "threads_from_env"],

@@ -144,7 +144,7 @@ class DeviceLost(RuntimeError):
         super().__init__(f"device lost{where}: {reason}")
 
 
-def probe(device: Any) -> str | None:
+def probe_device(device: Any) -> str | None:
     """Whether ``device`` still works: None if it does, else why not (the error's first line).
 
     A tiny kernel and a synchronisation: after a sticky error every CUDA call fails, so this
@@ -167,7 +167,7 @@ def probe(device: Any) -> str | None:
 
 def check(exc: BaseException, device: Any = None) -> str:
     """:func:`classify`, made sure: a per-trial or out-of-memory error on a CUDA device is
-    followed by :func:`probe`, and a device that no longer works turns it into ``"device"``.
+    followed by :func:`probe_device`, and a device that no longer works turns it into ``"device"``.
 
     Raises :class:`DeviceLost` (from ``exc``) for a sticky error; returns ``"oom"`` or
     ``"trial"`` otherwise.  (A trial's own ``error_kind`` comes from :func:`classify`: the loop
@@ -175,7 +175,7 @@ def check(exc: BaseException, device: Any = None) -> str:
     """
     kind = classify(exc)
     if kind != STICKY and device is not None:
-        broken = probe(device)
+        broken = probe_device(device)
         if broken is not None:
             raise DeviceLost(f"{reason(exc)}; then the device failed a check: {broken}",
                              device) from exc

@@ -215,7 +215,7 @@ try:
     print(json.dumps({{"raised": None}}))
 except Exception as e:
     print(json.dumps({{"raised": type(e).__name__, "kind": _faults.classify(e),
-                      "reason": _faults.reason(e), "probe": _faults.probe(dev)}}))
+                      "reason": _faults.reason(e), "probe": _faults.probe_device(dev)}}))
 """
 
 

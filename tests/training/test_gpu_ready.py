@@ -186,7 +186,7 @@ def test_device_lost_carries_the_reason_and_check_raises_it_only_for_sticky_erro
     assert "\n" not in str(lost.value) and faults.DeviceLost.EXIT_CODE not in (0, 1, 2, 130)
     assert faults.check(ValueError("x"), "cpu") == faults.TRIAL
     assert faults.check(torch.cuda.OutOfMemoryError("CUDA out of memory"), "cpu") == faults.OOM
-    assert faults.probe("cpu") is None
+    assert faults.probe_device("cpu") is None
 
 
 # -- precision -----------------------------------------------------------------------------------
