@@ -42,7 +42,7 @@ def unavailable() -> str | None:
     lacking = [n for n in DAEMONS + CLIENTS if _which(n) is None]
     if lacking:
         return (f"Slurm is not installed ({', '.join(lacking)} not found): apt-get install "
-                "slurm-wlm munge, which .ci/run does as root")
+                "slurm-wlm munge, which scripts/test (and .ci/run) does as root")
     if os.geteuid() != 0:
         return "starting slurmd needs root (it runs each job as its user)"
     return None
