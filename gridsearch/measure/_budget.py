@@ -24,20 +24,18 @@ MODES = ("reject", "repair")
 
 @dataclass(frozen=True)
 class Verdict:
+    """The budget check's answer (whether the network was repaired is its
+    :class:`~gridsearch.measure.Measured`'s to say: it knows the nominal resolution)."""
+
     feasible: bool
     complexity: Complexity  # measured at the (possibly repaired) resolution
     ratio: float            # measured FLOPs / baseline FLOPs
     target: float
-    nominal_resolution: int
     reason: str = ""
 
     @property
     def resolution(self) -> int:
         return self.complexity.resolution
-
-    @property
-    def repaired(self) -> bool:
-        return self.resolution != self.nominal_resolution
 
     @property
     def deviation(self) -> float:
@@ -61,7 +59,7 @@ def check(flops_at: Callable[[int], Complexity], baseline_flops: int, nominal_re
         return c.flops / baseline_flops
 
     def verdict(c: Complexity, ok: bool, reason: str = "") -> Verdict:
-        return Verdict(ok, c, ratio_of(c), target, nominal_resolution, reason)
+        return Verdict(ok, c, ratio_of(c), target, reason)
 
     first = flops_at(nominal_resolution)
     if within(ratio_of(first), target, tolerance):

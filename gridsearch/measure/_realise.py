@@ -219,7 +219,7 @@ class Realiser:
         reason = "" if sol.within else (f"closest measured ratio {sol.ratio:.3f} vs target "
                                         f"{target:.3f} (more than {tolerance:.0%} off)")
         return replace(m, verdict=budget.Verdict(sol.within, m.complexity, sol.ratio, target,
-                                                 m.nominal_resolution, reason))
+                                                 reason))
 
     def time(self, m: Measured, device: torch.device | str = "cpu", **kwargs) -> Measured:
         """``m`` with its measured latency (see :func:`gridsearch.measure.measure_latency`)."""
