@@ -81,8 +81,10 @@ def dashboard(args) -> int:
         annotate(search)
 
     def ready(server):
+        url = server.url(_compat.study_id(study))
         print(f"optuna-dashboard for study {cfg.name!r} ({redact(search.url)}):")
-        print(f"  {server.url(_compat.study_id(study))}")
+        print(f"  {url}/note    the answer: the selected point and how sure it is")
+        print(f"  {url}         the study (its \"Best Trial\" is one seed's best value)")
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"  warning: listening on {args.host}: anyone who can reach it can change or "
                   "delete studies (no authentication)", file=sys.stderr)

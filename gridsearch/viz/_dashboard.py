@@ -32,6 +32,20 @@ log = logging.getLogger(__name__)
 METRIC_NAME = "val_accuracy"
 
 
+SELECTED_ATTR = "selected"
+
+
+def selected_text(search) -> str | None:
+    """The answer in one line (the study attribute ``selected``), or None before there is one."""
+    f = facts(search)
+    b = f["best"]
+    if not b:
+        return None
+    acc = f"{b['mean']:.4f}" + (f" ± {b['std']:.4f}" if b["n"] > 1 else "") + f" (n={b['n']})"
+    return (f"α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}, accuracy {acc} "
+            f"[{b['source']}, {b['trial']}]: {f['selection']['verdict']}")
+
+
 def study_note(search) -> str:
     """The study note: the selected point and how sure the choice is first (optuna-dashboard's own
     "best trial" is one seed of one trial: not the answer), then counts, feasibility, frozen."""
@@ -55,7 +69,8 @@ def study_note(search) -> str:
         lines += ["| α | β | γ | accuracy mean ± std | n | 95% CI | trials |",
                   "|---|---|---|---|---|---|---|"]
         for r in sel["ranked"][:10]:
-            refs = ", ".join(f"{r['study']}#{t}" for t in r["trials"])
+            refs = f"{r['study']}#" + ", ".join(map(str, r["trials"][:8])) + (
+                f" … ({len(r['trials'])})" if len(r["trials"]) > 8 else "")
             lines.append(f"| {r['alpha']:g} | {r['beta']:g} | {r['gamma']:g} | {r['mean']:.4f} ± "
                          f"{r['std']:.4f} | {r['n']} | [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}] | "
                          f"{refs} |")
@@ -105,6 +120,9 @@ def annotate(search) -> int:
     if get_note(study) != text:
         save_note(study, text)
         written += 1
+    answer = selected_text(search)   # the main page's "Study User Attributes" card shows it
+    if answer is not None and study.user_attrs.get(SELECTED_ATTR) != answer:
+        study.set_user_attr(SELECTED_ATTR, answer)
     for t in study.get_trials(deepcopy=False):
         note = trial_note(t)
         if note is None or _compat.trial_note(study, t) == note:
