@@ -1,6 +1,6 @@
 """Every command on every kind of study the project makes: an (α, β, γ) grid with seeds, TPE with
-a pruner, a width share, a multi-objective study; each also after compare and confirm added their
-studies to the same store. This is where crashes between modules hide."""
+a pruner, QMC, random, a width share, a multi-objective study, a race; each also after compare and
+confirm added their studies to the same store. This is where crashes between modules hide."""
 
 import json
 
@@ -28,6 +28,12 @@ KINDS = {
                         extra=""),
     "multi": dict(seeds=1, search="width_share = { min = 0.0, max = 1.0, step = 0.5 }",
                   extra='\n[objectives]\nminimize = ["activations"]\n'),
+    "qmc": dict(seeds=2, search='sampler = "qmc"\nn_trials = 2', extra=""),
+    "random": dict(seeds=1, search='sampler = "random"\nn_trials = 2', extra=""),
+    "race": dict(seeds=1, search="", extra='\n[select]\nmode = "race"\ndelta = 0.2\n'
+                                           'confidence = 0.9\nn0 = 2\nmax_seeds = 3\n'),
+    "tpe_race": dict(seeds=1, search='sampler = "tpe"\nn_trials = 3', extra='\n[select]\n'
+                     'mode = "race"\ndelta = 0.2\nconfidence = 0.9\nn0 = 2\nmax_seeds = 3\n'),
 }
 
 
@@ -69,6 +75,8 @@ def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
     assert "compound minus:" in table
     confirmed = run(capsys, "confirm", path, "--top", "2", "--seeds", "2", "--no-progress")
     assert "Kendall τ" in confirmed and "verdict:" in confirmed
+    if "race" in kind:     # the config races: so does its confirmation
+        assert "raced (δ = 0.2" in confirmed and "out_after" in confirmed
     # With the compare and confirmation studies in the same store, everything still works,
     # and the selection now rests on the confirmation.
     assert "trials:" in run(capsys, "status", path)
