@@ -1,7 +1,7 @@
 """``[train] deterministic = true``: the same (network, seed) trains to the same weights.
 
 What holds without it: on the CPU a run is reproducible bit for bit for a given torch build and
-thread count (tests/test_gpu_ready.py checks it); on a GPU cuDNN may pick a different convolution
+thread count (tests/training/test_gpu_ready.py checks it); on a GPU cuDNN may pick a different convolution
 algorithm per run and some kernels add with atomics in whatever order the threads arrive, so a
 retried (point, seed) lands near its first result, not on it.
 
