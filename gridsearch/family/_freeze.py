@@ -84,7 +84,10 @@ class Frozen:
         out = (f"frozen: α={self.alpha:g} β={self.beta:g} γ={self.gamma:g} "
                f"(effective γ {self.effective_gamma:g}), trial {self.study}#{self.trial}, "
                f"accuracy {acc} [{self.source}]")
-        if self.margin is not None:
+        if self.margin is not None and self.margin < 0:   # a race chose it within δ, for cost
+            out += (f", {-self.margin:.4f} below the next point's mean (within the race's δ: "
+                    "chosen for fewer FLOPs)")
+        elif self.margin is not None:
             out += f", margin {self.margin:+.4f} over the runner-up"
             out += f" (p = {self.p_value:.3g})" if self.p_value is not None else " (no p: n=1)"
         return out
