@@ -71,9 +71,11 @@ def study_note(search) -> str:
         for r in sel["ranked"][:10]:
             refs = f"{r['study']}#" + ", ".join(map(str, r["trials"][:8])) + (
                 f" … ({len(r['trials'])})" if len(r["trials"]) > 8 else "")
-            lines.append(f"| {r['alpha']:g} | {r['beta']:g} | {r['gamma']:g} | {r['mean']:.4f} ± "
-                         f"{r['std']:.4f} | {r['n']} | [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}] | "
-                         f"{refs} |")
+            one = r["n"] < 2   # one seed: no spread and no interval, as everywhere else
+            acc = f"{r['mean']:.4f}" + ("" if one else f" ± {r['std']:.4f}")
+            ci = "—" if one else f"[{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}]"
+            lines.append(f"| {r['alpha']:g} | {r['beta']:g} | {r['gamma']:g} | {acc} | {r['n']} | "
+                         f"{ci} | {refs} |")
         lines.append("")
     else:
         lines += ["No feasible finished trial yet.", ""]

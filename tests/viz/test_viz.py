@@ -143,6 +143,8 @@ def test_dashboard_serves_the_study_with_every_figure(study_path):
     assert len(trials) == len(study.trials)
     assert {a["key"] for a in detail["user_attrs"]} >= {"config", "baseline"}
     assert "Selected point (search)" in detail["note"]["body"]
+    # one seed per point: no "± 0.0000" and no interval of one value, as status and best print it
+    assert "±" not in detail["note"]["body"].split("| trials |")[1]
     complete = [t for t in trials if t["state"] == "Complete"]
     assert complete
     for t in complete:
