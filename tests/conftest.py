@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import warnings
 from pathlib import Path
@@ -11,6 +12,12 @@ warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.jit
 # spin-waiting on each other (a tiny study measured 12 s vs 116 s under load). Set before torch is
 # imported; subprocesses (the CLI) inherit it. An OMP_NUM_THREADS already set wins.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# A shell without job control starts a background command (`bash scripts/test &`, nohup) with
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler — in this process or in the
+# CLI processes it starts, which inherit the disposition. The tests of Ctrl-C need one: restore it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 from helpers import PG_PASSWORD, PG_USER, TINY  # noqa: E402
