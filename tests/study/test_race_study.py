@@ -25,17 +25,21 @@ from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow
 
-# δ = 0.05 on TINY's three points: one is eliminated after the first stage (3 seeds), another after
-# a fourth round: the race runs past its first stage, where a kill or a resume can land
-SELECT = ('\n[select]\nmode = "race"\ndelta = 0.05\nconfidence = 0.9\nn0 = 3\nmax_seeds = 6\n'
+# The race must run past its first stage (3 seeds), where a kill or a resume can land. How far it
+# runs depends on the accuracies, and those on the CPU's kernels (AVX2 and AVX-512 builds of the
+# same step round differently): at δ = 0.05 TINY's race went to a fourth round on one machine and
+# decided after the first stage on another. So the reference takes the largest δ of DELTAS whose
+# race goes past the first stage, and every test races at that δ.
+DELTAS = (0.05, 0.02, 0.01)
+SELECT = ('\n[select]\nmode = "race"\ndelta = {delta}\nconfidence = 0.9\nn0 = 3\nmax_seeds = 6\n'
           "\n[workers]\nheartbeat_interval = 1\ngrace_period = 3\n")
 
 
-def _config(folder, name, storage=""):
+def _config(folder, name, storage="", delta=DELTAS[0]):
     text = TINY.format(name=name, mode="repair", storage=f'storage = "{storage}"' if storage else "")
     text = text.replace("epochs = 2", "epochs = 1").replace("tolerance = 0.08", "tolerance = 0.15")
     path = folder / f"{name}.toml"
-    path.write_text(text + SELECT)
+    path.write_text(text + SELECT.format(delta=delta))
     return path
 
 
@@ -74,16 +78,21 @@ def _replayed(search):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("race_ref")
-    search = Search(config.load(_config(folder, "ref")))
-    search.run()
-    summary = _summary(search)
-    assert summary["status"] in ("decided", "capped")
-    assert summary["runs"] > 3 * len(search.plan.items)    # past the first stage
-    return summary
+    """The race run once in this process, at the largest δ that takes it past its first stage:
+    (its decision, that δ)."""
+    for delta in DELTAS:
+        folder = tmp_path_factory.mktemp("race_ref")
+        search = Search(config.load(_config(folder, "ref", delta=delta)))
+        search.run()
+        summary = _summary(search)
+        assert summary["status"] in ("decided", "capped")
+        if summary["runs"] > 3 * len(search.plan.items):    # past the first stage
+            return summary, delta
+    pytest.fail(f"no δ of {DELTAS} took the race past its first stage: {summary}")
 
 
 def _check(search, reference):
+    reference, _ = reference
     study = search.study(create=False)
     units = _units(study)
     assert set(units.values()) == {1}, units                  # each (point, seed) once
@@ -99,10 +108,11 @@ def _check(search, reference):
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_race_with_two_workers_each_unit_once(backend, tmp_path, request, reference):
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    path = _config(tmp_path, "ref", url)
+    delta = reference[1]
+    path = _config(tmp_path, "ref", url, delta)
     r = cli("run", path, "--workers", "2", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "is the best within δ = 0.05" in r.stdout + r.stderr or "undecided" in r.stdout + r.stderr
+    assert f"is the best within δ = {delta:.3f}" in r.stdout + r.stderr or "undecided" in r.stdout + r.stderr
     search = Search(config.load(path))
     _check(search, reference)
     trials = search.study(create=False).trials
@@ -115,7 +125,7 @@ def test_race_with_two_workers_each_unit_once(backend, tmp_path, request, refere
 
 
 def test_race_resumed_mid_way_decides_the_same(tmp_path, reference):
-    cfg = config.load(_config(tmp_path, "ref"))
+    cfg = config.load(_config(tmp_path, "ref", delta=reference[1]))
     first = Search(cfg).run(max_trials=5)          # stopped in the first stage, as by Ctrl-C
     assert len(first) == 5
     second = Search(cfg).run(max_trials=5)         # stopped again, mid-race
@@ -125,7 +135,7 @@ def test_race_resumed_mid_way_decides_the_same(tmp_path, reference):
 
 
 def test_a_killed_worker_s_unit_is_retried_and_the_race_decides_the_same(tmp_path, reference):
-    path = _config(tmp_path, "ref")
+    path = _config(tmp_path, "ref", delta=reference[1])
     cfg = config.load(path)
     Search(cfg).init()
     worker = subprocess.Popen([sys.executable, "-m", "gridsearch", "worker", str(path),
