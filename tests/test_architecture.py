@@ -93,3 +93,14 @@ def test_every_public_name_resolves():
         pkg = importlib.import_module(f"gridsearch.{path.parent.name}")
         for name in pkg.__all__:
             assert getattr(pkg, name) is not None, f"gridsearch.{path.parent.name}.{name}"
+
+
+def test_every_class_name_is_used_once():
+    """One name, one idea: two classes of one name (there were two ``Family``, two ``Reference``,
+    then two ``Entry``) make every import and every traceback ambiguous."""
+    where: dict[str, list[str]] = {}
+    for path in _modules():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+    assert {n: p for n, p in where.items() if len(p) > 1} == {}

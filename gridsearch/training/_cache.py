@@ -54,7 +54,7 @@ def key(identity: Iterable[Any], **params: Any) -> str:
     return h.hexdigest()
 
 
-class Entry:
+class CacheEntry:
     """One cache entry: ``<dir>/<name>.u8`` (the pixels, raw) and ``<name>.json`` (their shape
     and everything else; written last, so its presence marks the entry finished)."""
 
@@ -129,13 +129,13 @@ class Entry:
         return self.folder / f"{self.name}.u8.{socket.gethostname()}.{os.getpid()}"
 
 
-def entry(folder: Path | None, name: str) -> Entry | None:
+def entry(folder: Path | None, name: str) -> CacheEntry | None:
     """The entry ``name`` in ``folder``, or None when there is no usable cache folder."""
     if folder is None:
         return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = Entry(folder, name)
+        probe = CacheEntry(folder, name)
         with open(probe.lockfile, "a+"):
             pass
     except OSError:
