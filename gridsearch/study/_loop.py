@@ -170,7 +170,7 @@ def _give_back(study: optuna.Study, trial: Trial | None, claims, unit, owner,
     back at once for another worker."""
     if trial is not None:
         if interrupted:
-            _safe(lambda: trial.set_user_attr("interrupted", True))
+            _safe(lambda: Recorder(trial).set(interrupted=True))
         _safe(lambda: study.tell(trial, state=TrialState.FAIL))
     if claims is not None and unit is not None:
         _safe(lambda: claims.release(unit.index, owner))
