@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -91,8 +92,11 @@ def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = H
     if heartbeat:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
-        return retry_schema(lambda: optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, **kwargs))
+        with warnings.catch_warnings():   # heartbeats with ask/tell are chosen on purpose
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning,
+                                    message=".*(heartbeat_interval|grace_period)")
+            return retry_schema(lambda: optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, **kwargs))
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None

@@ -260,3 +260,16 @@ def test_plain_postgresql_url_in_optuna_cli_and_optuna_dashboard(postgres_url, c
     finally:
         dash.terminate()
         dash.wait(timeout=30)
+
+
+def test_opening_a_store_warns_a_library_user_of_nothing(tmp_path):
+    """Heartbeats are chosen on purpose; Optuna's "experimental feature" warning about them is not
+    the user's business. Any other warning still shows."""
+    import warnings
+
+    from gridsearch.storage import open_storage
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        open_storage(f"sqlite:///{tmp_path / 'w.db'}")
+    assert [str(w.message) for w in caught] == []
