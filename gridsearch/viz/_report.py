@@ -39,6 +39,9 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     ``records`` / ``confirmed``: the search's and the confirmation's trials, if already read."""
     study = search.study(create=False)
     records = read(study) if records is None else records
+    if confirmed is None:       # read once: the selection and the selected trial's figures
+        confirm = search.confirmation()
+        confirmed = read(confirm) if confirm is not None else []
     counts = {s: 0 for s in STATES}
     for r in records:
         counts[r.state] = counts.get(r.state, 0) + 1

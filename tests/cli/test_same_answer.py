@@ -83,6 +83,8 @@ def test_every_screen_names_the_selected_point_and_its_study(confirmed, capsys, 
     note = study_note(Search(cfg))
     first = note.split("\n\n")[1]           # the first thing under the heading: the answer
     assert "Selected point (confirmation)" in first and f"{w.point.alpha:g}" in first
+    # the selected trial's measured figures, read from the confirmation the selection came from
+    assert f"measured FLOPs ratio {facts['best']['flops_ratio']:.3f}" in first
     assert ref in note or f"same-confirm#{w.trials[0]}" in note
 
     from gridsearch.family import compound_point
