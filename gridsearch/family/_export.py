@@ -82,7 +82,7 @@ def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = Non
     }
     if cfg is not None:
         prov.update(search_study=cfg.name, dataset=cfg.data.source,
-                    data_root=str(cfg.data_root()) if cfg.data.root else None,
+                    data_root=str(cfg.data_root().resolve()) if cfg.data.root else None,
                     image_size=cfg.data.image_size, train_size=cfg.data.train_size,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
                     search={"phi": cfg.search.phi, "target": cfg.search.target,

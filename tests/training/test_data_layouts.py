@@ -282,10 +282,13 @@ def test_the_old_two_class_mistake_is_one_line_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_val_layout_trains_the_right_classes(tmp_path):
+def test_train_val_layout_trains_the_right_classes(tmp_path, monkeypatch):
     """A whole run on train/ + val/: the labels of every image trained on are its folder's class
     (checked against its colour), validation images come from val/ (darker), and the network
-    learns the three colours (chance is 1/3)."""
+    learns the three colours (chance is 1/3). The export's provenance names the data: its root
+    as an absolute path (the config names it relative to itself), classes and layout."""
+    import json
+
     import optuna
 
     from gridsearch.study._search import Search
@@ -298,9 +301,13 @@ def test_train_val_layout_trains_the_right_classes(tmp_path):
     study = optuna.load_study(study_name="tex", storage=f"sqlite:///{tmp_path / 'tex.db'}")
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert len(done) == 1 and done[0].value >= 0.9, [t.value for t in study.trials]
-    import os
+    r = cli("export", path.name, "-o", "fam.json", "--phi", "0..1", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    prov = json.loads((tmp_path / "fam.json").read_text())["provenance"]
+    assert prov["data_root"] == str(root.resolve())
+    assert (prov["classes"], prov["data_layout"]) == (["blue", "green", "red"], "splits")
 
-    os.environ["GRIDSEARCH_CACHE_DIR"] = env["GRIDSEARCH_CACHE_DIR"]
+    monkeypatch.setenv("GRIDSEARCH_CACHE_DIR", env["GRIDSEARCH_CACHE_DIR"])
     s = Search(config.load(path)).prepare("cpu").data
     assert s.manifest.cache["hit"]                                   # what the run decoded
     assert s.classes == ["blue", "green", "red"]
