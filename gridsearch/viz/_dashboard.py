@@ -61,7 +61,7 @@ def study_note(search) -> str:
                   f"starting at {b['trial']}"
                   + (f"; resolution {b['resolution']} (effective γ {b['effective_gamma']:g}); "
                      f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else "")
-                  + ".", "", f"**Verdict:** {sel['verdict']}"
+                  + ".", "", f"**Verdict:** {sel['verdict'].rstrip('.')}."
                   + (f" Ties: {sel['ties_text']}." if sel["ties"] else ""), "",
                   "The dashboard's *Best Trial* is the single highest value of one trial (one "
                   "seed); the selection above is gridsearch's rule over every seed "
