@@ -26,9 +26,9 @@ from helpers import TINY, cli
 pytestmark = pytest.mark.slow
 
 # The race must run past its first stage (3 seeds), where a kill or a resume can land. How far it
-# runs depends on the accuracies, and those on the CPU's kernels (AVX2 and AVX-512 builds of the
-# same step round differently): at δ = 0.05 TINY's race went to a fourth round on one machine and
-# decided after the first stage on another. So the reference takes the largest δ of DELTAS whose
+# runs depends on the accuracies, and those on the machine (deterministic on one, not across
+# machines): at δ = 0.05 TINY's race went to a fourth round on one machine and decided after the
+# first stage on another (an AVX2-only CPU). So the reference takes the largest δ of DELTAS whose
 # race goes past the first stage, and every test races at that δ.
 DELTAS = (0.05, 0.02, 0.01)
 SELECT = ('\n[select]\nmode = "race"\ndelta = {delta}\nconfidence = 0.9\nn0 = 3\nmax_seeds = 6\n'
