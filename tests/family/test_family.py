@@ -403,3 +403,23 @@ def test_console_script_error_is_one_line(tmp_path):
     r = cli("build", bad, "--phi", "-1", cwd=tmp_path)  # the installed script; -1 is a value
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "not a gridsearch family export" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_an_export_of_an_earlier_version_still_loads_and_rebuilds(capsys):
+    """tests/family/data/export_3098fde.json was written by gridsearch at commit 3098fde (before
+    the one Spec and the one record: `scale --model efficientnet_b0 --alpha 1.2 --beta 1.1
+    --gamma 1.15 --base-resolution 64 --num-classes 10 --phi 0..2 --json`). Today's `load` reads
+    it and `build` rebuilds every member to the counts the file states."""
+    from pathlib import Path
+
+    from gridsearch.family import load
+
+    path = Path(__file__).parent / "data" / "export_3098fde.json"
+    exported = load(path)
+    assert exported.phis == [0, 1, 2] and exported.coefficients["alpha"] == 1.2
+    for phi in exported.phis:
+        assert cli_main(["build", str(path), "--phi", str(phi), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        stated = exported.member(phi)
+        assert out["resolution"] == stated["resolution"]
+        assert all(out[k] == stated[k] for k in ("flops", "params", "activations")), out
