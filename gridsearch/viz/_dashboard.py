@@ -35,9 +35,10 @@ METRIC_NAME = "val_accuracy"
 SELECTED_ATTR = "selected"
 
 
-def selected_text(search) -> str | None:
-    """The answer in one line (the study attribute ``selected``), or None before there is one."""
-    f = facts(search)
+def selected_text(search, f: dict | None = None) -> str | None:
+    """The answer in one line (the study attribute ``selected``), or None before there is one.
+    ``f``: the study's :func:`facts`, if already gathered."""
+    f = facts(search) if f is None else f
     b = f["best"]
     if not b:
         return None
@@ -46,10 +47,11 @@ def selected_text(search) -> str | None:
             f"[{b['source']}, {b['trial']}]: {f['selection']['verdict']}")
 
 
-def study_note(search) -> str:
+def study_note(search, f: dict | None = None) -> str:
     """The study note: the selected point and how sure the choice is first (optuna-dashboard's own
-    "best trial" is one seed of one trial: not the answer), then counts, feasibility, frozen."""
-    f = facts(search)
+    "best trial" is one seed of one trial: not the answer), then counts, feasibility, frozen.
+    ``f``: the study's :func:`facts`, if already gathered."""
+    f = facts(search) if f is None else f
     c = f["counts"]
     lines = [f"## {f['study']}: the answer", ""]
     b = f["best"]
@@ -118,11 +120,12 @@ def annotate(search) -> int:
     names = [METRIC_NAME, *objective_names(study)[1:]]
     if study.metric_names != names:
         study.set_metric_names(names)
-    text = study_note(search)
+    f = facts(search)                # the trials and the selection, read once for both
+    text = study_note(search, f)
     if get_note(study) != text:
         save_note(study, text)
         written += 1
-    answer = selected_text(search)   # the main page's "Study User Attributes" card shows it
+    answer = selected_text(search, f)   # the main page's "Study User Attributes" card shows it
     if answer is not None and study.user_attrs.get(SELECTED_ATTR) != answer:
         study.set_user_attr(SELECTED_ATTR, answer)
     for t in study.get_trials(deepcopy=False):
