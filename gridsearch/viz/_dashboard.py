@@ -25,7 +25,7 @@ from gridsearch import _compat
 from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen
 from gridsearch.study import from_trial, objective_names
-from gridsearch.viz._report import facts
+from gridsearch.viz._report import accuracy_text, facts
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def selected_text(search, f: dict | None = None) -> str | None:
     b = f["best"]
     if not b:
         return None
-    acc = f"{b['mean']:.4f}" + (f" ± {b['std']:.4f}" if b["n"] > 1 else "") + f" (n={b['n']})"
+    acc = accuracy_text(b)
     return (f"α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}, accuracy {acc} "
             f"[{b['source']}, {b['trial']}]: {f['selection']['verdict']}")
 
@@ -57,7 +57,7 @@ def study_note(search, f: dict | None = None) -> str:
     b = f["best"]
     if b:
         sel = f["selection"]
-        acc = f"{b['mean']:.4f}" + (f" ± {b['std']:.4f}" if b["n"] > 1 else "") + f" (n={b['n']})"
+        acc = accuracy_text(b)
         lines += [f"**Selected point ({b['source']}): α = {b['alpha']:g}, β = {b['beta']:g}, "
                   f"γ = {b['gamma']:g}**, mean accuracy **{acc}**, trials of `{b['study']}` "
                   f"starting at {b['trial']}"

@@ -71,6 +71,12 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     return out
 
 
+def accuracy_text(best: dict[str, Any]) -> str:
+    """The selected point's accuracy in :func:`facts` as every screen prints it
+    (``stats.Summary.text``: ``0.8672 ± 0.0123 (n=3)``, ``0.8672 (n=1)``)."""
+    return stats.Summary(best["mean"], best["std"], best["n"], *best["ci95"]).text()
+
+
 def summary_text(f: dict[str, Any]) -> str:
     c = f["counts"]
     lines = [f"study {f['study']}: {f['trials']} trials: {c['COMPLETE']} complete, "
@@ -78,7 +84,7 @@ def summary_text(f: dict[str, Any]) -> str:
              + (f", {c['RUNNING']} running" if c.get("RUNNING") else "")]
     b = f["best"]
     if b:
-        acc = stats.Summary(b["mean"], b["std"], b["n"], *b["ci95"]).text()
+        acc = accuracy_text(b)
         line = (f"best ({b['source']}): trial {b['trial']}  α={b['alpha']:g} β={b['beta']:g} "
                 f"γ={b['gamma']:g}  accuracy {acc}")
         if b.get("resolution") is not None:
