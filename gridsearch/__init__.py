@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "errors": ["ConfigError", "DataError", "GridsearchError", "ModelError", "StorageError",
                "TrainingError"],
     "study": ["Search", "TrialRecord"],
+    "training": ["TrainContext"],
     "family": ["Family", "Frozen", "Compare", "freeze", "scale", "load"],
     "measure": ["Measured", "Realiser", "Complexity", "ComplexityCounter"],
     "scaling": ["Point", "Spec", "Strategy"],

@@ -189,7 +189,7 @@ def _study_realiser(args, cfg: StudyConfig) -> Realiser:
     from gridsearch.measure import Realiser
 
     _note(args, f"measuring the baseline {cfg.model.name} at {cfg.model.base_resolution} px")
-    return Realiser.of(cfg.model, seed=cfg.train.seed)
+    return Realiser.of(cfg.model, seed=cfg.train.seed, folder=cfg.folder())
 
 
 def scale_cmd(args) -> int:
@@ -312,7 +312,8 @@ def build_cmd(args) -> int:
 
     exported = load(args.file)
     m, b = exported.member(args.phi), exported.baseline
-    realised = models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"])
+    realised = models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"],
+                            exported.folders)
     c = ComplexityCounter().count(realised.module, m["resolution"])
     measured = {"flops": c.flops, "params": c.params, "activations": c.activations}
     stated = {k: m[k] for k in measured}

@@ -3,7 +3,8 @@
 :class:`~gridsearch.errors.ConfigError` line naming the key. Light: no torch, no optuna."""
 
 from gridsearch.config._load import from_dict, load, validate, with_defaults
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, CROPS, DATA_LAYOUTS, DATA_SOURCES,
+from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, CROPS,
+                                       DATA_LAYOUTS, DATA_SOURCES, DIRECTIONS, EXTERNAL,
                                        GENERATED_SOURCES, MAX_IMAGES, MAX_INT, MAX_MULT,
                                        MAX_PIXELS, MAX_POINTS, MAX_SEED, MINIMIZABLE, OPTIMIZERS,
                                        PRECISIONS, SELECT_MODES, BudgetConfig, DataConfig,
@@ -15,8 +16,8 @@ from gridsearch.config._storage import (STORAGE_ENV, STORAGE_FILE_ENV, StorageSo
 
 load_config = load  # the name the top-level package exports
 
-__all__ = ["AUGMENTS", "BUDGET_MODES", "CROPS", "DATA_LAYOUTS", "DATA_SOURCES",
-           "GENERATED_SOURCES", "MAX_IMAGES", "MAX_INT", "MAX_MULT", "MAX_PIXELS", "MAX_POINTS",
+__all__ = ["AUGMENTS", "BUDGET_MODES", "BUILTIN_METRIC", "CROPS", "DATA_LAYOUTS", "DATA_SOURCES",
+           "DIRECTIONS", "EXTERNAL", "GENERATED_SOURCES", "MAX_IMAGES", "MAX_INT", "MAX_MULT", "MAX_PIXELS", "MAX_POINTS",
            "MAX_SEED", "MINIMIZABLE", "OPTIMIZERS", "PRECISIONS", "SELECT_MODES", "STORAGE_ENV",
            "STORAGE_FILE_ENV", "BudgetConfig", "DataConfig", "ModelConfig", "ObjectivesConfig",
            "RangeConfig", "SearchConfig", "SelectConfig", "StorageSource", "StudyConfig",

@@ -14,7 +14,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, CROPS, DATA_LAYOUTS, DATA_SOURCES,
+from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, CROPS,
+                                       DATA_LAYOUTS, DATA_SOURCES, DIRECTIONS, EXTERNAL,
                                        PRECISIONS, device_name,
                                        GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
                                        OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
@@ -91,6 +92,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key + ".")
+    if typing.get_origin(hint) is dict:   # a table passed through untouched ([train.args])
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {_typename(value)}")
+        return _plain(value, key)
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {_typename(value)}")
@@ -110,6 +115,20 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected true or false, got {_typename(value)}")
         return value
     raise ConfigError(f"{key}: unsupported value")  # pragma: no cover - schema bug
+
+
+def _plain(value: Any, key: str) -> Any:
+    """A copy of a TOML value made of what JSON stores (the config is stored with the study):
+    tables, lists, strings, numbers and booleans; a date or time is refused."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a finite number, got {value}")
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise ConfigError(f"{key}: a string, number, boolean, list or table, got {_typename(value)}")
 
 
 def _typename(value: Any) -> str:
@@ -153,15 +172,21 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError("data.train_dir: required with data.layout = \"splits\"")
     if d.source == "shapes" and d.image_size < 16:
         raise ConfigError(f"data.image_size: shapes are drawn at 16 px or more, got {d.image_size}")
-    if d.source not in GENERATED_SOURCES:
+    if d.source == EXTERNAL:
+        if not t.function:
+            raise ConfigError('data.source: "external" means the training function brings its '
+                              'own data; set train.function = "module:function"')
+    elif d.source not in GENERATED_SOURCES:
         if not d.root:
             raise ConfigError(f"data.root: required for source {d.source!r}")
         if not cfg.data_root().is_dir():
-            raise ConfigError(f"data.root: no such directory: {d.root}")
+            tried = f" (looked for {cfg.data_root()})" if str(cfg.data_root()) != d.root else ""
+            raise ConfigError(f"data.root: no such directory: {d.root}{tried}")
     _choice("train.optimizer", t.optimizer, OPTIMIZERS)
     _choice("train.augment", t.augment, AUGMENTS)
     device_name(t.device, "train.device")
     _choice("train.precision", t.precision, PRECISIONS)
+    _validate_training(cfg)
     size = 1
     for coef in ("alpha", "beta", "gamma"):
         r: RangeConfig = getattr(s, coef)
@@ -195,6 +220,28 @@ def validate(cfg: StudyConfig) -> None:
         raise ConfigError(
             f"search: empty space: no (alpha, beta, gamma) on the grid has alpha*beta^2*gamma^2 "
             f"within {s.tolerance:.0%} of {s.target:g}")
+
+
+def _validate_training(cfg: StudyConfig) -> None:
+    """[train] function / metric / direction (whether the function imports is checked where it is
+    loaded: :func:`gridsearch.training.load_fit`)."""
+    t = cfg.train
+    _choice("train.direction", t.direction, DIRECTIONS)
+    if not t.metric or not all(c.isalnum() or c in "_-." for c in t.metric):
+        raise ConfigError(f"train.metric: a name of letters, digits, '_', '-' or '.', got {t.metric!r}")
+    if t.function:
+        module, _, func = t.function.partition(":")
+        if not module or not func:
+            raise ConfigError(f"train.function: expected 'module:function', got {t.function!r}")
+        return
+    if t.metric != BUILTIN_METRIC:
+        raise ConfigError(f"train.metric: the built-in trainer reports {BUILTIN_METRIC!r}, got "
+                          f"{t.metric!r} (set train.function to train with your own metric)")
+    if t.direction != "maximize":
+        raise ConfigError("train.direction: the built-in trainer's accuracy is maximised (set "
+                          "train.function to minimise a metric of your own)")
+    if t.args:
+        raise ConfigError("train.args: passed to a training function only; set train.function")
 
 
 def _validate_select(cfg: StudyConfig) -> None:

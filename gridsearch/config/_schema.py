@@ -13,10 +13,13 @@ from gridsearch import scaling as space
 from gridsearch.errors import ConfigError
 
 DATA_SOURCES = ("digits", "shapes", "cifar10", "cifar100", "mnist", "fashionmnist", "svhn",
-                "imagefolder")
+                "imagefolder", "external")
+EXTERNAL = "external"      # the training function brings its own data: gridsearch loads none
 OPTIMIZERS = ("sgd", "adamw")
 AUGMENTS = ("none", "crop", "random_resized_crop")
 GENERATED_SOURCES = ("digits", "shapes")   # bundled or generated: no data.root
+DIRECTIONS = ("maximize", "minimize")
+BUILTIN_METRIC = "accuracy"   # what the built-in trainer reports
 DATA_LAYOUTS = ("auto", "classes", "splits")  # an image folder: one tree, or train/ + val/
 CROPS = ("center", "stretch")                 # an image folder's images to image_size squares
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")  # training/_precision.py chooses for "auto"
@@ -130,6 +133,17 @@ class TrainConfig:
     # deterministic algorithms (cuDNN, cuBLAS): a retried (point, seed) reproduces on a GPU
     # (training/_determinism.py)
     deterministic: bool = False
+    # The training function: "module:function" taking (model, ctx: TrainContext) and returning the
+    # metric (a number, or a dict holding it and any other numbers); "" = the built-in trainer.
+    # A module beside the config file imports without being installed.
+    function: str = ""
+    metric: str = BUILTIN_METRIC     # the name every screen shows
+    direction: str = "maximize"      # or "minimize" (e.g. metric = "val_loss")
+    args: dict[str, Any] = field(default_factory=dict)   # [train.args]: handed over as ctx.args
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
 
     def seed_list(self) -> list[int]:
         """The seeds every point is trained with (weights and batch order)."""
@@ -257,6 +271,10 @@ class StudyConfig:
     def relative(self, name: str) -> Path:
         p = Path(name)
         return Path(self.path).parent / p if not p.is_absolute() and self.path else p
+
+    def folder(self) -> Path | None:
+        """The config file's folder (where a user's model or training module may live)."""
+        return Path(self.path).resolve().parent if self.path else None
 
     def data_root(self) -> Path:
         """The data root; a relative one is taken from the config file's folder."""

@@ -81,7 +81,12 @@ def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = Non
         "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if cfg is not None:
-        prov.update(search_study=cfg.name, dataset=cfg.data.source,
+        prov.update(objective=(f"validation {cfg.train.metric} ({cfg.train.direction})"
+                               if frozen else None),
+                    metric=cfg.train.metric, direction=cfg.train.direction,
+                    training=cfg.train.function or "built-in",
+                    config_folder=str(cfg.folder()) if cfg.folder() else None,
+                    search_study=cfg.name, dataset=cfg.data.source,
                     data_root=str(cfg.data_root().resolve()) if cfg.data.root else None,
                     image_size=cfg.data.image_size, train_size=cfg.data.train_size,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
@@ -178,7 +183,16 @@ class Exported:
         from gridsearch import models
 
         m, b = self.member(phi), self.baseline
-        return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"]).module
+        return models.build(b["model"], m["width_mult"], m["depth_mult"], b["num_classes"],
+                            self.folders).module
+
+    @property
+    def folders(self) -> tuple[Path | None, ...]:
+        """Where a ``module:function`` model is looked for before sys.path: the export's folder,
+        then the folder of the config it was exported from."""
+        where = (self.doc.get("provenance") or {}).get("config_folder")
+        return (Path(self.path).resolve().parent if self.path else None,
+                Path(where) if where else None)
 
 
     def build_timm(self, phi: float) -> nn.Module:

@@ -127,7 +127,8 @@ class Realiser:
 
     def __init__(self, model: str = "efficientnet_b0", base_resolution: int = 224,
                  num_classes: int = 1000, width_mult: float = 1.0, depth_mult: float = 1.0, *,
-                 seed: int = 0, counter: ComplexityCounter | None = None) -> None:
+                 seed: int = 0, counter: ComplexityCounter | None = None,
+                 folders: tuple[Path | None, ...] = ()) -> None:
         if not (width_mult > 0 and depth_mult > 0):
             raise ModelError(f"width and depth multipliers must be positive, got {width_mult}, "
                              f"{depth_mult}")
@@ -136,17 +137,19 @@ class Realiser:
         self.model, self.base_resolution, self.num_classes = model, base_resolution, num_classes
         self.width_mult, self.depth_mult, self.seed = width_mult, depth_mult, seed
         self.counter = counter or ComplexityCounter()
-        self.baseline: Baseline = get_baseline(model)
+        self.baseline: Baseline = get_baseline(model, folders)
         reference = self._build(width_mult, depth_mult, seed)
         self.reference = self.counter.count(reference.module, base_resolution)
         self.reference_layout = reference.layout
 
     @classmethod
-    def of(cls, model_cfg, seed: int = 0, counter: ComplexityCounter | None = None) -> "Realiser":
-        """The realiser of a config's ``[model]`` section (a :class:`gridsearch.config.ModelConfig`)."""
+    def of(cls, model_cfg, seed: int = 0, counter: ComplexityCounter | None = None,
+           folder: Path | None = None) -> "Realiser":
+        """The realiser of a config's ``[model]`` section (a :class:`gridsearch.config.ModelConfig`);
+        ``folder``: the config's, where a ``module:function`` model is looked for first."""
         m = model_cfg
         return cls(m.name, m.base_resolution, m.num_classes, m.width_mult, m.depth_mult,
-                   seed=seed, counter=counter)
+                   seed=seed, counter=counter, folders=(folder,))
 
     def baseline_dict(self) -> dict[str, Any]:
         """The measured baseline, as stored on a study and exported."""

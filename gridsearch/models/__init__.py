@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gridsearch.errors import ModelError
 from gridsearch.models.base import Baseline, Layout, Realised, signature
 from gridsearch.models.custom import is_factory_ref, load_factory
@@ -15,13 +17,13 @@ REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_
                                                      REGNET_Y_400MF)}
 
 
-def get_baseline(name: str) -> Baseline:
+def get_baseline(name: str, folders: tuple[Path | None, ...] = ()) -> Baseline:
     """The baseline called ``name``, ``timm:NAME`` (timm's generated families), or a user factory
-    given as ``package.module:function``."""
+    given as ``package.module:function`` (imported from ``folders`` first: the config's)."""
     if is_timm_ref(name):
         return load_timm(name)
     if is_factory_ref(name):
-        return load_factory(name)
+        return load_factory(name, folders)
     try:
         return REGISTRY[name]
     except KeyError:
@@ -30,11 +32,11 @@ def get_baseline(name: str) -> Baseline:
 
 
 def build(name: str, width_mult: float = 1.0, depth_mult: float = 1.0,
-          num_classes: int = 1000) -> Realised:
+          num_classes: int = 1000, folders: tuple[Path | None, ...] = ()) -> Realised:
     """Build ``name`` scaled by (width_mult, depth_mult)."""
     if width_mult <= 0 or depth_mult <= 0:
         raise ModelError(f"width and depth multipliers must be positive, got {width_mult}, {depth_mult}")
-    return get_baseline(name).build(width_mult, depth_mult, num_classes)
+    return get_baseline(name, folders).build(width_mult, depth_mult, num_classes)
 
 
 __all__ = ["ModelError", "Baseline", "Layout", "Realised", "REGISTRY", "build", "get_baseline",

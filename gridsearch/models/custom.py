@@ -1,11 +1,13 @@
-"""A user's own baseline: ``package.module:function`` taking (width_mult, depth_mult, num_classes)."""
+"""A user's own baseline: ``package.module:function`` taking (width_mult, depth_mult, num_classes),
+imported from the config's folder first (:mod:`gridsearch._imports`)."""
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 
 from torch import nn
 
+from gridsearch._imports import RefError, import_ref
 from gridsearch.errors import ModelError
 from gridsearch.models.base import Baseline, Layout, Realised
 
@@ -14,17 +16,11 @@ def is_factory_ref(name: str) -> bool:
     return ":" in name
 
 
-def load_factory(ref: str) -> Baseline:
-    module_name, _, func_name = ref.partition(":")
-    if not module_name or not func_name:
-        raise ModelError(f"model {ref!r}: expected 'package.module:function'")
+def load_factory(ref: str, folders: tuple[Path | None, ...] = ()) -> Baseline:
     try:
-        mod = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ModelError(f"model {ref!r}: cannot import {module_name!r} ({e})") from None
-    func = getattr(mod, func_name, None)
-    if not callable(func):
-        raise ModelError(f"model {ref!r}: {module_name!r} has no function {func_name!r}")
+        func = import_ref(ref, folders)
+    except RefError as e:
+        raise ModelError(f"model {ref!r}: {e}") from None
 
     def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
         try:

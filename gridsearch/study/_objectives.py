@@ -11,21 +11,23 @@ from gridsearch.config import ObjectivesConfig
 ACCURACY = "accuracy"
 
 
-def names(o: ObjectivesConfig) -> list[str]:
-    """Accuracy first, then what is minimised."""
-    return [ACCURACY, *o.minimize]
+def names(o: ObjectivesConfig, metric: str = ACCURACY) -> list[str]:
+    """The trained metric first (``[train] metric``), then what is minimised."""
+    return [metric, *o.minimize]
 
 
-def directions(o: ObjectivesConfig) -> list[str]:
-    return ["maximize"] + ["minimize"] * len(o.minimize)
+def directions(o: ObjectivesConfig, direction: str = "maximize") -> list[str]:
+    """The metric's direction (``[train] direction``), then ``minimize`` for each other one."""
+    return [direction] + ["minimize"] * len(o.minimize)
 
 
-def describe(o: ObjectivesConfig) -> str:
-    return ", ".join(f"{n} ({d})" for n, d in zip(names(o), directions(o)))
+def describe(o: ObjectivesConfig, metric: str = ACCURACY, direction: str = "maximize") -> str:
+    return ", ".join(f"{n} ({d})" for n, d in zip(names(o, metric), directions(o, direction)))
 
 
 def values(o: ObjectivesConfig, accuracy: float, attrs: Mapping[str, Any]) -> list[float]:
-    """The objective vector of a trained trial (its recorded attributes hold the rest)."""
+    """The objective vector of a trained trial (its recorded attributes hold the rest); the
+    first is the metric's value (``accuracy`` whatever the metric is called)."""
     out = [float(accuracy)]
     for name in o.minimize:
         v = attrs.get(name)

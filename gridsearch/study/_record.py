@@ -91,9 +91,12 @@ class TrialRecord:
     latency_device: str | None = None
     latency_load: int | None = None          # workers sharing the device while it was timed
     # -- training -------------------------------------------------------------------------------
+    # ``accuracy`` is the value of the study's metric ([train] metric: the built-in trainer's
+    # validation accuracy, or what a training function returns), whatever its name
     accuracy: float | None = None            # mean over the trial's seeds
     seed_accuracies: tuple[float, ...] = ()
     accuracy_history: tuple[float, ...] = ()
+    metrics: Any = None                      # other numbers the training function returned (means)
     epochs_done: int | None = None
     train_seconds: float | None = None
     images_per_second: float | None = None

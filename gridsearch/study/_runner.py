@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import Trial, TrialState
 
 from gridsearch.config import StudyConfig
+from gridsearch.errors import TrainingError
 from gridsearch.scaling import Spec
 from gridsearch.storage import redact
 from gridsearch.study import _objectives as objectives
@@ -35,10 +36,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Prepared:
-    """What every trial of a config needs, loaded once per process: the device and the data."""
+    """What every trial of a config needs, loaded once per process: the device, the data (None
+    when the training function brings its own) and the training function."""
 
     device: Any
     data: Any
+    fit: Any = None          # a training function (None: the built-in trainer)
 
 
 @dataclass
@@ -65,6 +68,11 @@ class Runner:
     def __init__(self, cfg: StudyConfig, realiser, prepared: Prepared, load: int = 1) -> None:
         self.cfg, self.realiser = cfg, realiser
         self.device, self.data, self.load = prepared.device, prepared.data, load
+        if prepared.fit is None:
+            from gridsearch.training import builtin_fit
+
+            prepared.fit = builtin_fit
+        self.fit = prepared.fit
 
     def run(self, study: optuna.Study, trial: Trial, item: Item | None, seeds: list[int],
             on_start: Callable[[int, Item], None] | None = None) -> Outcome:
@@ -104,12 +112,14 @@ class Runner:
             rec.set(feasible=True, verdict="feasible")
             started = time.perf_counter()
             results = [self._train(trial, m, seed, i == 0, rec) for i, seed in enumerate(seeds)]
-            accuracies = [r.accuracy for r in results]
+            accuracies = [r.value for r in results]
             accuracy = sum(accuracies) / len(accuracies)
             peak = max((r for r in results if r.peak_memory_mb is not None),
                        key=lambda r: r.peak_memory_mb, default=None)
+            extras = _mean_metrics([r.metrics for r in results])
             rec.set(accuracy=accuracy, train_seconds=round(time.perf_counter() - started, 3),
                     **({"seed_accuracies": accuracies} if len(seeds) > 1 else {}),
+                    **({"metrics": extras} if extras else {}),
                     **({"peak_memory_mb": peak.peak_memory_mb,
                         "peak_memory_kind": peak.peak_memory_kind} if peak else {}))
             values = objectives.values(cfg.objectives, accuracy, rec.attrs)
@@ -141,33 +151,57 @@ class Runner:
                 raise DeviceLost(reason) from e
             return Outcome(trial.number, spec, "FAIL", None, rec.attrs)
 
-    def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder):
-        """One training run; the first seed's epochs are the trial's intermediate values (what
-        the dashboard plots and the pruner judges)."""
-        from gridsearch.training import train
+    def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder) -> "Run":
+        """One training run of the study's training function; the first seed's epochs are the
+        trial's intermediate values (what the dashboard plots and the pruner judges).  A user's
+        function that runs out of memory is retried once, after the memory is released, from the
+        same initial weights (the built-in trainer retries in micro-batches itself)."""
+        from gridsearch.training import (PeakMemory, builtin_fit, call_fit, classify, release,
+                                         result_of)
+        from gridsearch.training import reason as fault_reason
 
         cfg = self.cfg
         history: list[float] = []
 
-        def report(epoch: int, acc: float) -> None:
-            if not first:
+        def report(epoch: int, value: float) -> None:
+            if not first or (history and epoch <= len(history)):   # a retry's epochs again
                 return
-            history.append(acc)
+            history.append(float(value))
             rec.set(epochs_done=epoch, accuracy_history=history)
             if cfg.objectives.multi:  # Optuna neither stores nor prunes these
                 return
-            trial.report(acc, epoch)
+            trial.report(float(value), epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-        module = (m.realised.module if seed == self.realiser.seed
-                  else self.realiser.build(m.spec, seed=seed).module)
-        res = train(module, self.data, m.resolution, dataclasses.replace(cfg.train, seed=seed),
-                    self.device, report)
+        oom = None
+        for attempt in (0, 1):
+            module = (m.realised.module if seed == self.realiser.seed and attempt == 0
+                      else self.realiser.build(m.spec, seed=seed).module)
+            ctx = context(cfg, m, seed, self.device, self.data, report)
+            peak = PeakMemory(self.device)
+            try:
+                with peak:
+                    trained = result_of(call_fit(self.fit, module, ctx), cfg.train.metric)
+                break
+            except Exception as e:  # noqa: BLE001 - out of memory: once more, else re-raised
+                if self.fit is builtin_fit or classify(e) != "oom":
+                    raise
+                if attempt:
+                    raise TrainingError(f"out of memory also when retried after releasing memory: "
+                                        f"{fault_reason(e)}") from e
+                oom = fault_reason(e)
+            del module
+            release(self.device)          # the exception and its frames are gone by now
+        res = trained.result
+        if res is not None:
+            if first:
+                rec.set(images_per_second=round(res.images_per_second, 1), device=res.device,
+                        **res.resources())
+            return Run(trained.value, trained.metrics, res.peak_memory_mb, res.peak_memory_kind)
         if first:
-            rec.set(images_per_second=round(res.images_per_second, 1), device=res.device,
-                    **res.resources())
-        return res
+            rec.set(device=str(self.device), **({"oom_retry": oom} if oom else {}))
+        return Run(trained.value, trained.metrics, peak.megabytes, peak.kind)
 
     def _check_limits(self, trial: Trial, rec: Recorder) -> None:
         """Record the activations / latency limits that can be checked; over one: infeasible."""
@@ -175,6 +209,36 @@ class Runner:
             trial.set_constraint(limit.name, limit.value)
             if not limit.feasible:
                 raise Infeasible(limit.reason)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run as a trial records it: the metric, the other numbers, the peak memory."""
+
+    value: float
+    metrics: dict[str, float]
+    peak_memory_mb: float | None
+    peak_memory_kind: str | None
+
+
+def context(cfg: StudyConfig, m, seed: int, device, data,
+            report: Callable[[int, float], None]):
+    """The :class:`gridsearch.TrainContext` of one run of the measured network ``m``."""
+    from gridsearch.training import TrainContext
+
+    p, t, d = m.spec.point, cfg.train, cfg.data
+    return TrainContext(
+        alpha=p.alpha if p else None, beta=p.beta if p else None, gamma=p.gamma if p else None,
+        phi=m.spec.phi, spec=m.spec, resolution=m.resolution, seed=seed, epochs=t.epochs,
+        train_size=d.train_size, val_size=d.val_size, batch_size=t.batch_size, lr=t.lr,
+        device=device, data=data, args=t.args, metric=t.metric,
+        recipe=dataclasses.replace(t, seed=seed), report=report)
+
+
+def _mean_metrics(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The extra numbers a training function returned, each the mean over the runs that gave it."""
+    keys = {k for r in runs for k in r}
+    return {k: sum(r[k] for r in runs if k in r) / sum(k in r for r in runs) for k in sorted(keys)}
 
 
 def _suggest(trial: Trial, item: Item) -> None:
@@ -194,11 +258,15 @@ def _best_effort(fn: Callable[[], Any]) -> None:
         log.debug("best-effort step failed", exc_info=True)
 
 
-def prepare(cfg: StudyConfig, realiser, device: str | None = None) -> Prepared:
-    """The device and the data every trial of ``cfg`` needs, checked before the store is touched:
-    a bad device (or a precision it cannot run), an unknown model or missing data fail here."""
-    from gridsearch.training import for_config, prepare_device
+def prepare(cfg: StudyConfig, realiser, device: str | None = None, fit=None) -> Prepared:
+    """The training function, the device and the data every trial of ``cfg`` needs, checked
+    before the store is touched: a training function that cannot be imported or called, a bad
+    device (or a precision it cannot run), an unknown model or missing data fail here."""
+    from gridsearch.config import EXTERNAL
+    from gridsearch.training import for_config, load_fit, prepare_device
 
+    fit = fit or load_fit(cfg)
     dev = prepare_device(device or cfg.train.device, cfg.train)
     _ = realiser.reference  # built and measured: an unknown model has failed by now
-    return Prepared(dev, for_config(cfg))   # read, checked against model.num_classes
+    data = None if cfg.data.source == EXTERNAL else for_config(cfg)  # checked: num_classes
+    return Prepared(dev, data, fit)

@@ -102,11 +102,15 @@ def decision_of(study, records: list[TrialRecord]):
 
 
 class Search:
-    """One study config bound to one storage URL, with its plan."""
+    """One study config bound to one storage URL, with its plan.  ``train``: a training function
+    ``fit(model, ctx)`` (:class:`gridsearch.TrainContext`) instead of ``[train] function`` / the
+    built-in trainer."""
 
     def __init__(self, cfg: StudyConfig, storage_url: str | None = None, counter=None,
-                 store: Store | None = None, plan: Plan | None = None, realiser=None) -> None:
+                 store: Store | None = None, plan: Plan | None = None, realiser=None,
+                 train=None) -> None:
         self.cfg = cfg
+        self._fit = train
         self.store = store or Store(cfg, storage_url)
         self.url = self.store.url
         self.plan = plan or plan_of(cfg)
@@ -163,15 +167,26 @@ class Search:
             from gridsearch.measure import ComplexityCounter, Realiser
 
             self._realiser = Realiser.of(self.cfg.model, seed=self.cfg.train.seed,
-                                         counter=self._counter or ComplexityCounter())
+                                         counter=self._counter or ComplexityCounter(),
+                                         folder=self.cfg.folder())
         return self._realiser
 
     @property
     def counter(self):
         return self.realiser().counter
 
+    def training_function(self):
+        """The study's training function, imported and checked (a :class:`ConfigError` naming
+        ``train.function`` when it cannot be used): what ``plan`` checks before measuring."""
+        if self._fit is None:
+            from gridsearch.training import load_fit
+
+            self._fit = load_fit(self.cfg)
+        return self._fit
+
     def plan_candidates(self, on_candidate: Callable[[int, Any], None] | None = None) -> list:
         """Realise and measure every planned item, without training (``gridsearch plan``)."""
+        self.training_function()
         out = []
         tol = self.cfg.budget.tolerance
         for i, item in enumerate(self.plan.items):
@@ -187,7 +202,7 @@ class Search:
         """Check and load what every trial needs (device, baseline, data), before the study is
         created or changed, so bad input leaves the store as it was."""
         if self._prepared is None:
-            self._prepared = prepare(self.cfg, self.realiser(), device)
+            self._prepared = prepare(self.cfg, self.realiser(), device, self.training_function())
         return self._prepared
 
     def init(self) -> bool:

@@ -95,7 +95,8 @@ class Store:
                                    "(run `gridsearch run` first)") from None
             try:
                 study = optuna.create_study(
-                    directions=objectives.directions(self.cfg.objectives), **kwargs)
+                    directions=objectives.directions(self.cfg.objectives, self.cfg.train.direction),
+                    **kwargs)
             except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
                 study = optuna.load_study(**kwargs)
         self._check_config(study)
@@ -117,8 +118,10 @@ class Store:
         stored = study.user_attrs.get("config")
         if stored is None:
             study.set_user_attr("config", mine)
-            study.set_user_attr("objective", "validation " + objectives.describe(self.cfg.objectives))
-            study.set_user_attr("objectives", objectives.names(self.cfg.objectives))
+            t = self.cfg.train
+            study.set_user_attr("objective", "validation " + objectives.describe(
+                self.cfg.objectives, t.metric, t.direction))
+            study.set_user_attr("objectives", objectives.names(self.cfg.objectives, t.metric))
             for k, v in self._attrs.items():
                 study.set_user_attr(k, v)
             return

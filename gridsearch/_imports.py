@@ -1,0 +1,47 @@
+"""A user's ``module:function`` reference, imported from the config's folder or ``sys.path``.
+
+Users keep their model and their training function in a module beside the study config, and run
+gridsearch from anywhere: the config's folder is searched first (without installing anything or
+setting PYTHONPATH), then ``sys.path``.  One function for every such reference (models, training
+functions), so the rule and its error message are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+class RefError(Exception):
+    """A reference that cannot be imported; the message names what was tried (one line)."""
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    module, _, name = ref.partition(":")
+    if not module or not name:
+        raise RefError(f"expected 'module:function', got {ref!r}")
+    return module, name
+
+
+def import_ref(ref: str, folders: tuple[Path | None, ...] = ()) -> Callable[..., Any]:
+    """The callable ``ref`` names, ``module:function``; ``folders`` (e.g. the config's) are
+    searched before ``sys.path``.  :class:`RefError` with what was tried when it cannot be had."""
+    module_name, name = split_ref(ref)
+    where = [str(Path(f).resolve()) for f in folders if f is not None]
+    added = [w for w in where if w not in sys.path]
+    sys.path[:0] = added          # searched first; kept, so a worker's later imports agree
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        looked = f"looked in {', '.join(where)} and sys.path" if where else "looked in sys.path"
+        raise RefError(f"cannot import {module_name!r} ({looked}): {e}") from None
+    except Exception as e:  # noqa: BLE001 - the user's module failed while importing
+        raise RefError(f"importing {module_name!r} failed: {type(e).__name__}: {e}") from None
+    func = getattr(module, name, None)
+    if func is None:
+        raise RefError(f"{module_name!r} ({getattr(module, '__file__', '?')}) has no {name!r}")
+    if not callable(func):
+        raise RefError(f"{module_name}.{name} is a {type(func).__name__}, not a function")
+    return func
