@@ -31,9 +31,9 @@ def import_ref(ref: str, folders: tuple[Path | None, ...] = ()) -> Callable[...,
     module_name, name = split_ref(ref)
     where = [str(Path(f).resolve()) for f in folders if f is not None]
     added = [w for w in where if w not in sys.path]
-    sys.path[:0] = added          # searched first; kept, so a worker's later imports agree
+    sys.path[:0] = added          # searched first; kept, so the module's own imports work
     try:
-        module = importlib.import_module(module_name)
+        module = _beside(module_name, where) or importlib.import_module(module_name)
     except ImportError as e:
         looked = f"looked in {', '.join(where)} and sys.path" if where else "looked in sys.path"
         raise RefError(f"cannot import {module_name!r} ({looked}): {e}") from None
@@ -45,3 +45,32 @@ def import_ref(ref: str, folders: tuple[Path | None, ...] = ()) -> Callable[...,
     if not callable(func):
         raise RefError(f"{module_name}.{name} is a {type(func).__name__}, not a function")
     return func
+
+
+def _beside(module_name: str, folders: list[str]) -> Any:
+    """The module ``module_name`` from the first of ``folders`` holding ``module_name.py``, loaded
+    from that file even when a module of that name from another folder was imported before (two
+    studies in one process, each with its own ``train.py``); None when no folder holds it."""
+    import importlib.util
+
+    for folder in folders:
+        path = Path(folder, *module_name.split(".")).with_suffix(".py")
+        if not path.is_file():
+            continue
+        loaded = sys.modules.get(module_name)
+        if loaded is not None and getattr(loaded, "__file__", None) \
+                and Path(loaded.__file__).resolve() == path.resolve():
+            return loaded
+        if "." in module_name:          # a package's module: the import system knows packages
+            sys.modules.pop(module_name, None)
+            return importlib.import_module(module_name)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        return module
+    return None

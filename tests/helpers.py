@@ -83,3 +83,49 @@ def error_lines(err: str) -> list[str]:
 
     return [ln for ln in err.splitlines()
             if ln.strip() and not re.match(r"gridsearch: (?!error:)[^:]+: ", ln)]
+
+
+# -- a training function of the tests' own (issue: bring your own training) ----------------------
+# Fast and the same on every machine: the value is a smooth function of the measured network (its
+# parameter count and resolution) plus a small per-(network, seed) deviation, so points differ,
+# seeds differ, and nothing depends on a machine's float results.  ``ctx.args`` steers it:
+#   fail: list of [alpha, beta, gamma] points whose training raises (ValueError)
+#   offset: added to every value;  sign: -1 turns the value into a loss (for metric "val_loss")
+OWN_TRAIN = '''
+import math
+import zlib
+
+
+def value(model, ctx):
+    n = sum(p.numel() for p in model.parameters())
+    base = 0.3 + 0.04 * math.log(n) + 0.002 * ctx.resolution
+    key = f"{n}-{ctx.resolution}-{ctx.seed}".encode()
+    noise = (zlib.crc32(key) % 1000 / 1000 - 0.5) * ctx.args.get("noise", 0.01)
+    return ctx.args.get("offset", 0.0) + ctx.args.get("sign", 1) * (base + noise)
+
+
+def fit(model, ctx):
+    point = [ctx.alpha, ctx.beta, ctx.gamma]
+    if point in ctx.args.get("fail", []):
+        raise ValueError(f"this point always fails: {point}")
+    v = value(model, ctx)
+    for epoch in range(1, ctx.epochs + 1):
+        ctx.report(epoch, v * epoch / ctx.epochs)
+    return {ctx.metric: v, "train_loss": 1.0 - v / 2}
+'''
+
+
+def own_training(config, module="owntrain", text=OWN_TRAIN, train="", data_external=True):
+    """Make the study config at ``config`` train with a function of its own: ``text`` written to
+    ``MODULE.py`` beside it, ``[train] function = "MODULE:fit"`` plus ``train`` (more [train]
+    keys), and (``data_external``) no data loaded by gridsearch.  Returns the config's path."""
+    from pathlib import Path
+
+    config = Path(config)
+    (config.parent / f"{module}.py").write_text(text)
+    cfg = config.read_text().replace(
+        'device = "cpu"', f'device = "cpu"\nfunction = "{module}:fit"\n{train}', 1)
+    if data_external:
+        cfg = cfg.replace('source = "digits"', 'source = "external"', 1)
+    config.write_text(cfg)
+    return config

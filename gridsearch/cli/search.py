@@ -87,8 +87,9 @@ def plan(args) -> int:
     from gridsearch.study import Search
 
     cfg = load_config(args)
-    subsets = _data(cfg)   # a data problem is reported before anything is measured
     search = Search(cfg)
+    search.training_function()   # a training function that cannot be used: before anything else
+    subsets = _data(cfg)   # a data problem is reported before anything is measured
     with slow(f"{cfg.name}: measuring the baseline {cfg.model.name} at "
               f"{cfg.model.base_resolution} px"):
         ref = search.realiser().reference
@@ -117,7 +118,7 @@ def plan(args) -> int:
         print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
                     "tolerance": cfg.budget.tolerance, "candidates": rows,
-                    "data": _data_manifest(subsets, rows).as_dict()})
+                    "data": _data_manifest(subsets, rows).as_dict() if subsets else None})
         return 0
     print(f"{cfg.name}: {len(rows)} candidates, baseline {cfg.model.name} at {ref.resolution} px: "
           f"{human(ref.flops)} FLOPs, {human(ref.params)} params, {human(ref.activations)} acts")
@@ -137,7 +138,10 @@ def plan(args) -> int:
           f"{n_ok} feasible, {len(rows) - n_ok} infeasible; `run` races the feasible points: "
           f"{cfg.select.n0} seeds each first, then seed rounds for those not eliminated (at most "
           f"{cfg.select.max_seeds})")
-    print("\n".join(_data_manifest(subsets, rows).summary()))
+    if subsets is not None:
+        print("\n".join(_data_manifest(subsets, rows).summary()))
+    else:
+        print(f"data: external (loaded by {cfg.train.function})")
     return 0
 
 

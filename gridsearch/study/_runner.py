@@ -143,7 +143,10 @@ class Runner:
             kind = fault_kind(e)
             if kind != "device" and probe_device(self.device) is not None:
                 kind = "device"      # the error left the device unusable: not this trial's fault
-            reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:500]
+            from gridsearch.training import FunctionError
+
+            reason = (str(e) if isinstance(e, FunctionError)
+                      else f"{type(e).__name__}: {e}").strip().splitlines()[0][:500]
             log.warning("trial %d failed (%s): %s", trial.number, kind, reason)
             rec.set(error=redact(reason), error_kind=kind)
             study.tell(trial, state=TrialState.FAIL)
@@ -262,11 +265,9 @@ def prepare(cfg: StudyConfig, realiser, device: str | None = None, fit=None) -> 
     """The training function, the device and the data every trial of ``cfg`` needs, checked
     before the store is touched: a training function that cannot be imported or called, a bad
     device (or a precision it cannot run), an unknown model or missing data fail here."""
-    from gridsearch.config import EXTERNAL
     from gridsearch.training import for_config, load_fit, prepare_device
 
     fit = fit or load_fit(cfg)
     dev = prepare_device(device or cfg.train.device, cfg.train)
     _ = realiser.reference  # built and measured: an unknown model has failed by now
-    data = None if cfg.data.source == EXTERNAL else for_config(cfg)  # checked: num_classes
-    return Prepared(dev, data, fit)
+    return Prepared(dev, for_config(cfg), fit)   # data checked against model.num_classes

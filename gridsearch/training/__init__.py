@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_data": ["Subsets", "load_data", "for_config", "check_classes", "resolution_warning",
               "stratified_indices"],
     "_manifest": ["Manifest"],
-    "_context": ["TrainContext", "Trained", "Fit", "builtin_fit", "load_fit", "call_fit",
+    "_context": ["TrainContext", "Trained", "Fit", "FunctionError", "builtin_fit", "load_fit", "call_fit",
                  "result_of"],
     "_trainer": ["Recipe", "TrainResult", "train", "evaluate", "resize", "precise_bn", "cosine",
                  "optimizer", "inputs", "retry_micro_batch"],

@@ -25,6 +25,11 @@ from gridsearch._imports import RefError, import_ref
 from gridsearch.errors import ConfigError, TrainingError
 
 
+class FunctionError(TrainingError):
+    """The user's training function raised: the message is its exception's type, message and the
+    line of the user's file it came from (a trial's ``error`` as it is, no type prefixed)."""
+
+
 @dataclass(frozen=True)
 class TrainContext:
     """How to train one candidate network once (one point, one seed).  Field by field:
@@ -134,7 +139,7 @@ def call_fit(fit: Fit, model: Any, ctx: TrainContext) -> Any:
     except Exception as e:  # noqa: BLE001 - sorted: the trial's fault unless the device's
         if fit is builtin_fit or classify(e) != "trial" or isinstance(e, TrainingError):
             raise
-        raise TrainingError(f"{type(e).__name__}: {_first_line(e)}{_where(e, fit)}") from e
+        raise FunctionError(f"{type(e).__name__}: {_first_line(e)}{_where(e, fit)}") from e
 
 
 def _first_line(e: BaseException) -> str:

@@ -398,9 +398,12 @@ def _build_standard(src, entry, train_size, val_size, seed, image_size, crop, sk
 
 
 # -- a study's data --------------------------------------------------------------------------
-def for_config(cfg, progress: Callable[[int, int], None] | None = None) -> Subsets:
-    """The subsets of a study config's ``[data]``, checked against ``model.num_classes``."""
+def for_config(cfg, progress: Callable[[int, int], None] | None = None) -> Subsets | None:
+    """The subsets of a study config's ``[data]``, checked against ``model.num_classes``; None
+    with ``source = "external"`` (the training function brings its own data)."""
     d = cfg.data
+    if d.source == "external":
+        return None
     subsets = load_data(d.source, cfg.data_root() if d.root else "", d.train_size, d.val_size,
                         d.seed, d.image_size, layout=d.layout, train_dir=d.train_dir,
                         val_dir=d.val_dir, crop=d.crop, skip_bad=d.skip_bad, progress=progress)
