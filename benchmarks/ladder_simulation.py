@@ -1,7 +1,7 @@
 """The fidelity ladder on simulated banks: does climbing only while the ranking moves find the
 top fidelity's answer for less than racing every point there?
 
-    python benchmarks/ladder_simulation.py [--reps 1000] [--z 1.0] [--sweep-reps 300]
+    python benchmarks/ladder_simulation.py [--reps 1000] [--z 1.0] [--lead 0.02] [--sweep-reps 200]
 
 Numpy only (no torch), seeded: the same command prints the same numbers. A bank is k = 20 points
 (the feasible points of EfficientNet's grid: α, β, γ in 1.0, 1.1, …, 2.0 with α·β²·γ² within 0.1
@@ -26,7 +26,8 @@ Procedures (every rung decides by KN's race, gridsearch.selection.Race: δ = 0.0
 
   ladder        rung 0, then the top 4 (gridsearch.selection.carry: survivors first) raced at
                 rung 1; climb to rung 2 only when gridsearch.selection.stability says rung 1
-                did not keep rung 0's top group; the answer is the highest rung's race winner;
+                did not keep rung 0's top group; the answer is the highest rung's winner.
+                Two ladders: above rung 0 a race per rung, or 5 fixed seeds and the best mean;
   (a) rung 0    the search's winner;
   (b) top rung  every point raced at the top rung (the reference);
   (c) confirm   today's `confirm`: the search's top 3 re-trained at the top rung with 3 fixed
