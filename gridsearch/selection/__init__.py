@@ -1,5 +1,6 @@
 """Choosing under noise: the one selection rule every output uses, ranking and selection with an
-indifference zone, and Pareto fronts.
+indifference zone, Pareto fronts, and the fidelity ladder's rule (which points climb, whether a
+rung keeps the previous rung's top group, Kendall's τ between rungs).
 
 KN, Kim & Nelson's fully sequential procedure (ACM TOMACS 11(3), 2001), with common random numbers
 (seed r is the same seed for every candidate): every candidate gets n0 seeds, then one more seed
@@ -21,4 +22,6 @@ __getattr__, __dir__, __all__ = attach(__name__, {
               "DEFAULT_CONFIDENCE"],
     "_decision": ["Decision", "Standing", "p_best", "P_BEST_METHOD"],
     "_kn": ["Forecast", "eta", "h2", "half_width", "forecast", "pair_variances"],
+    "_ladder": ["RungResult", "Stability", "Agreement", "Ladder", "carry", "stability",
+                "agreement", "ladder", "epsilon", "standard_error", "DEFAULT_Z"],
 })
