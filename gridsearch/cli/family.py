@@ -96,20 +96,21 @@ def freeze_cmd(args) -> int:
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     selection = search.selection()
-    frozen = store_frozen(study, freeze(selection, cfg.name))
+    metric = cfg.train.metric
+    frozen = store_frozen(study, freeze(selection, cfg.name, metric))
     ranked = selection.ranked
     if args.json:
         print_json({"frozen": frozen.as_dict(), "selection": selection.as_dict(),
                     "candidates": [c.as_dict() for c in ranked]})
         return 0
     tied = {id(t) for t in selection.ties}
-    rows = [{"rank": i + 1, **r.point.as_dict(), "accuracy": r.summary.text(),
+    rows = [{"rank": i + 1, **r.point.as_dict(), metric: r.summary.text(),
              "tie": "tie" if id(r) in tied else "", "trials": _trials(r),
              "flops": human(r.flops), "eff_gamma": round(r.effective_gamma, 4)}
             for i, r in enumerate(ranked[:max(1, args.top)])]
     print(f"{cfg.name}: {len(ranked)} feasible finished point(s) of the {selection.source} "
           f"({selection.study}); the selected point first")
-    print(table(rows, ["rank", "alpha", "beta", "gamma", "accuracy", "tie", "trials", "flops",
+    print(table(rows, ["rank", "alpha", "beta", "gamma", metric, "tie", "trials", "flops",
                        "eff_gamma"]))
     print(frozen.text() + "; stored as study user attribute 'frozen'")
     print(f"verdict: {selection.verdict()}")
@@ -137,7 +138,7 @@ def _from_config(args) -> tuple[StudyConfig, Frozen]:
     search = Search(cfg, args.storage)
     frozen = stored_frozen(search.study(create=False))
     if frozen is None:
-        frozen = freeze(search.selection(), cfg.name)
+        frozen = freeze(search.selection(), cfg.name, cfg.train.metric)
         _note(args, f"{cfg.name}: not frozen yet; using the selected point "
                     f"({frozen.study}#{frozen.trial}; run `gridsearch freeze` to record it)")
     return cfg, frozen

@@ -40,17 +40,18 @@ def status(args) -> int:
     from gridsearch.study import Search
 
     cfg = load_config(args)
+    metric = cfg.train.metric
     search = Search(cfg, args.storage)
     records = search.records()
-    rows = [r.row() for r in records]
+    rows = [{**r.row(), metric: r.row()["accuracy"]} for r in records]
     if args.json:
         print_json(rows)
         return 0
     shown = [{**r, **{k: human(r[k]) for k in ("flops", "params", "activations")}} for r in rows]
-    columns = list(COLUMNS)
+    columns = [metric if c == "accuracy" else c for c in COLUMNS]
     for optional, after in OPTIONAL:
         if any(r.get(optional) is not None for r in rows):
-            columns.insert(columns.index(after) + 1, optional)
+            columns.insert(columns.index(metric if after == "accuracy" else after) + 1, optional)
     print(table(shown, columns))
     states: dict[str, int] = {}
     for r in records:
@@ -63,11 +64,12 @@ def status(args) -> int:
               f"{p['left']} left of {p['points']}")
     ranked = rank(records)
     if ranked and max(c.runs for c in ranked) > 1:
-        print("per point, over its seeds (best mean first; 95% CI of the mean, within [0, 1]):")
-        print(table([{**c.point.as_dict(), "accuracy": c.summary.text(),
+        within = ", within [0, 1]" if metric == "accuracy" else ""
+        print(f"per point, over its seeds (best mean first; 95% CI of the mean{within}):")
+        print(table([{**c.point.as_dict(), metric: c.summary.text(),
                       "ci95": f"[{c.summary.ci_low:.4f}, {c.summary.ci_high:.4f}]",
                       "trials": ",".join(map(str, c.trials))} for c in ranked],
-                    ["alpha", "beta", "gamma", "accuracy", "ci95", "trials"]))
+                    ["alpha", "beta", "gamma", metric, "ci95", "trials"]))
     if len(search.study(create=False).directions) == 1:
         try:
             sel = search.selection(records)
@@ -103,13 +105,17 @@ def best(args) -> int:
         pool = confirmed if sel.source == "confirmation" else records
         mine = [r for r in pool if r.number in w.trials]
         first = mine[0]
+        metric = cfg.train.metric
         out = {**summary(first), **w.point.as_dict(),
-               "accuracy": w.value, **{f"accuracy_{k}": v for k, v in w.summary.as_dict().items()},
+               "metric": metric, "direction": cfg.train.direction, "value": w.value,
+               metric: w.value, **{f"{metric}_{k}": v for k, v in w.summary.as_dict().items()},
                "study": w.study, "trial": w.refs[0], "trials": w.refs,
                "seeds": sorted(s for r in mine for s in r.seeds),
                "source": sel.source, "margin": sel.margin,
                "p_value": sel.test.p if sel.test else None,
                "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
+        if metric != "accuracy":
+            out.pop("accuracy", None)      # summary()'s name for the first trial's value
         if sel.race is not None:
             out["race"] = sel.race.as_dict()
         if not args.json:

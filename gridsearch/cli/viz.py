@@ -162,17 +162,17 @@ def compare(args) -> int:
         print_json({"phi": args.phi, "rows": rows, "files": [str(out / "compare.csv"), str(png)]})
         return 0
     shown = [{**r, "flops": human(r["flops"]), "params": human(r["params"]),
-              "activations": human(r["activations"]), "accuracy": e.summary.text() if e.summary
-              else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
+              "activations": human(r["activations"]),
+              cfg.train.metric: e.summary.text() if e.summary else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
               else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries)]
     print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
-                        "accuracy", "p_vs_compound"]))
+                        cfg.train.metric, "p_vs_compound"]))
     missing = {COMPOUND, *comp.names} - {e.strategy for e in entries}
     if missing:
         print(f"not trained (failed, see `gridsearch status`): {', '.join(sorted(missing))}")
     if base is not None:
-        print(_compare_verdict(rows))
+        print(_compare_verdict(rows, cfg.train.metric))
     off = [r["strategy"] for r in rows if r["within_tolerance"] is False and r["strategy"] != "compound"]
     if off:
         print(f"note: {', '.join(off)} could not match the compound FLOPs within "
@@ -181,8 +181,10 @@ def compare(args) -> int:
     return 0
 
 
-def _compare_verdict(rows) -> str:
-    """Is compound's gap to each strategy significant (Welch's t-test, p < 0.05)?"""
+def _compare_verdict(rows, metric: str = "accuracy") -> str:
+    """Is compound's gap to each strategy significant (Welch's t-test, p < stats.ALPHA)?"""
+    from gridsearch.stats import ALPHA
+
     base = next(r for r in rows if r["strategy"] == "compound")
     if base["n"] < 2:
         return "no noise estimate (one seed each): re-run with --seeds 3 to test the gaps"
@@ -192,6 +194,6 @@ def _compare_verdict(rows) -> str:
             continue
         gap = base["accuracy"] - r["accuracy"]
         p = r["p_vs_compound"]
-        sig = "significant" if p is not None and p < 0.05 else "not significant"
+        sig = "significant" if p is not None and p < ALPHA else "not significant"
         parts.append(f"{r['strategy']} {gap:+.4f} (p = {'n/a' if p is None else f'{p:.3g}'}, {sig})")
-    return "compound minus: " + "; ".join(parts)
+    return f"compound minus ({metric}): " + "; ".join(parts)

@@ -32,7 +32,7 @@ class Frozen:
     effective_gamma: float     # what the search's realised resolution gave (γ unless repaired)
     trial: int                 # the first trial that trained the point (in ``study``)
     trials: tuple[int, ...]
-    value: float               # mean accuracy
+    value: float               # the metric's mean (accuracy unless [train] metric says otherwise)
     study: str                 # the study those trials belong to
     frozen_at: str = ""
     std: float = 0.0
@@ -43,6 +43,7 @@ class Frozen:
     ties: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
     verdict: str = ""
     search_study: str = ""
+    metric: str = "accuracy"   # the name of ``value`` ([train] metric)
 
     @property
     def point(self) -> Point:
@@ -73,17 +74,17 @@ class Frozen:
                        source=source, **opt,
                        ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
                        verdict=str(d.get("verdict", "")),
-                       search_study=search_study)
+                       search_study=search_study, metric=str(d.get("metric", "accuracy")))
         except (KeyError, TypeError, ValueError) as e:
             raise GridsearchError(f"the study's stored '{FROZEN_ATTR}' attribute is malformed ({e}); "
                                   "run `gridsearch freeze` again") from None
 
     def text(self) -> str:
-        """One line: α, β, γ (effective γ), the accuracy with its noise, the margin and p."""
+        """One line: α, β, γ (effective γ), the metric with its noise, the margin and p."""
         acc = f"{self.value:.4f}" + (f" ± {self.std:.4f}" if self.n > 1 else "") + f" (n={self.n})"
         out = (f"frozen: α={self.alpha:g} β={self.beta:g} γ={self.gamma:g} "
                f"(effective γ {self.effective_gamma:g}), trial {self.study}#{self.trial}, "
-               f"accuracy {acc} [{self.source}]")
+               f"{self.metric} {acc} [{self.source}]")
         if self.margin is not None and self.margin < 0:   # a race chose it within δ, for cost
             out += (f", {-self.margin:.4f} below the next point's mean (within the race's δ: "
                     "chosen for fewer FLOPs)")
@@ -93,8 +94,9 @@ class Frozen:
         return out
 
 
-def freeze(selection: Selection, search_study: str) -> Frozen:
-    """The selection's winner as frozen coefficients (``search_study``: the search's name)."""
+def freeze(selection: Selection, search_study: str, metric: str = "accuracy") -> Frozen:
+    """The selection's winner as frozen coefficients (``search_study``: the search's name;
+    ``metric``: what its value is, ``[train] metric``)."""
     w = selection.winner
     s = w.summary
     p = w.point
@@ -102,7 +104,7 @@ def freeze(selection: Selection, search_study: str) -> Frozen:
                   selection.study, std=s.std, n=s.n, source=selection.source,
                   margin=selection.margin, p_value=selection.test.p if selection.test else None,
                   ties=tuple((t.point.alpha, t.point.beta, t.point.gamma) for t in selection.ties),
-                  verdict=selection.verdict(), search_study=search_study)
+                  verdict=selection.verdict(), search_study=search_study, metric=metric)
 
 
 def store_frozen(study, frozen: Frozen) -> Frozen:

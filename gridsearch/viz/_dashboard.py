@@ -29,7 +29,7 @@ from gridsearch.viz._report import accuracy_text, facts
 
 log = logging.getLogger(__name__)
 
-METRIC_NAME = "val_accuracy"
+METRIC_PREFIX = "val_"    # the dashboard's name of the trained metric: val_accuracy, val_top1, …
 
 
 SELECTED_ATTR = "selected"
@@ -43,7 +43,7 @@ def selected_text(search, f: dict | None = None) -> str | None:
     if not b:
         return None
     acc = accuracy_text(b)
-    return (f"α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}, accuracy {acc} "
+    return (f"α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}, {f['metric']} {acc} "
             f"[{b['source']}, {b['trial']}]: {f['selection']['verdict']}")
 
 
@@ -59,7 +59,7 @@ def study_note(search, f: dict | None = None) -> str:
         sel = f["selection"]
         acc = accuracy_text(b)
         lines += [f"**Selected point ({b['source']}): α = {b['alpha']:g}, β = {b['beta']:g}, "
-                  f"γ = {b['gamma']:g}**, mean accuracy **{acc}**, trials of `{b['study']}` "
+                  f"γ = {b['gamma']:g}**, mean {f['metric']} **{acc}**, trials of `{b['study']}` "
                   f"starting at {b['trial']}"
                   + (f"; resolution {b['resolution']} (effective γ {b['effective_gamma']:g}); "
                      f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else "")
@@ -68,7 +68,7 @@ def study_note(search, f: dict | None = None) -> str:
                   "The dashboard's *Best Trial* is the single highest value of one trial (one "
                   "seed); the selection above is gridsearch's rule over every seed "
                   "(`gridsearch best`).", ""]
-        lines += ["| α | β | γ | accuracy mean ± std | n | 95% CI | trials |",
+        lines += [f"| α | β | γ | {f['metric']} mean ± std | n | 95% CI | trials |",
                   "|---|---|---|---|---|---|---|"]
         for r in sel["ranked"][:10]:
             refs = f"{r['study']}#" + ", ".join(map(str, r["trials"][:8])) + (
@@ -117,7 +117,9 @@ def annotate(search) -> int:
 
     study = search.study(create=False)
     written = 0
-    names = [METRIC_NAME, *objective_names(study)[1:]]
+    metric = search.cfg.train.metric
+    names = [metric if metric.startswith(METRIC_PREFIX) else METRIC_PREFIX + metric,
+             *objective_names(study)[1:]]
     if study.metric_names != names:
         study.set_metric_names(names)
     f = facts(search)                # the trials and the selection, read once for both

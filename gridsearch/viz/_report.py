@@ -50,7 +50,9 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     secs = [float(r.train_seconds) for r in timed]
     corr = {k: pearson([float(getattr(r, k)) for r in timed], secs) for k in PREDICTORS}
     frozen = stored_frozen(study)
-    out: dict[str, Any] = {"study": study.study_name, "trials": len(records), "counts": counts,
+    out: dict[str, Any] = {"study": study.study_name, "metric": search.cfg.train.metric,
+                           "direction": search.cfg.train.direction,
+                           "trials": len(records), "counts": counts,
                            "timed_trials": len(timed), "pearson_r_vs_train_seconds": corr,
                            "best": None, "selection": None,
                            "frozen": frozen.as_dict() if frozen else None}
@@ -200,7 +202,11 @@ def _confirm_race(search):
 
 def trials_table(records) -> pd.DataFrame:
     """Every trial as a row of the record's columns (the report's trials.csv)."""
-    return pd.DataFrame([r.row() for r in records], columns=COLUMNS)
+    rows = [r.row() for r in records]
+    extra = sorted({k for r in records for k in (r.metrics or {})})
+    for row, r in zip(rows, records):      # the training function's other numbers, one column each
+        row.update({f"metrics.{k}": (r.metrics or {}).get(k) for k in extra})
+    return pd.DataFrame(rows, columns=[*COLUMNS, *(f"metrics.{k}" for k in extra)])
 
 
 def _per_point(df: pd.DataFrame, records) -> pd.DataFrame:

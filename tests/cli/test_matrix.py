@@ -72,7 +72,7 @@ def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
 
     downstream("search")
     table = run(capsys, "compare", path, "--phi", "1", "--seeds", "2", "-o", tmp_path / "cmp")
-    assert "compound minus:" in table
+    assert "compound minus (accuracy):" in table
     confirmed = run(capsys, "confirm", path, "--top", "2", "--seeds", "2", "--no-progress")
     assert "Kendall τ" in confirmed and "verdict:" in confirmed
     if "race" in kind:     # the config races: so does its confirmation

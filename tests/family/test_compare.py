@@ -51,7 +51,7 @@ def test_compare_with_two_workers_trains_each_strategy_and_seed_once(tmp_path):
                           for seed in (0, 1)}
     assert set(units.values()) == {1}
     assert len({t.user_attrs["worker"] for t in trials}) == 2
-    assert "compound minus:" in r.stdout and (tmp_path / "out" / "compare.csv").is_file()
+    assert "compound minus (accuracy):" in r.stdout and (tmp_path / "out" / "compare.csv").is_file()
     # run again: everything is stored, nothing is trained
     again = cli("compare", path, "--seeds", "2", "--no-progress", "-o", tmp_path / "out",
                 cwd=tmp_path)

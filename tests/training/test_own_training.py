@@ -210,7 +210,7 @@ def test_extra_numbers_are_stored_and_shown(tiny_config, tmp_path, capsys):
     for r in done:
         assert math.isclose(r.metrics["train_loss"], 1.0 - r.accuracy / 2)
     assert cli.main(["status", str(path), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["trials"]
+    rows = json.loads(capsys.readouterr().out)
     assert {json.dumps(r["metrics"], sort_keys=True) for r in rows if r["state"] == "COMPLETE"} \
         == {json.dumps({"train_loss": r.metrics["train_loss"]}, sort_keys=True) for r in done}
     assert cli.main(["report", str(path), "-o", str(tmp_path / "rep")]) == 0
@@ -225,7 +225,7 @@ def test_extra_numbers_are_stored_and_shown(tiny_config, tmp_path, capsys):
            "wsgi.input": BytesIO()}
     wsgiref.util.setup_testing_defaults(env)
     got = []
-    body = b"".join(app(env, lambda status, headers: got.append(status)))
+    body = b"".join(app(env, lambda status, headers, exc=None: got.append(status)))
     assert got[0].startswith("200")
     trials = json.loads(body)["trials"]
     shown = [a for t in trials for a in t["user_attrs"] if a["key"] == "metrics"]
