@@ -114,6 +114,13 @@ def plan(args) -> int:
 
     search.plan_candidates(add)
     bar.close()
+    first: dict = {}
+    for r in rows:        # points that realise one network train identically: one candidate
+        lay = r["depths"], r["widths"], r["res"]
+        r["same_as"] = None
+        if r["depths"] is not None and r["verdict"] == "ok":
+            r["same_as"] = first.setdefault(lay, r["#"])
+            r["same_as"] = None if r["same_as"] == r["#"] else r["same_as"]
     if args.json:
         print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
@@ -127,10 +134,17 @@ def plan(args) -> int:
     shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
               "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
              for r in rows]
+    merged = [r for r in rows if r["same_as"] is not None]
     print(table(shown, ["#", *(["width_share"] if shares else []), "alpha", "beta",
                         "gamma", "nominal", "res", "eff_gamma", "depths",
-                        "widths", "flops", "ratio", "params", "acts", "verdict"]))
-    n_ok = sum(r["verdict"] == "ok" for r in rows)
+                        "widths", "flops", "ratio", "params", "acts", "verdict",
+                        *(["same_as"] if merged else [])]))
+    if merged:
+        print("merged (the same network at the same resolution, one candidate): "
+              + "; ".join(f"#{r['#']} = #{r['same_as']}" for r in merged)
+              + " — each is trained once (its first seed, which shows its network), then counts "
+                "as the earlier point")
+    n_ok = sum(r["verdict"] == "ok" and r["same_as"] is None for r in rows)
     seeds = len(cfg.train.seed_list())
     print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible (each infeasible point is recorded "
           f"once, not trained); `run` trains {n_ok} × {seeds} seed(s) = {n_ok * seeds} units"

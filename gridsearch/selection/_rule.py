@@ -46,8 +46,8 @@ def network(record: Any) -> tuple[str, int] | None:
     """What identifies a record's network: its recorded layout and resolution (None when either
     was not recorded). Two points with the same network train identically seed for seed."""
     layout, res = getattr(record, "layout", None), getattr(record, "resolution", None)
-    if layout is None or res is None:
-        return None
+    if layout is None or res is None or (isinstance(layout, dict) and layout.get("depths") is None):
+        return None                 # not recorded, or a builder that cannot tell its layout
     return json.dumps(layout, sort_keys=True), int(res)
 
 
