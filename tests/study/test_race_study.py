@@ -172,6 +172,7 @@ def test_status_best_and_freeze_while_a_worker_s_race_is_undecided(tmp_path, ref
     """Watching a race is what status is for (at 37b1639 it ended in 'unexpected error')."""
     path = _config(tmp_path, "ref", delta=reference[1])
     first_stage = 3 * len(config.load(path).points())
+    assert cli("init", path, cwd=tmp_path).returncode == 0
     r = cli("worker", path, "--no-progress", "--max-trials", first_stage + 1, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     search = Search(config.load(path))
