@@ -114,7 +114,7 @@ def freeze_cmd(args) -> int:
                        "eff_gamma"]))
     print(frozen.text() + "; stored as study user attribute 'frozen'")
     print(f"verdict: {selection.verdict()}")
-    if len(selection.ties) > 1:
+    if selection.ties:
         print(f"ties: {selection.ties_text()}")
     return 0
 

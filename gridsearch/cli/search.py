@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -114,6 +115,13 @@ def plan(args) -> int:
 
     search.plan_candidates(add)
     bar.close()
+    first: dict = {}
+    for r in rows:        # points that realise one network train identically: one candidate
+        lay = r["depths"], r["widths"], r["res"]
+        r["same_as"] = None
+        if r["depths"] is not None and r["verdict"] == "ok":
+            r["same_as"] = first.setdefault(lay, r["#"])
+            r["same_as"] = None if r["same_as"] == r["#"] else r["same_as"]
     if args.json:
         print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},
                     "target": cfg.target_multiplier, "mode": cfg.budget.mode,
@@ -127,10 +135,17 @@ def plan(args) -> int:
     shown = [{**r, "depths": _list(r["depths"]), "widths": _list(r["widths"]),
               "flops": human(r["flops"]), "params": human(r["params"]), "acts": human(r["acts"])}
              for r in rows]
+    merged = [r for r in rows if r["same_as"] is not None]
     print(table(shown, ["#", *(["width_share"] if shares else []), "alpha", "beta",
                         "gamma", "nominal", "res", "eff_gamma", "depths",
-                        "widths", "flops", "ratio", "params", "acts", "verdict"]))
-    n_ok = sum(r["verdict"] == "ok" for r in rows)
+                        "widths", "flops", "ratio", "params", "acts", "verdict",
+                        *(["same_as"] if merged else [])]))
+    if merged:
+        print("merged (the same network at the same resolution, one candidate): "
+              + "; ".join(f"#{r['#']} = #{r['same_as']}" for r in merged)
+              + " — each is trained once (its first seed, which shows its network), then counts "
+                "as the earlier point")
+    n_ok = sum(r["verdict"] == "ok" and r["same_as"] is None for r in rows)
     seeds = len(cfg.train.seed_list())
     print(f"{n_ok} feasible, {len(rows) - n_ok} infeasible (each infeasible point is recorded "
           f"once, not trained); `run` trains {n_ok} × {seeds} seed(s) = {n_ok * seeds} units"
@@ -227,16 +242,16 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
     trial on stderr (logs, Slurm, docker); a race's forecast as soon as its first stage is done.
     Returns (started, finished, close)."""
     name = search.cfg.name
-    told = [search.race() is not None]   # the first stage was over before this run
+    # the first stage was over before this run, or a pool's parent tells (once, for all workers)
+    told = [pooled() or _forecast(search) is not None]
 
     def forecast(write) -> None:
         if told[0]:
             return
-        race = search.race()
-        if race is not None:
+        f = _forecast(search)
+        if f is not None:
             told[0] = True
-            if race.forecast is not None:
-                write(f"{name}: first stage done: {race.forecast.text()}")
+            write(f"{name}: first stage done: {f.text()}")
 
     if not args.no_progress and sys.stderr.isatty():
         bar = tqdm(total=total, initial=initial, desc=name, unit=unit, dynamic_ncols=True)
@@ -257,6 +272,20 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
         forecast(say)
 
     return (lambda number, item: None), finished, (lambda: None)
+
+
+def _forecast(search: Search):
+    """The race's forecast once its first stage is done (None before, or without a race)."""
+    race = search.race()
+    return None if race is None else race.forecast
+
+
+def pooled() -> bool:
+    """This process is one worker of a ``run --workers N`` pool: the pool's parent prints the
+    race's forecast and decision once, for all of them."""
+    from gridsearch.study import POOL_ENV
+
+    return bool(os.environ.get(POOL_ENV))
 
 
 def describe(o) -> str:
@@ -313,7 +342,8 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
         counts[o.state] = counts.get(o.state, 0) + 1
     ran = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
     print(f"{cfg.name}: ran {ran}; {search.remaining()} left", file=out)
-    print_race(search, out)
+    if not pooled():
+        print_race(search, out)
     return 0
 
 
@@ -365,10 +395,17 @@ def pool(args, search: Search, command) -> int:
             print(f"worker {i}: {text}", file=sys.stderr, flush=True)
 
     procs = Pool([command(s) for s in slots], line, storage=search.url, slots=slots)
+    told = [_forecast(search) is not None]
+    ticks = 0
     try:
         procs.start()
         while procs.alive():
             time.sleep(1.0)
+            ticks += 1
+            if not told[0] and ticks % 5 == 0 and _forecast(search) is not None:
+                told[0] = True   # once for the pool, not once per worker
+                line_all = f"{cfg.name}: first stage done: {_forecast(search).text()}"
+                (bar.write if tty else print)(f"gridsearch: {line_all}", file=sys.stderr)
             if tty:
                 p = search.progress()
                 bar.n = p["done"] + p["failed"]

@@ -75,9 +75,20 @@ def status(args) -> int:
             sel = search.selection(records)
         except GridsearchError:
             sel = None
+        race = search.race(records)
+        if race is not None:              # watching a race: its state and what δ will cost
+            d = race.decision
+            if race.first_stage is None and not d.done:
+                gone = sum(1 for s_ in d.standings if not s_.survived)
+                print(f"race: round {d.seeds + 1} (seeds per survivor after it), "
+                      f"{len(d.survivors)} survivor(s), {gone} eliminated, {d.runs} runs used")
+            if race.forecast is not None:
+                print(f"forecast: {race.forecast.text()}")
         if sel is not None:
             w = sel.winner
-            print(f"selected ({sel.source}): {w.coefficients()}  {w.summary.text()}  "
+            how = f"{sel.source}, provisional: the race is running" if sel.provisional \
+                else sel.source
+            print(f"selected ({how}): {w.coefficients()}  {w.summary.text()}  "
                   f"[{w.refs[0]}]")
             print(f"verdict: {sel.verdict()}")
     confirm = search.confirmation()
@@ -111,7 +122,7 @@ def best(args) -> int:
                metric: w.value, **{f"{metric}_{k}": v for k, v in w.summary.as_dict().items()},
                "study": w.study, "trial": w.refs[0], "trials": w.refs,
                "seeds": sorted(s for r in mine for s in r.seeds),
-               "source": sel.source, "margin": sel.margin,
+               "source": sel.source, "provisional": sel.provisional, "margin": sel.margin,
                "p_value": sel.test.p if sel.test else None,
                "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
         if metric != "accuracy":

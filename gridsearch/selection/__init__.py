@@ -16,7 +16,7 @@ Pure: numpy and the standard library; importing it loads neither torch nor optun
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_rule": ["Ranked", "Selection", "key", "rank", "select", "SHOWN_TIES"],
+    "_rule": ["Ranked", "Selection", "key", "network", "rank", "select", "SHOWN_TIES"],
     "_pareto": ["dominates", "front"],
     "_race": ["Race", "race", "SelectionError", "DEFAULT_N0", "DEFAULT_MAX_SEEDS",
               "DEFAULT_CONFIDENCE"],

@@ -58,6 +58,7 @@ class Standing:
     eliminated_by: Hashable | None   # the survivor that eliminated it (the widest margin)
     _p_best: PBest | None = field(default=None, repr=False, compare=False)
     _position: int = field(default=0, repr=False, compare=False)
+    left: str | None = None          # why it left the race without a value (a failed seed)
 
     @property
     def p_best(self) -> float | None:
@@ -86,11 +87,13 @@ class Standing:
 class Decision:
     """Where a race stands, or how it ended.
 
-    ``status``: ``"decided"`` (KN ended: ``winner`` is within δ of the best with the stated
-    confidence, when the best is at least δ ahead), ``"capped"`` (stopped at ``max_seeds`` with
-    several survivors: ``winner`` chosen among them by ``rule``, no guarantee) or ``"running"``
-    (``winner`` is None). ``runs`` counts the results the procedure used; ``max_runs`` is k ×
-    max_seeds, what a fixed design at the cap would train.
+    ``status``: ``"decided"`` (KN ended: when the best is at least δ ahead of every other,
+    ``winner`` is the best with probability ≥ ``confidence``; nothing is claimed when it is
+    not), ``"capped"`` (stopped at ``max_seeds`` with several survivors: ``winner`` chosen among
+    them by ``rule``, no guarantee) or ``"running"`` (``winner`` is None; :attr:`leader` is the
+    provisional one). ``runs`` counts the results the procedure used; ``max_runs`` is k ×
+    max_seeds, what a fixed design at the cap would train. Values and means are as given (with
+    ``maximize`` False, smaller is better).
     """
 
     status: str
@@ -106,6 +109,9 @@ class Decision:
     max_seeds: int
     procedure: str = PROCEDURE
     p_best_method: str = P_BEST_METHOD
+    maximize: bool = True
+    floored: int = 0                         # pairs whose paired variance was floored
+    quantum: float | None = None
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,13 +137,36 @@ class Decision:
     def __getitem__(self, candidate: Hashable) -> Standing:
         return self._index[candidate]
 
+    @property
+    def leader(self) -> Hashable | None:
+        """The winner once done; while running, the survivor with the best mean so far
+        (provisional; the first survivor before any round is screened)."""
+        if self.done or not self.survivors:
+            return self.winner
+        sign = 1.0 if self.maximize else -1.0
+        scored = [(-(sign * self[c].mean) if self[c].n else math.inf, i)
+                  for i, c in enumerate(self.survivors)]
+        return self.survivors[min(scored)[1]]
+
+    @property
+    def ties(self) -> tuple[Hashable, ...]:
+        """The survivors other than the winner (or the provisional leader): the candidates the
+        race has not separated from it."""
+        lead = self.leader
+        return tuple(c for c in self.survivors if c != lead)
+
     def eliminations(self) -> list[tuple[int, list[Hashable]]]:
-        """[(seeds, [candidates eliminated after that many seeds]), …], earliest first."""
+        """[(seeds, [candidates eliminated after that many seeds]), …], earliest first (not
+        those that left because a seed gave no value: :meth:`departures`)."""
         rounds: dict[int, list[Hashable]] = {}
         for s in self.standings:
-            if s.eliminated_after is not None:
+            if s.eliminated_after is not None and s.left is None:
                 rounds.setdefault(s.eliminated_after, []).append(s.candidate)
         return sorted(rounds.items())
+
+    def departures(self) -> list[tuple[Hashable, str]]:
+        """[(candidate, why)] for those that left the race because a seed gave no value."""
+        return [(s.candidate, s.left) for s in self.standings if s.left is not None]
 
     def text(self, name: Callable[[Hashable], str] = str, limit: int = 3) -> str:
         """One sentence: the decision, or the state of the race. ``name`` formats a candidate;
@@ -147,12 +176,22 @@ class Decision:
         gone = "; ".join(f"after {r} seed{'s' * (r != 1)}: {_listing(cs, name, limit)}"
                          for r, cs in self.eliminations())
         tail = f"; eliminated {gone}" if gone else ""
+        left = self.departures()
+        if left:
+            tail += "; left the race (no value): " + ", ".join(f"{name(c)} ({why})"
+                                                                for c, why in left)
+        if self.floored:
+            tail += (f"; the paired variance of {self.floored} pair(s) was below the results' "
+                     f"resolution and was floored at its rounding error")
         if self.status == RUNNING:
             where = (f"first stage, {self.runs} of {k * self.n0} runs" if self.seeds == 0 else
                      f"{len(self.survivors)} of {k} candidates left after {self.seeds} seeds, "
                      f"{self.runs} of {self.max_runs} runs")
-            return f"racing ({self.procedure}, δ = {d}, confidence {c}): {where}{tail}"
-        assert self.winner is not None
+            lead = self.leader
+            now = f"; leading for now: {name(lead)}" if self.seeds and lead is not None else ""
+            return f"racing ({self.procedure}, δ = {d}, confidence {c}): {where}{now}{tail}"
+        if self.winner is None:
+            return f"no candidate is left: every one failed ({self.runs} runs{tail})"
         won = name(self.winner)
         if k == 1:
             return f"{won} is the only candidate ({self.runs} runs)"
@@ -162,13 +201,14 @@ class Decision:
             if len(self.survivors) > 1:
                 tie = (f"; {len(self.survivors)} tied exactly at {self.seeds} seeds, chose by "
                        f"{self.rule}")
-            return f"{won} is the best within δ = {d} with confidence {c} ({counts}{tie}{tail})"
+            return (f"{won} is the best within δ = {d} with confidence {c}: KN's guarantee when "
+                    f"the best leads by at least δ ({counts}{tie}{tail})")
         means = [self[s].mean for s in self.survivors]
         spread = _num(max(means) - min(means))
-        return (f"undecided at {self.seeds} seeds: these {len(self.survivors)} are not separated "
-                f"at δ = {d} (means within {spread} of each other): "
-                f"{_listing(self.survivors, name, limit)}; chose {won} ({self.rule}) "
-                f"({counts}{tail})")
+        return (f"undecided at {self.seeds} seeds (the cap, max_seeds; no guarantee): these "
+                f"{len(self.survivors)} are not separated at δ = {d} (means within {spread} of "
+                f"each other): {_listing(self.survivors, name, limit)}; chose {won} "
+                f"({self.rule}) ({counts}{tail})")
 
     def as_dict(self, name: Callable[[Hashable], Any] = str) -> dict[str, Any]:
         """JSON-ready; ``name`` turns a candidate into something JSON can hold."""
@@ -179,7 +219,8 @@ class Decision:
             return None if math.isnan(x) else x
 
         return {"procedure": self.procedure, "status": self.status, "decided": self.decided,
-                "winner": nm(self.winner), "rule": self.rule,
+                "winner": nm(self.winner), "leader": nm(self.leader), "rule": self.rule,
+                "maximize": self.maximize, "floored": self.floored,
                 "survivors": [nm(c) for c in self.survivors], "runs": self.runs,
                 "max_runs": self.max_runs, "seeds": self.seeds, "delta": self.delta,
                 "confidence": self.confidence, "n0": self.n0, "max_seeds": self.max_seeds,
@@ -187,7 +228,8 @@ class Decision:
                 "candidates": [{"candidate": nm(s.candidate), "n": s.n, "mean": num(s.mean),
                                 "std": num(s.std), "values": list(s.values),
                                 "eliminated_after": s.eliminated_after,
-                                "eliminated_by": nm(s.eliminated_by), "p_best": s.p_best}
+                                "eliminated_by": nm(s.eliminated_by), "left": s.left,
+                                "p_best": s.p_best}
                                for s in self.standings]}
 
 
@@ -219,5 +261,8 @@ def p_best(values: Sequence[np.ndarray], draws: int = DRAWS) -> np.ndarray | Non
     draws = max(1_000, min(draws, 4_000_000 // k))
     z = np.random.default_rng(20_010_711).standard_normal((draws, k))
     sample = means + z @ scale.T
-    top = sample == sample.max(axis=1, keepdims=True)
+    # Candidates with the same values seed for seed have the same column up to the rounding of
+    # the eigendecomposition: a draw's best is every candidate within that rounding of its max.
+    tol = 1e-9 * (1.0 + float(np.abs(means).max()) + float(np.sqrt(max(lam.max(), 0.0))))
+    top = sample >= sample.max(axis=1, keepdims=True) - tol
     return (top / top.sum(axis=1, keepdims=True)).mean(axis=0)

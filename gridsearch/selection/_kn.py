@@ -78,6 +78,8 @@ class Forecast:
     seeds_close: int
     seeds_bound: int
     delta_reachable: float
+    floored: int = 0                 # pairs whose S² was raised to quantum²/6
+    zero: int = 0                    # pairs with S² exactly 0 and no floor (no quantum given)
 
     @property
     def reachable(self) -> bool:
@@ -89,11 +91,25 @@ class Forecast:
         """max_seeds reaches KN's end: the race cannot stop undecided at the cap."""
         return self.seeds_bound <= self.max_seeds
 
+    def warning(self) -> str:
+        """What the first stage's variances say about KN's normal assumption ("" if nothing)."""
+        if self.floored:
+            return (f"warning: {self.floored} pair(s) differ by (nearly) a constant over the "
+                    f"first stage, below the results' resolution: their paired variance is "
+                    f"floored at its rounding error (quantum²/6), not taken as 0")
+        if self.zero:
+            return (f"warning: {self.zero} pair(s) have paired variance 0 (a constant "
+                    f"difference): KN eliminates them with no protection; results are "
+                    f"quantised? give the race a quantum")
+        return ""
+
     def text(self) -> str:
         """One sentence for the study to print after the first stage."""
         head = (f"σ of differences ≈ {_num(self.sigma)}: δ = {_num(self.delta)} needs about "
                 f"{self.seeds_close:,} seeds per contender (a point δ behind the best; KN ends by "
                 f"{self.seeds_bound:,} at the latest)")
+        if self.warning():
+            head = f"{head} ({self.warning()})"
         if not self.reachable:
             return (f"{head}; max_seeds = {self.max_seeds} cannot reach it: raise fidelity to "
                     f"cut σ, or δ (δ ≥ {_num(self.delta_reachable)} fits in {self.max_seeds} seeds)")
@@ -107,12 +123,14 @@ class Forecast:
                 "max_seeds": self.max_seeds, "h2": self.h2, "sigma": self.sigma,
                 "sigma_max": self.sigma_max, "seeds_close": self.seeds_close,
                 "seeds_bound": self.seeds_bound, "delta_reachable": self.delta_reachable,
-                "reachable": self.reachable, "certain": self.certain, "text": self.text()}
+                "reachable": self.reachable, "certain": self.certain, "floored": self.floored,
+                "text": self.text()}
 
 
-def forecast(s2: np.ndarray, *, delta: float, confidence: float, n0: int, max_seeds: int
-             ) -> Forecast:
-    """The :class:`Forecast` from the k × k matrix of first-stage S²_il (k ≥ 1)."""
+def forecast(s2: np.ndarray, *, delta: float, confidence: float, n0: int, max_seeds: int,
+             floored: int = 0, quantum: float | None = None) -> Forecast:
+    """The :class:`Forecast` from the k × k matrix of first-stage S²_il (k ≥ 1); ``floored``:
+    pairs already raised to the quantisation floor (``quantum``)."""
     k = s2.shape[0]
     hh = h2(1.0 - confidence, k, n0)
     upper = s2[np.triu_indices(k, 1)]
@@ -122,8 +140,9 @@ def forecast(s2: np.ndarray, *, delta: float, confidence: float, n0: int, max_se
     close = hh * sigma ** 2 / (3.0 * delta ** 2)
     seeds_close = max(n0, math.ceil(close)) if math.isfinite(close) and close < 1e15 else 10 ** 15
     reach = sigma * math.sqrt(hh / (3.0 * max_seeds)) if hh > 0 else 0.0
+    zero = int((upper == 0).sum()) if quantum is None else 0
     return Forecast(delta, confidence, n0, max_seeds, hh, sigma, sigma_max, seeds_close,
-                    last_round(delta, hh, float(upper.max()), n0), reach)
+                    last_round(delta, hh, float(upper.max()), n0), reach, floored, zero)
 
 
 def _num(x: float) -> str:

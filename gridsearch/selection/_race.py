@@ -7,6 +7,16 @@ index for every survivor at a time, and a round is screened only once it is comp
 them. Decisions therefore depend on the results alone, never on their arrival order, and
 :meth:`Race.replay` of a dict of results gives the decision of the live race that produced them.
 Seed index r is the same seed for every candidate (common random numbers).
+
+Parallel workers ("vector filling", Luo, Hong, Nelson & Wu, Operations Research 63(5), 2015):
+``next_units(ahead=True)`` also lists the survivors' later seeds, so a worker never waits at a
+round's end; results are still *consumed* in seed order per candidate, round by round, so the
+decision is the sequential procedure's on the same results and KN's guarantee holds. A result of
+a candidate eliminated before its seed was needed is kept and unused.
+
+A unit that can give no value (it failed, or its network was infeasible at that seed) is
+reported with :meth:`Race.fail`: when its round is reached, the candidate leaves the race with
+the reason (as if eliminated; the others race on).
 """
 
 from __future__ import annotations
@@ -46,14 +56,19 @@ class Race:
     exact ties). ``delta``: the indifference zone (differences smaller than this do not matter);
     ``confidence``: P(correct selection) when the best is at least δ ahead; ``n0``: first-stage
     seeds per candidate; ``max_seeds``: the cap per candidate, where the race stops undecided if
-    several survive, choosing by the lowest ``cost`` (a mapping or a callable, e.g. measured FLOPs)
-    or, without one, the best mean. Larger values are better."""
+    several survive, choosing by the lowest ``cost`` (a mapping or a callable, e.g. measured FLOPs;
+    +inf: unknown, chosen last) or, without one, the best mean. Larger values are better, or
+    smaller ones with ``maximize=False`` (KN runs on the negated values; everything shown is in
+    the values given). ``quantum``: the resolution of the results (an accuracy over n images:
+    1/n); no paired variance is taken below a rounding error's, quantum²/6 (see
+    :attr:`floored`)."""
 
     procedure = "KN"
 
     def __init__(self, candidates: Iterable[Hashable], *, delta: float,
                  confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None) -> None:
+                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None,
+                 maximize: bool = True, quantum: float | None = None) -> None:
         self.candidates: tuple[Hashable, ...] = _check_candidates(candidates)
         self.delta = _check_delta(delta)
         self.confidence = _check_confidence(confidence)
@@ -61,10 +76,16 @@ class Race:
         self.max_seeds = _check_int("max_seeds", max_seeds, self.n0,
                                     f"an integer ≥ n0 (= {self.n0})")
         self.cost = _check_cost(cost, self.candidates)
+        self.maximize = bool(maximize)
+        self._sign = 1.0 if self.maximize else -1.0
+        self.quantum = _check_quantum(quantum)
+        self.floored = 0                             # pairs whose S² was raised to the floor
         k = len(self.candidates)
         self.h2 = _kn.h2(1.0 - self.confidence, k, self.n0)
         self._index = {c: i for i, c in enumerate(self.candidates)}
-        self._results: dict[tuple[int, int], float] = {}
+        self._results: dict[tuple[int, int], float] = {}   # signed: larger is better
+        self._failed: dict[tuple[int, int], str] = {}      # units that gave no value: why
+        self._left: dict[int, str] = {}                    # i -> why it left the race
         self._x = np.full((k, self.n0), np.nan)      # used values, row i = candidate i
         self._sum = np.zeros(k)                      # their sums
         self._alive = np.ones(k, dtype=bool)
@@ -72,9 +93,8 @@ class Race:
         self._r = self.n0                            # the round being collected: seeds per survivor
         self._screened = 0                           # seeds per survivor of the last screened round
         self._s2: np.ndarray | None = None           # first-stage S²_il
-        self._end = 0                                # KN's last round, max N_il + 1
+        self._end = 0                                # KN's last round over the survivors
         self._status, self._winner, self._rule = RUNNING, None, None
-        self._missing = k * self.n0                  # results the current round still needs
 
     # -- driving it ----------------------------------------------------------------------------
     @classmethod
@@ -104,15 +124,22 @@ class Race:
     def survivors(self) -> tuple[Hashable, ...]:
         return tuple(c for c, a in zip(self.candidates, self._alive) if a)
 
-    def next_units(self) -> list[Unit]:
+    def next_units(self, ahead: bool = False) -> list[Unit]:
         """The units that may run now and have no result yet (seed-major: every survivor's seed r
         before seed r + 1). Empty when the race is done. Units handed to a worker and not yet
-        added are listed again: claiming them once is the caller's business."""
+        added are listed again: claiming them once is the caller's business. With ``ahead``, the
+        current round's units are followed by the survivors' later seeds, up to where the race
+        must end (the cap, or KN's last round over the survivors): work for a worker that would
+        otherwise wait for the round to close."""
         if self.done:
             return []
         first = 0 if self.first_stage else self._r - 1
-        return [(self.candidates[i], s) for s in range(first, self._r)
-                for i in np.flatnonzero(self._alive) if (i, s) not in self._results]
+        last = self._r
+        if ahead:
+            last = self.max_seeds if self.first_stage else min(self.max_seeds, self._end)
+        return [(self.candidates[i], s) for s in range(first, max(last, self._r))
+                for i in np.flatnonzero(self._alive)
+                if (i, s) not in self._results and (i, s) not in self._failed]
 
     def add(self, candidate: Hashable, seed_index: int, value: float) -> None:
         """Record the result of one unit, in any order. A result the race has not asked for yet
@@ -134,13 +161,23 @@ class Race:
         if v is None or not math.isfinite(v):
             raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
                              f"(got {value!r})")
-        if (i, s) in self._results:
+        if (i, s) in self._results or (i, s) in self._failed:
             raise ValueError(f"({candidate!r}, {s}) was given twice")
-        self._results[(i, s)] = v
-        if not self.done and self._alive[i] and s < self._r \
-                and (self.first_stage or s == self._r - 1):
-            self._missing -= 1
-            self._advance()
+        self._results[(i, s)] = self._sign * v
+        self._advance()
+
+    def fail(self, candidate: Hashable, seed_index: int, reason: str) -> None:
+        """Record that a unit gave no value (an error, an infeasible network): when the race
+        needs that seed, ``candidate`` leaves it with ``reason``. Order-independent like
+        :meth:`add`; ValueError for an unknown candidate or a unit already given."""
+        i = self._index.get(candidate) if _hashable(candidate) else None
+        if i is None:
+            raise ValueError(f"unknown candidate {candidate!r}")
+        s = int(seed_index)
+        if (i, s) in self._results or (i, s) in self._failed:
+            raise ValueError(f"({candidate!r}, {s}) was given twice")
+        self._failed[(i, s)] = str(reason)
+        self._advance()
 
     def update(self, results: Mapping[Unit, float]) -> None:
         """:meth:`add` for every item of {(candidate, seed index): value}."""
@@ -156,7 +193,7 @@ class Race:
     @property
     def results(self) -> dict[Unit, float]:
         """Every result given, {(candidate, seed index): value}."""
-        return {(self.candidates[i], s): v for (i, s), v in self._results.items()}
+        return {(self.candidates[i], s): self._sign * v for (i, s), v in self._results.items()}
 
     # -- reading it ----------------------------------------------------------------------------
     def decision(self) -> Decision:
@@ -165,20 +202,24 @@ class Race:
         rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
         probs = PBest(rows, ready=self._screened > 0)
         standings = tuple(
-            Standing(c, tuple(float(v) for v in rows[i]),
+            Standing(c, tuple(self._sign * float(v) for v in rows[i]),
                      self._out[i][0] if i in self._out else None,
-                     self.candidates[self._out[i][1]] if i in self._out else None, probs, i)
+                     self.candidates[self._out[i][1]]
+                     if i in self._out and self._out[i][1] >= 0 else None, probs, i,
+                     self._left.get(i))
             for i, c in enumerate(self.candidates))
         return Decision(self._status, self._winner, self.survivors, standings,
                         int(sum(len(r) for r in rows)), self._screened, self._rule, self.delta,
-                        self.confidence, self.n0, self.max_seeds)
+                        self.confidence, self.n0, self.max_seeds, maximize=self.maximize,
+                        floored=self.floored, quantum=self.quantum)
 
     def forecast(self) -> _kn.Forecast | None:
         """What this δ is expected to cost, from the first stage (None before it is complete)."""
         if self._s2 is None:
             return None
         return _kn.forecast(self._s2, delta=self.delta, confidence=self.confidence, n0=self.n0,
-                            max_seeds=self.max_seeds)
+                            max_seeds=self.max_seeds, floored=self.floored,
+                            quantum=self.quantum)
 
     # -- the procedure -------------------------------------------------------------------------
     def _used(self, i: int) -> int:
@@ -186,34 +227,75 @@ class Race:
             return self._out[i][0]
         return self._screened
 
+    def _round(self) -> range:
+        return range(0 if self.first_stage else self._r - 1, self._r)
+
+    def _complete(self) -> bool:
+        """Every survivor has a result, or a failure, for every seed of the current round."""
+        return all((i, s) in self._results or (i, s) in self._failed
+                   for i in np.flatnonzero(self._alive) for s in self._round())
+
     def _advance(self) -> None:
-        while self._status == RUNNING and self._missing == 0:
+        while self._status == RUNNING and self._complete():
+            seeds = self._round()
+            for i in np.flatnonzero(self._alive):          # a failed unit: the candidate leaves
+                bad = [s for s in seeds if (i, s) in self._failed]
+                if bad:
+                    self._out[int(i)] = (self._screened, -1)
+                    self._left[int(i)] = f"seed {bad[0]}: {self._failed[(i, bad[0])]}"
+                    self._alive[i] = False
             alive = np.flatnonzero(self._alive)
+            if len(alive) == 0:
+                self._finish(DECIDED, None, None)
+                return
             if self._x.shape[1] < self._r:
                 grown = np.full((len(self.candidates), max(self._r, 2 * self._x.shape[1])),
                                 np.nan)
                 grown[:, :self._x.shape[1]] = self._x
                 self._x = grown
-            first = 0 if self.first_stage else self._r - 1
             for i in alive:
-                for s in range(first, self._r):
+                for s in seeds:
                     self._x[i, s] = self._results[(i, s)]
-            self._sum[alive] += self._x[alive, first:self._r].sum(axis=1)
+            self._sum[alive] += self._x[alive, seeds.start:self._r].sum(axis=1)
             if self._s2 is None:
-                self._s2 = _kn.pair_variances(self._x[:, :self.n0])
-                self._end = _kn.last_round(self.delta, self.h2, float(self._s2.max()), self.n0)
+                self._s2 = self._floor(_kn.pair_variances(self._x[:, :self.n0]), alive)
             self._screen(alive, self._r)
             self._screened = self._r
             alive = np.flatnonzero(self._alive)
+            self._end = self._last_round(alive)
             if len(alive) == 1:
                 self._finish(DECIDED, int(alive[0]), RULE_KN)
-            elif self._r >= self._end:                # KN's end: the survivors tie exactly
+            elif self._r >= self._end:     # no surviving pair can separate any more: a tie
                 self._finish(DECIDED, *self._choose(alive))
             elif self._r >= self.max_seeds:
                 self._finish(CAPPED, *self._choose(alive))
             else:
                 self._r += 1
-                self._missing = sum((i, self._r - 1) not in self._results for i in alive)
+
+    def _floor(self, s2: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """S²_il raised to a rounding error's variance, quantum²/6, with ``quantum`` (the
+        first-stage candidates only; a failed one has nan)."""
+        s2 = np.nan_to_num(s2, nan=0.0)
+        if self.quantum is None:
+            return s2
+        floor = self.quantum ** 2 / 6.0
+        low = s2 < floor
+        np.fill_diagonal(low, False)
+        mask = np.zeros(len(self.candidates), dtype=bool)
+        mask[alive] = True
+        low &= mask[:, None] & mask[None, :]
+        self.floored = int(np.triu(low, 1).sum())
+        out = s2.copy()
+        out[low] = floor
+        return out
+
+    def _last_round(self, alive: np.ndarray) -> int:
+        """KN's end for the survivors: max N_il + 1 over surviving pairs only (an eliminated
+        candidate's variance no longer matters)."""
+        if len(alive) < 2:
+            return self._r
+        sub = self._s2[np.ix_(alive, alive)]
+        return _kn.last_round(self.delta, self.h2, float(sub.max()), self.n0)
 
     def _screen(self, alive: np.ndarray, r: int) -> None:
         """KN's screening after r seeds: i leaves when X̄_i < X̄_l − W_il(r) for a survivor l
@@ -238,17 +320,20 @@ class Race:
             return min(close, key=lambda i: (costs[i], -means[i], i)), RULE_COST
         return min(means, key=lambda i: (-means[i], i)), RULE_MEAN
 
-    def _finish(self, status: str, winner: int, rule: str) -> None:
-        self._status, self._winner, self._rule = status, self.candidates[winner], rule
+    def _finish(self, status: str, winner: int | None, rule: str | None) -> None:
+        self._status, self._rule = status, rule
+        self._winner = None if winner is None else self.candidates[winner]
 
 
 def race(sample: Callable[[Hashable, int], float], candidates: Iterable[Hashable], *,
          delta: float, confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None) -> Decision:
-    """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better; seed
-    index r must mean the same random numbers for every candidate) and return the decision."""
+         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None, maximize: bool = True,
+         quantum: float | None = None) -> Decision:
+    """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better, or
+    smaller with ``maximize=False``; seed index r must mean the same random numbers for every
+    candidate) and return the decision."""
     r = Race(candidates, delta=delta, confidence=confidence, n0=n0, max_seeds=max_seeds,
-             cost=cost)
+             cost=cost, maximize=maximize, quantum=quantum)
     while not r.done:
         for c, s in r.next_units():
             r.add(c, s, sample(c, s))
@@ -309,6 +394,15 @@ def _check_int(key: str, value: object, least: int, what: str) -> int:
     return int(value)
 
 
+def _check_quantum(quantum: object) -> float | None:
+    if quantum is None:
+        return None
+    q = _real(quantum)
+    if q is None or not math.isfinite(q) or q <= 0:
+        raise SelectionError("quantum", f"quantum must be a finite number > 0 (got {quantum!r})")
+    return q
+
+
 def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | None:
     if cost is None or callable(cost):
         return cost
@@ -324,6 +418,6 @@ def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | N
 
 def _cost_of(cost: Cost, candidate: Hashable) -> float:
     v = _real(cost[candidate] if isinstance(cost, Mapping) else cost(candidate))
-    if v is None or not math.isfinite(v):
-        raise ValueError(f"cost of {candidate!r} must be a finite number")
+    if v is None or math.isnan(v) or v == -math.inf:
+        raise ValueError(f"cost of {candidate!r} must be a number (+inf: unknown)")
     return v

@@ -4,19 +4,28 @@ Every output that names a chosen point — ``best``, ``status``, ``freeze``, the
 provenance, ``report``, ``compare``'s compound point and the dashboard note — takes it from
 :func:`select`:
 
-* the candidates are the confirmation study's points when it has results, else the search's;
-* when a race decided on them (``[select] mode = "race"``), its decision is the selection;
-* otherwise the winner has the best mean accuracy (ties: fewer measured FLOPs, then the earlier
-  trial), and every candidate whose accuracies are not significantly lower than the winner's
-  (Welch's t-test, p ≥ 0.05) is named a tie; with a single seed there is no noise estimate and
-  nothing is a tie, which :class:`Selection` says.
+* the candidates are the confirmation study's points once it has finished (an unfinished
+  confirmation is named in the verdict and replaces nothing), else the search's;
+* when a race ran on them (``[select] mode = "race"``), its decision is the selection, and its
+  ties are the race's survivors other than the winner; while the race runs, its leader so far is
+  the selection, marked provisional;
+* otherwise the winner has the best mean (ties: fewer measured FLOPs, then the earlier trial), and
+  every candidate whose results are not significantly worse than the winner's (Welch's t-test,
+  p ≥ 0.05) is named a tie; with a single seed there is no noise estimate and nothing is a tie,
+  which :class:`Selection` says.
 
-:func:`rank` merges the records of one point (several seeds, re-runs by workers) into one
-:class:`Ranked` candidate with its mean, spread and n.
+``maximize=False``: smaller is better (a loss); the same rule with the order reversed.
+
+:func:`rank` merges the records of one candidate (several seeds, re-runs by workers) into one
+:class:`Ranked` with its mean, spread and n. A candidate is a network: grid points that realise
+the same network (the same layout at the same resolution, as recorded) train identically, so they
+are one candidate, named by the first point (its :attr:`Ranked.merged` lists the others); a seed
+trained for two of them counts once.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Sequence
@@ -33,6 +42,15 @@ def key(point: Point) -> tuple[float, float, float]:
     return (round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6))
 
 
+def network(record: Any) -> tuple[str, int] | None:
+    """What identifies a record's network: its recorded layout and resolution (None when either
+    was not recorded). Two points with the same network train identically seed for seed."""
+    layout, res = getattr(record, "layout", None), getattr(record, "resolution", None)
+    if layout is None or res is None or (isinstance(layout, dict) and layout.get("depths") is None):
+        return None                 # not recorded, or a builder that cannot tell its layout
+    return json.dumps(layout, sort_keys=True), int(res)
+
+
 @dataclass(frozen=True)
 class Ranked:
     """One point among the feasible, finished trials of one study, every seed and re-run merged."""
@@ -44,6 +62,7 @@ class Ranked:
     effective_gamma: float
     study: str = ""
     width_share: float | None = None
+    merged: tuple[Point, ...] = ()    # other points that realise the same network
 
     @cached_property
     def summary(self) -> stats.Summary:
@@ -73,24 +92,46 @@ class Ranked:
                 "effective_gamma": self.effective_gamma}
 
 
-def rank(records: Iterable[Any]) -> list[Ranked]:
-    """Feasible, complete points, best first (mean accuracy ↓, measured FLOPs ↑, first trial ↑).
+def rank(records: Iterable[Any], maximize: bool = True) -> list[Ranked]:
+    """Feasible, complete candidates, best first (mean ↓ — ↑ with ``maximize=False`` —, measured
+    FLOPs ↑, first trial ↑); points of one network are one candidate (the module docstring).
     ``records``: trial records (:class:`gridsearch.study.TrialRecord`: state, feasible, point,
-    accuracies, number, flops, effective_gamma, study, width_share)."""
+    accuracies, number, flops, effective_gamma, study, width_share, layout, resolution, seeds)."""
     groups: dict[tuple[float, float, float], list] = {}
     for r in records:
         if r.state == "COMPLETE" and r.feasible and r.point is not None and r.accuracies:
             groups.setdefault(key(r.point), []).append(r)
-    out = []
-    for k, rs in groups.items():
+    for rs in groups.values():
         rs.sort(key=lambda r: r.number)
+    by_network: dict[Any, list[tuple[float, float, float]]] = {}
+    for k, rs in sorted(groups.items(), key=lambda kv: _first_index(kv[1])):
+        net = network(rs[0])
+        by_network.setdefault(net if net is not None else k, []).append(k)
+    out = []
+    for keys in by_network.values():
+        rs = list(groups[keys[0]])
+        seen = {s for r in rs for s in getattr(r, "seeds", ()) or ()}
+        for other in keys[1:]:        # the same network: a seed already trained counts once
+            for r in groups[other]:
+                seeds = set(getattr(r, "seeds", ()) or ())
+                if seeds and not seeds & seen:
+                    rs.append(r)
+                    seen |= seeds
         first = rs[0]
+        k = keys[0]
         eff = first.effective_gamma if first.effective_gamma is not None else k[2]
         out.append(Ranked(Point(*k), tuple(a for r in rs for a in r.accuracies),
                           tuple(r.number for r in rs), int(first.flops or 0), float(eff),
-                          first.study, first.width_share))
-    out.sort(key=lambda c: (-c.value, c.flops, c.trials[0]))
+                          first.study, first.width_share, tuple(Point(*o) for o in keys[1:])))
+    sign = -1.0 if maximize else 1.0
+    out.sort(key=lambda c: (sign * c.value, c.flops, c.trials[0]))
     return out
+
+
+def _first_index(rs: list) -> tuple:
+    """The order in which points claim a network: their plan index, else their first trial."""
+    idx = [r.point_index for r in rs if getattr(r, "point_index", None) is not None]
+    return (min(idx) if idx else float("inf"), rs[0].number)
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,13 @@ class Selection:
     ties: list[Ranked] = field(default_factory=list)   # not significantly worse than the winner
     test: stats.Test | None = None  # winner vs runner-up
     race: Any = None                # the race's decision, when a race chose
+    maximize: bool = True
+    note: str = ""                  # e.g. a confirmation still running (not used yet)
+
+    @property
+    def provisional(self) -> bool:
+        """A race is still running: the winner is its leader so far."""
+        return self.race is not None and not self.race.done
 
     @property
     def winner(self) -> Ranked:
@@ -114,12 +162,21 @@ class Selection:
 
     @property
     def margin(self) -> float | None:
-        return None if self.runner_up is None else self.winner.value - self.runner_up.value
+        """How far the winner is ahead of the runner-up (positive: better, in either direction)."""
+        if self.runner_up is None:
+            return None
+        gap = self.winner.value - self.runner_up.value
+        return gap if self.maximize else -gap
 
     def verdict(self) -> str:
         """One plain sentence on how sure the winner is."""
+        text = self._verdict()
+        return f"{text}; {self.note}" if self.note else text
+
+    def _verdict(self) -> str:
         if self.race is not None:
-            return self.race.text()
+            head = "provisional, the race is still running: " if self.provisional else ""
+            return head + self.race.text()
         if self.runner_up is None:
             return "only one feasible point: nothing to compare it with"
         if self.test is None:
@@ -144,6 +201,7 @@ class Selection:
         """The selection as every output stores it."""
         w = self.winner
         return {"source": self.source, "study": self.study, "winner": w.as_dict(),
+                "provisional": self.provisional, "maximize": self.maximize,
                 "trial": f"{w.study}#{w.trials[0]}", "margin": self.margin,
                 "p_value": self.test.p if self.test else None,
                 "ties": [t.point.as_dict() for t in self.ties], "verdict": self.verdict(),
@@ -153,15 +211,23 @@ class Selection:
 
 def select(search: Sequence[Any], study_name: str,
            confirmation: Sequence[Any] | None = None, confirm_name: str = "",
-           race: Any = None, confirm_race: Any = None) -> Selection:
+           race: Any = None, confirm_race: Any = None, maximize: bool = True,
+           confirm_finished: bool = True) -> Selection:
     """The selection rule (see the module docstring).  ``race`` / ``confirm_race``: the decision
-    of a race over the search's / the confirmation's points, when one ran.
-    :class:`GridsearchError` when nothing is feasible and finished."""
-    source, name, ranked, decision = "search", study_name, rank(search), race
+    of a race over the search's / the confirmation's points, when one ran (running or done).
+    ``confirm_finished``: whether the confirmation has run every unit it will run (False: it is
+    named, not used). :class:`GridsearchError` when nothing is feasible and finished."""
+    source, name, ranked, decision = "search", study_name, rank(search, maximize), race
+    note = ""
     if confirmation:
-        confirmed = rank(confirmation)
-        if confirmed:
+        confirmed = rank(confirmation, maximize)
+        if confirmed and (confirm_finished or not ranked):
             source, name, ranked, decision = "confirmation", confirm_name, confirmed, confirm_race
+            if not confirm_finished:
+                note = f"the confirmation {confirm_name!r} is unfinished (its results so far)"
+        elif confirmed:
+            note = (f"the confirmation {confirm_name!r} is unfinished: its results so far are not "
+                    f"used (`gridsearch confirm` shows them)")
     if not ranked:
         counts: dict[str, int] = {}
         for r in search:
@@ -169,14 +235,22 @@ def select(search: Sequence[Any], study_name: str,
         seen = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
         raise GridsearchError(f"study {study_name!r}: no trial is both feasible and finished "
                               f"({seen}); run or resume the search first")
+    by_key = {key(c.point): c for c in ranked}
+    for c in ranked:
+        for p in c.merged:
+            by_key.setdefault(key(p), c)
+    lead = None
     if decision is not None:
-        by_key = {key(c.point): c for c in ranked}
-        win = by_key.get(key(decision.winner))
-        if win is not None:   # the race's winner first, then the rest as they rank
-            ranked = [win] + [c for c in ranked if c is not win]
+        leader = getattr(decision, "leader", None) if decision.done or \
+            getattr(decision, "seeds", 1) else None
+        lead = by_key.get(key(leader)) if leader is not None else None
+        if lead is not None:   # the race's winner (or leader) first, then the rest as they rank
+            ranked = [lead] + [c for c in ranked if c is not lead]
     best = ranked[0]
     tests = {i: stats.welch(best.accuracies, c.accuracies) for i, c in enumerate(ranked[1:], 1)}
-    ties = [ranked[i] for i, t in tests.items() if t is not None and not t.significant]
-    if decision is not None and getattr(decision, "decided", False):
-        ties = []   # the race decided: the others are out (or within δ, which does not matter)
-    return Selection(source, name, ranked, ties, tests.get(1), decision)
+    if lead is not None:       # one notion of ties: the race's survivors other than the winner
+        tied = {id(by_key[key(p)]) for p in decision.ties if key(p) in by_key}
+        ties = [c for c in ranked[1:] if id(c) in tied]
+    else:
+        ties = [ranked[i] for i, t in tests.items() if t is not None and not t.significant]
+    return Selection(source, name, ranked, ties, tests.get(1), decision, maximize, note)

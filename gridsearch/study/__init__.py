@@ -5,7 +5,8 @@ the line that submits workers to Slurm."""
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_search": ["Search", "plan_of", "points_of", "decision_of", "check_data", "RACE_ATTR",
+    "_search": ["Search", "plan_of", "points_of", "decision_of", "finished_of", "maximize_of",
+                "quantum_of", "check_data", "RACE_ATTR",
                 "DATA_ATTR"],
     "_store": ["Store", "CONFIRM_SUFFIX", "COMPARE_SUFFIX", "confirmation_name", "compare_name",
                "stored_config"],
@@ -20,7 +21,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                  "confirm_outcome", "SEED_OFFSET"],
     "_objectives": ["Limit"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
-    "_workers": ["Pool", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
+    "_workers": ["Pool", "POOL_ENV", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "shared_timing_note"],
     "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",
                "study_sbatch_line"],

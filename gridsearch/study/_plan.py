@@ -9,7 +9,9 @@ across workers and machines, and a resumed study continues where it was.
 
 * :class:`FixedPlan` — every item × every seed: the grid search, a fixed confirmation, a
   comparison of strategies.  A later seed of an item opens once its first seed has finished; an
-  item found infeasible there is not trained again (its other units count as done).
+  item found infeasible there is not trained again (its other units count as done), and neither
+  is an item whose first seed realised the same network (layout and resolution) as an earlier
+  item: the two would train identically, so they are one candidate (:meth:`Plan.merged`).
 * :class:`RacePlan` — a fixed first stage of ``n0`` seeds, then seed rounds only for the items a
   sequential selection procedure (:class:`gridsearch.selection.Race`) has not eliminated; what
   opens depends only on the results, so every worker and every resume decides the same.
@@ -131,6 +133,28 @@ class Plan:
     def item_of(self, r: TrialRecord) -> int | None:
         return r.point_index
 
+    def merged(self, records: Sequence[TrialRecord]) -> dict[int, int]:
+        """{item: the earlier item that realised the same network}, from the networks the
+        records show (each item's first trial that recorded one). A function of the records:
+        every worker and every resume merges the same."""
+        from gridsearch.selection import network
+
+        seen: dict[int, object] = {}
+        for r in records:
+            if self.mine(r):
+                i = self.item_of(r)
+                net = network(r)
+                if i is not None and net is not None and i not in seen:
+                    seen[i] = net
+        first: dict[object, int] = {}
+        out = {}
+        for i in sorted(seen):
+            if seen[i] in first:
+                out[i] = first[seen[i]]
+            else:
+                first[seen[i]] = i
+        return out
+
     def open(self, records: Sequence[TrialRecord]) -> Opening:
         raise NotImplementedError
 
@@ -169,6 +193,7 @@ class FixedPlan(Plan):
     def open(self, records: Sequence[TrialRecord], ranks: int | None = None) -> Opening:
         """Units of the first ``ranks`` seeds (all by default) that may run now."""
         status = self.status(records)
+        merged = self.merged(records)
         n, ranks = len(self.items), len(self.seeds) if ranks is None else ranks
         out = Opening()
         for k in range(ranks):
@@ -177,7 +202,7 @@ class FixedPlan(Plan):
                 first = status.get(i)
                 if status.get(u) in DONE:
                     continue
-                if k and first == "INFEASIBLE":
+                if k and (first == "INFEASIBLE" or i in merged):
                     out.skipped.add(u)
                 elif k == 0 or first in DONE or first == "ERROR":
                     out.units.append(u)

@@ -3,20 +3,31 @@
 The race is :class:`gridsearch.selection.Race` — Kim & Nelson's fully sequential procedure (KN),
 with seed r the same seed for every point — driven by the study's records:
 
-* the first stage is a fixed plan: every point × seeds 0 … n0−1 (a later seed of a point once its
-  first has finished; an infeasible point is recorded once and never enters the race);
+* the first stage is every point × seeds 0 … n0−1 (a later seed of a point once its first has
+  finished; an infeasible point is recorded once and never enters the race; a point whose first
+  seed realised the same network as an earlier point is merged into it, and one whose
+  first-stage unit failed leaves the race, its other first-stage seeds not trained);
 * once every first-stage unit has finished, the race is replayed from the records (the candidates
-  are the points with all n0 results) and says which units run next: one more seed for every
-  survivor, a round at a time, until one point is left (the best within δ with probability ≥
-  the confidence) or ``max_seeds`` is reached (undecided: the cheapest survivor by measured FLOPs).
+  are the points with all n0 results) and screens one seed round at a time, until one point is
+  left (the best with probability ≥ the confidence when it leads by δ), no surviving pair can
+  separate any more, or ``max_seeds`` is reached (undecided: the cheapest survivor by measured
+  FLOPs; a point without a FLOPs figure counts as the most expensive);
+* a later seed that ends infeasible or with an error takes its point out of the race, with the
+  reason, when that seed's round is screened (``--retry-failed`` trains it again, and the race
+  is replayed with it);
+* workers never wait at a round's end: after the units the race needs now, the plan opens the
+  survivors' later seeds (in the first stage: every feasible point's), earliest seed first.
+  Results are still consumed in seed order per point ("vector filling", Luo, Hong, Nelson & Wu
+  2015), so the decision is the sequential race's on the same results; a unit of a point
+  eliminated while it trains finishes, and its result is kept and unused.
 
 What opens depends on the records only, so every worker and every resume decides the same, and a
-unit is still claimed and trained exactly once.  A point whose first-stage unit failed with an
-error leaves the race (``--retry-failed`` trains it again, and the race is replayed with it).
+unit is still claimed and trained exactly once.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -40,10 +51,25 @@ class RaceOutcome:
     decision: "Decision"
     forecast: "Forecast | None"
     dropped: tuple[Point, ...] = ()     # points whose first stage failed
+    merged: tuple[tuple[Point, Point], ...] = ()   # (point, the point it is the same network as)
+    first_stage: tuple[int, int] | None = None     # (runs done, runs) while it runs
 
     @property
     def winner(self) -> Point | None:
         return self.decision.winner
+
+    @property
+    def leader(self) -> Point | None:
+        """The winner, or while running the leader so far (None in the first stage)."""
+        return None if self.first_stage is not None else self.decision.leader
+
+    @property
+    def ties(self) -> tuple[Point, ...]:
+        return () if self.first_stage is not None else self.decision.ties
+
+    @property
+    def seeds(self) -> int:
+        return self.decision.seeds
 
     @property
     def decided(self) -> bool:
@@ -54,7 +80,15 @@ class RaceOutcome:
         return self.decision.done
 
     def text(self) -> str:
-        out = self.decision.text(name=name)
+        if self.first_stage is not None:
+            d = self.decision
+            out = (f"racing ({d.procedure}, δ = {d.delta:g}, confidence {d.confidence:g}): first "
+                   f"stage, {self.first_stage[0]} of {self.first_stage[1]} runs")
+        else:
+            out = self.decision.text(name=name)
+        if self.merged:
+            out += " (one network, raced once: " + "; ".join(
+                f"{name(p)} = {name(q)}" for p, q in self.merged) + ")"
         if self.dropped:
             out += f" (left out, failed in the first stage: {', '.join(map(name, self.dropped))})"
         return out
@@ -64,19 +98,25 @@ class RaceOutcome:
         d["text"] = self.text()
         d["forecast"] = self.forecast.as_dict() if self.forecast is not None else None
         d["dropped"] = [p.as_dict() for p in self.dropped]
+        d["merged"] = [[p.as_dict(), q.as_dict()] for p, q in self.merged]
+        d["first_stage"] = list(self.first_stage) if self.first_stage is not None else None
         return d
 
 
 class RacePlan(FixedPlan):
-    """The plan of a race over ``items`` (see the module docstring)."""
+    """The plan of a race over ``items`` (see the module docstring). ``maximize=False``: smaller
+    results are better; ``quantum``: their resolution (an accuracy over n images: 1/n), under
+    which no paired variance is taken (:class:`gridsearch.selection.Race`)."""
 
     def __init__(self, items: Sequence[Item], seed: int, select: "SelectConfig",
-                 key: str = "") -> None:
+                 key: str = "", maximize: bool = True, quantum: float | None = None) -> None:
         super().__init__(items, [seed + i for i in range(select.max_seeds)], key)
         self.select = select
+        self.maximize = maximize
+        self.quantum = quantum
 
     def _values(self, records: Sequence[TrialRecord]) -> dict[tuple[int, int], float]:
-        """(item, seed rank) -> accuracy of every finished unit of this plan."""
+        """(item, seed rank) -> the result of every finished unit of this plan."""
         out: dict[tuple[int, int], float] = {}
         for r in records:
             if self.mine(r) and r.state == "COMPLETE" and r.mean_accuracy is not None:
@@ -85,55 +125,117 @@ class RacePlan(FixedPlan):
                     out[(u % len(self.items), u // len(self.items))] = r.mean_accuracy
         return out
 
-    def race(self, records: Sequence[TrialRecord]) -> tuple["Race", tuple[Point, ...]] | None:
-        """The race replayed from ``records``; None while the first stage is still running."""
-        from gridsearch.selection import Race
+    def _failures(self, records: Sequence[TrialRecord], status: dict[int, str]
+                  ) -> dict[tuple[int, int], str]:
+        """(item, seed rank) -> why a settled unit gave no value (infeasible, an error)."""
+        out: dict[tuple[int, int], str] = {}
+        n = len(self.items)
+        why = {}
+        for r in records:
+            u = self.unit_index(r) if self.mine(r) else None
+            if u is not None and (r.budget_reason or r.error):
+                why.setdefault(u, r.budget_reason or (r.error or "")[:80])
+        for u, st in status.items():
+            if st in ("INFEASIBLE", "ERROR", "PRUNED"):
+                kind = {"INFEASIBLE": "infeasible", "ERROR": "failed", "PRUNED": "pruned"}[st]
+                out[(u % n, u // n)] = f"{kind}: {why[u]}" if why.get(u) else kind
+        return out
 
+    def _left_first_stage(self, status: dict[int, str]) -> set[int]:
+        """Items out of the race in its first stage: a first-stage unit infeasible or failed."""
+        n = len(self.items)
+        return {u % n for u, st in status.items()
+                if u < self.select.n0 * n and st in ("INFEASIBLE", "ERROR", "PRUNED")}
+
+    def race(self, records: Sequence[TrialRecord], status: dict[int, str] | None = None
+             ) -> tuple["Race", tuple[Point, ...]] | None:
+        """The race replayed from ``records``; None while the first stage is still running."""
+        status = self.status(records) if status is None else status
         n0, n = self.select.n0, len(self.items)
-        status = self.status(records)
-        first = [u for u in range(n0 * n)]
+        merged = self.merged(records)
+        out = self._left_first_stage(status) | set(merged)
         settled = ("COMPLETE", "INFEASIBLE", "PRUNED", "ERROR")
-        skipped = super().open(records, ranks=n0).skipped
-        if not all(status.get(u) in settled or u in skipped for u in first):
+        if not all(status.get(u) in settled or u % n in out for u in range(n0 * n)):
             return None
         values = self._values(records)
         points = [it.spec.point for it in self.items]
-        candidates = [i for i in range(n) if all((i, k) in values for k in range(n0))]
-        dropped = tuple(points[i] for i in range(n) if i not in candidates
+        candidates = [i for i in range(n) if i not in out
+                      and all((i, k) in values for k in range(n0))]
+        dropped = tuple(points[i] for i in range(n) if i not in candidates and i not in merged
                         and any(status.get(self.index(i, k)) == "ERROR" for k in range(n0)))
         if not candidates:
             return None
-        flops = {}
+        race = self._race(records, [points[i] for i in candidates])
+        race.update({(points[i], k): v for (i, k), v in values.items() if i in candidates})
+        for (i, k), why in sorted(self._failures(records, status).items(), key=lambda x: x[0][1]):
+            if i in candidates and (i, k) not in values:
+                race.fail(points[i], k, why)
+        return race, dropped
+
+    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> "Race":
+        from gridsearch.selection import Race
+
+        points = [it.spec.point for it in self.items]
+        flops: dict[Point, float] = {}
         for r in records:
             if self.mine(r) and r.point_index is not None and r.flops is not None:
                 flops.setdefault(points[r.point_index], float(r.flops))
         s = self.select
-        race = Race([points[i] for i in candidates], delta=s.delta, confidence=s.confidence,
-                    n0=n0, max_seeds=s.max_seeds,
-                    cost={points[i]: flops.get(points[i], 0.0) for i in candidates})
-        race.update({(points[i], k): v for (i, k), v in values.items() if i in candidates})
-        return race, dropped
+        return Race(candidates, delta=s.delta, confidence=s.confidence, n0=s.n0,
+                    max_seeds=s.max_seeds, maximize=self.maximize, quantum=self.quantum,
+                    cost=lambda p: flops.get(p, math.inf))   # unknown FLOPs: never the cheapest
 
     def outcome(self, records: Sequence[TrialRecord]) -> RaceOutcome | None:
+        """The race's decision so far; in its first stage, the race over the points with a
+        result so far, marked as such; None before any point has one."""
+        points = [it.spec.point for it in self.items]
+        merged = tuple((points[i], points[j]) for i, j in sorted(self.merged(records).items()))
         got = self.race(records)
-        if got is None:
+        if got is not None:
+            race, dropped = got
+            return RaceOutcome(race.decision(), race.forecast(), dropped, merged)
+        status = self.status(records)
+        values = self._values(records)
+        n0, n = self.select.n0, len(self.items)
+        have = sorted({i for i, k in values if k < n0})
+        if not have:
             return None
-        race, dropped = got
-        return RaceOutcome(race.decision(), race.forecast(), dropped)
+        race = self._race(records, [points[i] for i in have])
+        left = self._left_first_stage(status) | set(self.merged(records))
+        total = n0 * (n - len(left))
+        done = sum(1 for (i, k) in values if k < n0 and i not in left)
+        return RaceOutcome(race.decision(), None, (), merged, (done, total))
 
     def open(self, records: Sequence[TrialRecord], ranks: int | None = None) -> Opening:
-        got = self.race(records)
-        if got is None:
-            return super().open(records, ranks=self.select.n0)
-        race, _ = got
         status = self.status(records)
+        n, n0 = len(self.items), self.select.n0
+        got = self.race(records, status)
+        if got is None:                     # the first stage, then every feasible point ahead
+            out = super().open(records, ranks=n0)
+            gone = self._left_first_stage(status) | set(self.merged(records))
+            out.units = [u for u in out.units if u % n not in gone or status.get(u) == "ERROR"]
+            out.skipped |= {u for u in range(n0 * n) if u % n in gone
+                            and status.get(u) not in DONE and status.get(u) != "ERROR"}
+            ahead = [self.index(i, k) for k in range(n0, len(self.seeds)) for i in range(n)
+                     if i not in gone and status.get(i) == "COMPLETE"]
+            out.units += [u for u in ahead if status.get(u) not in DONE]
+            return out
+        race, dropped = got
         index = {it.spec.point: i for i, it in enumerate(self.items)}
-        units = [self.index(index[p], k) for p, k in race.next_units()]
-        units = [u for u in sorted(units) if status.get(u) not in DONE]
+        units = [self.index(index[p], k) for p, k in race.next_units(ahead=True)]
+        units = [u for u in units if status.get(u) not in DONE]
+        # --retry-failed trains again the failures that took a point out of the race
+        decision = race.decision()
+        gone = {index[p] for p in dropped}
+        left = {(index[s.candidate], s.eliminated_after) for s in decision.standings
+                if s.left is not None}
+        retry = [u for u, st in sorted(status.items()) if st == "ERROR"
+                 and (u % n in gone or (u % n, u // n) in left)]
         alive = {index[p] for p in race.survivors}
-        out = Opening(units=units, finished=race.done)
+        out = Opening(units=units + [u for u in retry if u not in units], finished=race.done)
         for u in range(self.size):       # units the race will never need count as done
-            i = u % len(self.items)
-            if status.get(u) not in DONE and (race.done or i not in alive):
+            i = u % n
+            if status.get(u) not in DONE and status.get(u) != "ERROR" \
+                    and (race.done or i not in alive):
                 out.skipped.add(u)
         return out

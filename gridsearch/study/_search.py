@@ -75,6 +75,20 @@ def points_of(cfg: StudyConfig) -> list[Item]:
     return items
 
 
+def maximize_of(cfg: StudyConfig) -> bool:
+    """Whether the study's result is maximised (an accuracy) — False for a minimised metric."""
+    return getattr(cfg.train, "direction", "maximize") != "minimize"
+
+
+def quantum_of(cfg: StudyConfig) -> float | None:
+    """The resolution of the study's results: an accuracy over val_size images moves in steps of
+    1 / val_size (None for another metric)."""
+    if getattr(cfg.train, "metric", None) not in (None, "accuracy"):
+        return None
+    n = cfg.data.val_size
+    return 1.0 / n if n else None
+
+
 def plan_of(cfg: StudyConfig) -> Plan:
     """The plan a config asks for: every point × every seed, a race, or a sampler's trials."""
     seeds = cfg.train.seed_list()
@@ -84,8 +98,21 @@ def plan_of(cfg: StudyConfig) -> Plan:
     if cfg.select.mode == "race":
         from gridsearch.study._race import RacePlan
 
-        return RacePlan(items, cfg.train.seed, cfg.select)
+        return RacePlan(items, cfg.train.seed, cfg.select, maximize=maximize_of(cfg),
+                        quantum=quantum_of(cfg))
     return FixedPlan(items, seeds)
+
+
+def finished_of(study, records: list[TrialRecord]) -> bool:
+    """Whether a stored study (a confirmation) has run every unit it will run: none left or
+    running (failed ones count as run). True when its config is not stored (nothing to go on)."""
+    from gridsearch.study._store import stored_config
+
+    cfg = stored_config(study)
+    if cfg is None:
+        return True
+    p = plan_of(cfg).progress(records)
+    return p["left"] == 0 and p["running"] == 0
 
 
 def decision_of(study, records: list[TrialRecord]):
@@ -154,12 +181,15 @@ class Search:
         if confirmed is None:
             confirm = self.confirmation()
             confirmed = read(confirm) if confirm is not None else []
-        confirm_race = None
+        confirm_race, finished = None, True
         if confirmed:
             confirm = confirm or self.confirmation()
-            confirm_race = decision_of(confirm, confirmed) if confirm is not None else None
+            if confirm is not None:
+                confirm_race = decision_of(confirm, confirmed)
+                finished = finished_of(confirm, confirmed)
         return select(records, study.study_name, confirmed, confirmation_name(self.cfg.name),
-                      race=decision_of(study, records), confirm_race=confirm_race)
+                      race=decision_of(study, records), confirm_race=confirm_race,
+                      maximize=maximize_of(self.cfg), confirm_finished=finished)
 
     # -- candidates -------------------------------------------------------------------------------
     def realiser(self):

@@ -128,6 +128,9 @@ def worker_command(config: str, slot: Slot, retry_failed: bool = False,
     return cmd
 
 
+POOL_ENV = "GRIDSEARCH_POOL_WORKER"   # set for a pool's workers: the parent reports for them
+
+
 class Pool:
     """Worker processes; their output lines go to ``on_line(worker, line)``.  Each gets this
     process's environment, the storage URL (``GRIDSEARCH_STORAGE``) and its slot's ``env``."""
@@ -136,7 +139,8 @@ class Pool:
                  on_line: Callable[[int, str], None], storage: str | None = None,
                  slots: Sequence[Slot] | None = None) -> None:
         self.commands = [list(c) for c in commands]
-        base = {**os.environ, **({"GRIDSEARCH_STORAGE": storage} if storage else {})}
+        base = {**os.environ, POOL_ENV: "1",
+                **({"GRIDSEARCH_STORAGE": storage} if storage else {})}
         slots = list(slots or [])
         # each slot's own environment (its GPU, how many share its device), else the share counted
         self.envs = [{**base, DEVICE_LOAD_ENV: str(sum(t.where == s.where for t in slots)), **s.env}

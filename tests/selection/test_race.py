@@ -89,7 +89,8 @@ def test_rounds_by_hand():
     assert d["A"].eliminated_after is None and d["A"].mean == pytest.approx(0.812)
     assert d["C"].std == pytest.approx(np.std(BANK["C"], ddof=1))
     assert d.eliminations() == [(3, ["B"]), (5, ["C"])]
-    assert d.text() == ("A is the best within δ = 0.050 with confidence 0.95 (KN, 3 candidates, "
+    assert d.text() == ("A is the best within δ = 0.050 with confidence 0.95: KN's guarantee when the "
+                            "best leads by at least δ (KN, 3 candidates, "
                         "13 of 60 runs; eliminated after 3 seeds: B; after 5 seeds: C)")
     assert sum(s.p_best for s in d.standings) == pytest.approx(1.0)
     assert d["A"].p_best > 0.9 and d["B"].p_best < 0.01
@@ -194,7 +195,10 @@ def test_cap_undecided_chosen_by_cost_or_mean():
     assert (d.status, d.decided, d.rule, d.winner) == ("capped", False, COST, "small")
     assert d.survivors == ("big", "small") and d["bad"].eliminated_after == 2
     assert d.runs == 2 * 3 + 2 * 2 and d.seeds == 4
-    assert d.text().startswith("undecided at 4 seeds: these 2 are not separated at δ = 0.005 "
+    # at the cap there is no guarantee, and the sentence says so (and claims no confidence)
+    assert "confidence" not in d.text()
+    assert d.text().startswith("undecided at 4 seeds (the cap, max_seeds; no guarantee): these 2 "
+                               "are not separated at δ = 0.005 "
                                "(means within 0.003 of each other): big, small; chose small "
                                f"({COST}) (KN, 3 candidates, 10 of 12 runs")
     by_mean = Race(list(bank), delta=0.005, n0=2, max_seeds=4, cost=lambda c: 1.0)

@@ -166,3 +166,33 @@ def test_a_killed_worker_s_unit_is_retried_and_the_race_decides_the_same(tmp_pat
     assert "error" not in failed[0].user_attrs                   # heartbeat, not an error
     assert sum(t.user_attrs.get("unit") == killed for t in trials) == 2   # and trained again
     _check(search, reference)
+
+
+def test_status_best_and_freeze_while_a_worker_s_race_is_undecided(tmp_path, reference):
+    """Watching a race is what status is for (at 37b1639 it ended in 'unexpected error')."""
+    path = _config(tmp_path, "ref", delta=reference[1])
+    first_stage = 3 * len(config.load(path).points())
+    assert cli("init", path, cwd=tmp_path).returncode == 0
+    r = cli("worker", path, "--no-progress", "--max-trials", first_stage + 1, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    search = Search(config.load(path))
+    if search.race().done:
+        pytest.skip("this machine's race decided within the first stage + 1 trial")
+    for command in ("status", "best", "freeze"):
+        r = cli(command, path, cwd=tmp_path)
+        assert r.returncode == 0, (command, r.stderr)
+        assert "unexpected error" not in r.stdout + r.stderr
+        assert "provisional" in r.stdout, (command, r.stdout)
+    r = cli("status", path, cwd=tmp_path)
+    assert "race: round" in r.stdout and "survivor(s)" in r.stdout and "forecast:" in r.stdout
+    assert "leading for now" in r.stdout
+
+
+def test_two_workers_print_the_forecast_and_the_decision_once(tmp_path, reference):
+    path = _config(tmp_path, "ref", delta=reference[1])
+    r = cli("run", path, "--workers", "2", "--no-progress", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    decision = Search(config.load(path)).race().text()
+    assert out.count(decision) == 1, out
+    assert out.count("first stage done") <= 1, out
