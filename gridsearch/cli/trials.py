@@ -37,7 +37,7 @@ OPTIONAL = (("width_share", "number"), ("latency_ms", "activations"),
 def status(args) -> int:
     from gridsearch.errors import GridsearchError
     from gridsearch.selection import rank
-    from gridsearch.study import Search
+    from gridsearch.study import Search, ranking
 
     cfg = load_config(args)
     metric = cfg.train.metric
@@ -62,7 +62,7 @@ def status(args) -> int:
     if search.units:
         print(f"units: {p['done']} done, {p['failed']} failed, {p['running']} running, "
               f"{p['left']} left of {p['points']}")
-    ranked = rank(records)
+    ranked = rank(records, **ranking(cfg))
     if ranked and max(c.runs for c in ranked) > 1:
         within = ", within [0, 1]" if metric == "accuracy" else ""
         print(f"per point, over its seeds (best mean first; 95% CI of the mean{within}):")

@@ -63,11 +63,12 @@ class Ranked:
     study: str = ""
     width_share: float | None = None
     merged: tuple[Point, ...] = ()    # other points that realise the same network
+    bounds: tuple[float, float] | None = (0.0, 1.0)   # the values' range (an accuracy's), or None
 
     @cached_property
     def summary(self) -> stats.Summary:
         """Mean, std, n and 95% CI of the accuracies (computed once), the CI kept in [0, 1]."""
-        return stats.summarise(self.accuracies, bounds=(0.0, 1.0))
+        return stats.summarise(self.accuracies, bounds=self.bounds)
 
     @property
     def value(self) -> float:
@@ -92,11 +93,14 @@ class Ranked:
                 "effective_gamma": self.effective_gamma}
 
 
-def rank(records: Iterable[Any], maximize: bool = True) -> list[Ranked]:
+def rank(records: Iterable[Any], maximize: bool = True,
+         bounds: tuple[float, float] | None = (0.0, 1.0)) -> list[Ranked]:
     """Feasible, complete candidates, best first (mean ↓ — ↑ with ``maximize=False`` —, measured
     FLOPs ↑, first trial ↑); points of one network are one candidate (the module docstring).
     ``records``: trial records (:class:`gridsearch.study.TrialRecord`: state, feasible, point,
-    accuracies, number, flops, effective_gamma, study, width_share, layout, resolution, seeds)."""
+    accuracies, number, flops, effective_gamma, study, width_share, layout, resolution, seeds).
+    ``bounds``: the range the values live in (an accuracy's [0, 1], where intervals are clipped);
+    None for a metric of unknown range (a training function's)."""
     groups: dict[tuple[float, float, float], list] = {}
     for r in records:
         if r.state == "COMPLETE" and r.feasible and r.point is not None and r.accuracies:
@@ -122,7 +126,8 @@ def rank(records: Iterable[Any], maximize: bool = True) -> list[Ranked]:
         eff = first.effective_gamma if first.effective_gamma is not None else k[2]
         out.append(Ranked(Point(*k), tuple(a for r in rs for a in r.accuracies),
                           tuple(r.number for r in rs), int(first.flops or 0), float(eff),
-                          first.study, first.width_share, tuple(Point(*o) for o in keys[1:])))
+                          first.study, first.width_share, tuple(Point(*o) for o in keys[1:]),
+                          bounds))
     sign = -1.0 if maximize else 1.0
     out.sort(key=lambda c: (sign * c.value, c.flops, c.trials[0]))
     return out
@@ -212,15 +217,16 @@ class Selection:
 def select(search: Sequence[Any], study_name: str,
            confirmation: Sequence[Any] | None = None, confirm_name: str = "",
            race: Any = None, confirm_race: Any = None, maximize: bool = True,
-           confirm_finished: bool = True) -> Selection:
+           confirm_finished: bool = True,
+           bounds: tuple[float, float] | None = (0.0, 1.0)) -> Selection:
     """The selection rule (see the module docstring).  ``race`` / ``confirm_race``: the decision
     of a race over the search's / the confirmation's points, when one ran (running or done).
     ``confirm_finished``: whether the confirmation has run every unit it will run (False: it is
     named, not used). :class:`GridsearchError` when nothing is feasible and finished."""
-    source, name, ranked, decision = "search", study_name, rank(search, maximize), race
+    source, name, ranked, decision = "search", study_name, rank(search, maximize, bounds), race
     note = ""
     if confirmation:
-        confirmed = rank(confirmation, maximize)
+        confirmed = rank(confirmation, maximize, bounds)
         if confirmed and (confirm_finished or not ranked):
             source, name, ranked, decision = "confirmation", confirm_name, confirmed, confirm_race
             if not confirm_finished:

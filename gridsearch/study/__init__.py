@@ -5,7 +5,7 @@ the line that submits workers to Slurm."""
 from gridsearch._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_search": ["Search", "plan_of", "points_of", "decision_of", "finished_of", "maximize_of",
+    "_search": ["Search", "plan_of", "points_of", "decision_of", "finished_of", "ranking",
                 "quantum_of", "check_data", "RACE_ATTR",
                 "DATA_ATTR"],
     "_store": ["Store", "CONFIRM_SUFFIX", "COMPARE_SUFFIX", "confirmation_name", "compare_name",

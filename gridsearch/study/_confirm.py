@@ -19,7 +19,7 @@ from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.selection import Ranked, key, rank, select
 from gridsearch.study._record import read
-from gridsearch.study._search import Search
+from gridsearch.study._search import Search, ranking
 from gridsearch.study._store import confirmation_name
 
 SEED_OFFSET = 1000
@@ -67,7 +67,8 @@ def confirm_plan(search: Search, top: int, fidelity: Fidelity) -> Search:
         raise ConfigError(f"--top: must be ≥ 1, got {top}")
     fidelity.check()
     study = search.study(create=False)
-    ranked = select(read(study), study.study_name).ranked   # the search's ranking, never the
+    ranked = select(read(study), study.study_name,             # the search's ranking, never the
+                    **ranking(search.cfg)).ranked
     points = [key(c.point) for c in ranked[:top]]            # confirmation's own
     cfg = confirm_config(search.cfg, points, fidelity)
     return Search(cfg, store=search.store.derived(cfg))
@@ -147,12 +148,14 @@ class ConfirmOutcome:
 def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
     """Compare the confirmation's per-point accuracies with the search's."""
     study = confirmation.study(create=False)
-    found = {key(c.point): (i + 1, c) for i, c in enumerate(rank(read(search.study(create=False))))}
+    how = ranking(search.cfg)
+    found = {key(c.point): (i + 1, c)
+             for i, c in enumerate(rank(read(search.study(create=False)), **how))}
     confirmed_sel, race = None, None
     records = read(study)
     race = confirmation.race(records)
     try:
-        confirmed_sel = select(records, study.study_name, race=race)
+        confirmed_sel = select(records, study.study_name, race=race, **how)
     except GridsearchError:
         pass
     confirmed = {key(c.point): (i + 1, c)

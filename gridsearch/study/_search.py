@@ -75,15 +75,19 @@ def points_of(cfg: StudyConfig) -> list[Item]:
     return items
 
 
-def maximize_of(cfg: StudyConfig) -> bool:
-    """Whether the study's result is maximised (an accuracy) — False for a minimised metric."""
-    return getattr(cfg.train, "direction", "maximize") != "minimize"
+def ranking(cfg: StudyConfig) -> dict[str, Any]:
+    """How a study's values are ranked, as :func:`gridsearch.selection.rank` and ``select`` take
+    it: the direction, and the range intervals are clipped to (the built-in trainer's accuracy
+    lies in [0, 1]; a training function's metric has no known range)."""
+    return {"maximize": cfg.train.maximize,
+            "bounds": None if cfg.train.function else (0.0, 1.0)}
 
 
 def quantum_of(cfg: StudyConfig) -> float | None:
-    """The resolution of the study's results: an accuracy over val_size images moves in steps of
-    1 / val_size (None for another metric)."""
-    if getattr(cfg.train, "metric", None) not in (None, "accuracy"):
+    """The resolution of the study's results: the built-in trainer's accuracy over val_size images
+    moves in steps of 1 / val_size (None for a training function's metric: its own data and
+    scale are not known here)."""
+    if cfg.train.function:
         return None
     n = cfg.data.val_size
     return 1.0 / n if n else None
@@ -98,7 +102,7 @@ def plan_of(cfg: StudyConfig) -> Plan:
     if cfg.select.mode == "race":
         from gridsearch.study._race import RacePlan
 
-        return RacePlan(items, cfg.train.seed, cfg.select, maximize=maximize_of(cfg),
+        return RacePlan(items, cfg.train.seed, cfg.select, maximize=cfg.train.maximize,
                         quantum=quantum_of(cfg))
     return FixedPlan(items, seeds)
 
@@ -189,7 +193,7 @@ class Search:
                 finished = finished_of(confirm, confirmed)
         return select(records, study.study_name, confirmed, confirmation_name(self.cfg.name),
                       race=decision_of(study, records), confirm_race=confirm_race,
-                      maximize=maximize_of(self.cfg), confirm_finished=finished)
+                      confirm_finished=finished, **ranking(self.cfg))
 
     # -- candidates -------------------------------------------------------------------------------
     def realiser(self):
