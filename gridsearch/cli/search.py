@@ -261,14 +261,14 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
 
         def finished(o):
             bar.update(1)
-            bar.set_postfix_str(describe(o))
+            bar.set_postfix_str(describe(o, search.cfg.train.metric))
             forecast(lambda text: bar.write(f"gridsearch: {text}", file=sys.stderr))
 
         return started, finished, bar.close
 
     def finished(o):
         p = search.progress()          # the store's count: every worker's units, skipped ones too
-        say(f"{name}: [{p['done'] + p['failed']}/{total}] {describe(o)}")
+        say(f"{name}: [{p['done'] + p['failed']}/{total}] {describe(o, search.cfg.train.metric)}")
         forecast(say)
 
     return (lambda number, item: None), finished, (lambda: None)
@@ -288,12 +288,12 @@ def pooled() -> bool:
     return bool(os.environ.get(POOL_ENV))
 
 
-def describe(o) -> str:
+def describe(o, metric: str = "accuracy") -> str:
     msg = f"trial {o.number} {o.state.lower()}"
     if o.spec is not None:
         msg += f" ({o.spec.describe()})"
     if o.value is not None:
-        msg += f" acc={o.value:.3f}"
+        msg += f" {'acc' if metric == 'accuracy' else metric}={o.value:.4g}"
     if o.attrs.get("flops_ratio") is not None:
         msg += f" ratio={o.attrs['flops_ratio']:.3f}"
     if o.state == "FAIL" and o.attrs.get("error"):
