@@ -293,7 +293,7 @@ def describe(o, metric: str = "accuracy") -> str:
     if o.spec is not None:
         msg += f" ({o.spec.describe()})"
     if o.value is not None:
-        msg += f" {'acc' if metric == 'accuracy' else metric}={o.value:.4g}"
+        msg += (f" acc={o.value:.3f}" if metric == "accuracy" else f" {metric}={o.value:.4g}")
     if o.attrs.get("flops_ratio") is not None:
         msg += f" ratio={o.attrs['flops_ratio']:.3f}"
     if o.state == "FAIL" and o.attrs.get("error"):
