@@ -6,7 +6,7 @@ First match wins:
    Kubernetes secret) on the command line;
 2. the environment: ``GRIDSEARCH_STORAGE`` (the URL), then ``GRIDSEARCH_STORAGE_FILE`` (a file);
 3. the config: ``storage = "…"`` or ``storage_file = "…"`` (relative to the config's folder);
-4. ``studies/<name>.db`` beside the config (SQLite).
+4. ``<name>.db`` in the config's folder (SQLite; ``studies/`` for a config read from no file).
 
 A password belongs in the environment or a file, never on a command line (``ps`` shows it).
 """
