@@ -41,7 +41,7 @@ def import_ref(ref: str, folders: tuple[Path | None, ...] = ()) -> Callable[...,
         raise RefError(f"importing {module_name!r} failed: {type(e).__name__}: {e}") from None
     func = getattr(module, name, None)
     if func is None:
-        raise RefError(f"{module_name!r} ({getattr(module, '__file__', '?')}) has no {name!r}")
+        raise RefError(f"{module_name!r} ({getattr(module, '__file__', '?')}) has no function {name!r}")
     if not callable(func):
         raise RefError(f"{module_name}.{name} is a {type(func).__name__}, not a function")
     return func

@@ -28,7 +28,7 @@ def record(pl, number, unit, value=None, state="COMPLETE", layout=None, flops=10
     return TrialRecord(number, "s", state, values=(value,) if state == "COMPLETE" else None,
                        unit=unit, point_index=i, seed=k, seeds=(k,), alpha=p.alpha, beta=p.beta,
                        gamma=p.gamma, feasible=state != "INFEASIBLE", flops=flops,
-                       layout=layout if layout is not None else {"net": i}, resolution=32, **kw)
+                       layout=layout if layout is not None else {"depths": [i]}, resolution=32, **kw)
 
 
 def drive(pl, value, fail=lambda u: None, layout=lambda i: None, workers=1, limit=500,
@@ -79,7 +79,7 @@ def test_identical_networks_are_merged_and_do_not_race_to_the_cap():
     same = bank([0.80, 0.80, 0.70, 0.60], sd=0.01)
     pl = plan(delta=0.01, max_seeds=12)
     records = drive(pl, lambda i, k: same(0 if i == 1 else i, k),
-                    layout=lambda i: {"net": 0} if i == 1 else None)
+                    layout=lambda i: {"depths": [0]} if i == 1 else None)
     out = pl.outcome(records)
     assert out.merged == ((POINTS[1], POINTS[0]),)
     assert POINTS[1] not in out.decision.candidates

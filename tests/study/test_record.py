@@ -29,6 +29,8 @@ def _value(f):
     t = str(f.type)
     if f.name in ("layout", "torchvision", "timm"):
         return {"filled": f.name}
+    if f.name == "metrics":
+        return {"train_loss": 0.25}
     if t.startswith("tuple[int"):
         return (7, 8)
     if t.startswith("tuple[float"):
@@ -89,7 +91,7 @@ def test_every_command_that_shows_trials_shows_every_field(study_with_full_recor
     # report's trials.csv
     assert main(["report", str(path), "-o", str(tmp_path / "rep")]) == 0
     df = pd.read_csv(tmp_path / "rep" / "trials.csv")
-    assert list(df.columns) == COLUMNS
+    assert list(df.columns) == [*COLUMNS, "metrics.train_loss"]   # an extra metric: its column
     assert df.notna().all(axis=None), df.columns[df.isna().any()].tolist()
     # optuna-dashboard's API and Optuna's own dataframe: the same names as user attributes
     from optuna_dashboard import wsgi

@@ -31,7 +31,7 @@ def _states(search):
 # -- checked before anything is stored -----------------------------------------------------------
 BAD = {
     "missing module": ('function = "nosuchmodule:fit"', "cannot import 'nosuchmodule'"),
-    "missing name": ('function = "owntrain:nosuch"', "has no 'nosuch'"),
+    "missing name": ('function = "owntrain:nosuch"', "has no function 'nosuch'"),
     "wrong signature": ('function = "owntrain:one"', "must take (model, ctx)"),
     "not a reference": ('function = "owntrain"', "expected 'module:function'"),
     "external without a function": ("", 'data.source: "external"'),
