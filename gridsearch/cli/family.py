@@ -90,13 +90,14 @@ def _add_family_options(p, with_model: bool = True) -> None:
 # -- freeze ---------------------------------------------------------------------------------------
 def freeze_cmd(args) -> int:
     from gridsearch.family import freeze, store_frozen
-    from gridsearch.study import Search
+    from gridsearch.study import Search, check_text, ladder_text
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     selection = search.selection()
-    frozen = store_frozen(study, freeze(selection, cfg.name))
+    frozen = store_frozen(study, freeze(selection, cfg.name, ladder_text(search),
+                                        check_text(search, selection.winner.point)))
     ranked = selection.ranked
     if args.json:
         print_json({"frozen": frozen.as_dict(), "selection": selection.as_dict(),
@@ -113,6 +114,8 @@ def freeze_cmd(args) -> int:
                        "eff_gamma"]))
     print(frozen.text() + "; stored as study user attribute 'frozen'")
     print(f"verdict: {selection.verdict()}")
+    if frozen.ladder:
+        print(f"ladder: {frozen.ladder}")
     if len(selection.ties) > 1:
         print(f"ties: {selection.ties_text()}")
     return 0
@@ -137,7 +140,10 @@ def _from_config(args) -> tuple[StudyConfig, Frozen]:
     search = Search(cfg, args.storage)
     frozen = stored_frozen(search.study(create=False))
     if frozen is None:
-        frozen = freeze(search.selection(), cfg.name)
+        from gridsearch.study import check_text, ladder_text
+
+        sel = search.selection()
+        frozen = freeze(sel, cfg.name, ladder_text(search), check_text(search, sel.winner.point))
         _note(args, f"{cfg.name}: not frozen yet; using the selected point "
                     f"({frozen.study}#{frozen.trial}; run `gridsearch freeze` to record it)")
     return cfg, frozen
