@@ -58,7 +58,7 @@ def _label(p) -> str:
 
 
 def climb(args) -> int:
-    from gridsearch.study import Climb, Search, worker_command
+    from gridsearch.study import Climb, Search, rung_label, worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
@@ -70,9 +70,9 @@ def climb(args) -> int:
     while (r := ladder.next_rung()) is not None:
         rung = ladder.rung(r)
         if not args.json:
-            print(f"{cfg.name}: rung {r} ({rung.cfg.train.epochs} epochs, "
-                  f"{rung.cfg.data.train_size} training images): {len(rung.cfg.search.points)} "
-                  f"points carried from rung {r - 1}, study {rung.cfg.name!r}", flush=True)
+            print(f"{cfg.name}: rung {r} ({rung_label(rung.cfg, cfg)}): "
+                  f"{len(rung.cfg.search.points)} points carried from rung {r - 1}, study "
+                  f"{rung.cfg.name!r}", flush=True)
         if args.workers > 1 or args.gpus:
             options = ["--rung", str(r), "--join"] + (["--retry-failed"] if args.retry_failed
                                                       else [])
@@ -91,11 +91,10 @@ def climb(args) -> int:
 
 
 def _print_ladder(args, search) -> int:
-    from gridsearch.study import check_text, climbed, ladder_of
+    from gridsearch.study import check_text, climbed, ladder_of, stored_rung
+    from gridsearch.study import point_name as name
 
-    from gridsearch.study._climb import name, rung
-
-    rungs = [rung(search, 0), *climbed(search)]
+    rungs = [stored_rung(search, 0), *climbed(search)]
     lad = ladder_of(search, rungs[1:])
     sel = search.selection()
     if args.json:
@@ -117,6 +116,8 @@ def _print_ladder(args, search) -> int:
     print(table(rows, ["point", *(f"r{x.rung}" for x in rungs)]))
     print("rungs: " + "; ".join(f"{x.rung}: {x.label}, {len(x.records)} trials, "
                                 f"{_seconds(x.records) / 60:.1f} train-min" for x in rungs))
+    for check in lad.checks if lad else ():
+        print(f"rung {check.lower} → {check.upper}: {check.text(name=name)}")
     print(lad.text(name=name) if lad else "no rung climbed above the search")
     w = sel.winner
     print(f"answer ({sel.source}): {w.coefficients()}  {w.summary.text()}  [{w.refs[0]}]")
@@ -155,7 +156,7 @@ def verify(args) -> int:
     if code:
         return code
     out = check.outcome()
-    if out.holds is None:
+    if out.verdict is None:
         raise GridsearchError("some networks lack seeds (failed trials: `gridsearch status` of "
                               f"{inner.cfg.name!r}); run verify again with --retry-failed")
     check.record(out)

@@ -10,5 +10,5 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                 "check_writable", "provenance", "STORED_KEYS", "SCHEMA"],
     "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config",
                  "matched"],
-    "_verify": ["Verify", "verify", "EFFICIENTNET"],
+    "_verify": ["Verify", "VerifyOutcome", "VerifyRow", "verify", "EFFICIENTNET"],
 })

@@ -15,9 +15,10 @@ fresh seeds, as the study ``<name>-phiN`` of the same store (a plan run by the o
 (network, seed) once, resumable, workers). The seeds are paired: seed k is seed k for every
 network, and Kim & Nelson's procedure (:class:`gridsearch.selection.Race`, common random numbers)
 is replayed over them, first stage ``min(n0, S)`` seeds, then a seed at a time up to ``S``.
-The verdict: the choice *holds* when the procedure did not eliminate it (it is still the best
-within δ, or not separated from it), else it is *reversed* by the best survivor, with the paired
-mean difference ± its standard error. The procedure is replayed on a fixed number of seeds, not
+The verdict: the choice *holds* when the procedure kept it alone or chose it (the best within δ
+with the stated confidence); it is *reversed* when the procedure eliminated it, by the best
+survivor, with the paired mean difference ± its standard error; *undecided* when it survived
+with others at S seeds (more seeds separate them). The procedure is replayed on a fixed number of seeds, not
 run sequentially: every network trains all S seeds.
 """
 
@@ -52,7 +53,7 @@ def _key(p: Point) -> tuple[float, float, float]:
 
 
 @dataclass
-class Row:
+class VerifyRow:
     label: str                 # the trial parameter ``strategy``
     name: str                  # how it reads
     values: dict[int, float] = field(default_factory=dict)   # seed rank -> metric
@@ -64,25 +65,37 @@ class Row:
 
 
 @dataclass
-class Outcome:
+class VerifyOutcome:
     phi: float
     chosen: Point
     origin: str
-    rows: list[Row]
+    rows: list[VerifyRow]
     seeds: int
     decision: Any = None           # the race's Decision over the labels, None until all trained
-    holds: bool | None = None
-    by: Row | None = None
+    verdict: str | None = None     # "holds", "reversed" or "undecided"; None until all trained
+    by: VerifyRow | None = None
     diff: tuple[float, float, int] | None = None   # paired mean, its standard error, n
     ratio: float | None = None     # the chosen network's measured FLOPs ratio
     rung: str = "search"
 
+    @property
+    def holds(self) -> bool | None:
+        return None if self.verdict is None else self.verdict == "holds"
+
+    def _open(self) -> str:
+        names = {r.label: r.name for r in self.rows}
+        return ", ".join(names[c] for c in self.decision.survivors if c != CHOSEN)
+
     def short(self) -> str:
-        """What every screen says: ``checked at φ = 2: holds`` / ``… reversed by …``."""
-        if self.holds is None:
+        """What every screen says: ``checked at φ = 2: holds`` / ``… reversed by …`` /
+        ``… not separated from …``."""
+        if self.verdict is None:
             return "not checked"
-        if self.holds:
+        if self.verdict == "holds":
             return f"checked at φ = {self.phi:g}: holds"
+        if self.verdict == "undecided":
+            return (f"checked at φ = {self.phi:g}: not separated from {self._open()} at "
+                    f"{self.seeds} seeds (raise --seeds)")
         m, se, n = self.diff
         return (f"checked at φ = {self.phi:g}: reversed by {self.by.name} (better by {m:.4f} ± "
                 f"{se:.4f}, paired, n = {n})")
@@ -93,16 +106,20 @@ class Outcome:
         rivals = ", ".join(r.name for r in self.rows[1:])
         at = (f"at φ = {self.phi:g} (measured {self.ratio:.2f}× the baseline's FLOPs)"
               if self.ratio else f"at φ = {self.phi:g}")
-        if self.holds:
+        if self.verdict == "holds":
             return (f"{at} {_name(self.chosen)} is still the best within δ = {delta:g} of: "
                     f"{rivals} (KN, {self.seeds} seeds paired): holds")
+        if self.verdict == "undecided":
+            return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
+                    f"{self.seeds} seeds paired, δ = {delta:g}): undecided; the others of "
+                    f"{rivals} are out")
         m, se, n = self.diff
         return (f"{at}: reversed: {self.by.name} is better than {_name(self.chosen)} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"phi": self.phi, "chosen": self.chosen.as_dict(), "origin": self.origin,
-                "seeds": self.seeds, "holds": self.holds, "short": self.short(),
+                "seeds": self.seeds, "verdict": self.verdict, "holds": self.holds, "short": self.short(),
                 "by": self.by.name if self.by else None,
                 "paired_difference": None if self.diff is None else
                 {"mean": self.diff[0], "se": self.diff[1], "n": self.diff[2]},
@@ -173,13 +190,13 @@ class Verify:
         return Search(self.inner_cfg, store=self.store, plan=plan,
                       realiser=self.search.realiser(), train=self.search._fit)
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> VerifyOutcome:
         """The table and the verdict from what is stored."""
         from gridsearch.selection import Race
 
         labels = [CHOSEN, *(lb for lb, _, _ in self.rivals)]
         names = self.names()
-        rows = {lb: Row(lb, names[lb]) for lb in labels}
+        rows = {lb: VerifyRow(lb, names[lb]) for lb in labels}
         n = len(labels)
         sign = 1.0 if self.cfg.train.maximize else -1.0
         records = self.store.records() if self.store.exists() else []
@@ -191,7 +208,7 @@ class Verify:
                 row.attrs = r.row()
             if r.state == "COMPLETE" and r.mean_accuracy is not None:
                 row.values[int(r.unit) // n] = float(r.mean_accuracy)
-        out = Outcome(self.phi, self.point, self.origin, list(rows.values()), self.seeds,
+        out = VerifyOutcome(self.phi, self.point, self.origin, list(rows.values()), self.seeds,
                       rung=self.rung, ratio=rows[CHOSEN].attrs.get("flops_ratio"))
         full = [lb for lb in labels if len(rows[lb].values) == self.seeds]
         if CHOSEN not in full or len(full) < 2:
@@ -203,22 +220,23 @@ class Verify:
         race.update({(lb, k): sign * v for lb in full for k, v in rows[lb].values.items()})
         d = race.decision()
         out.decision = d
-        out.holds = CHOSEN in d.survivors
-        if not out.holds:
+        out.verdict = ("reversed" if CHOSEN not in d.survivors else
+                       "holds" if d.decided or len(d.survivors) == 1 else "undecided")
+        if out.verdict == "reversed":
             by = rows[d.winner]
             diffs = [sign * (by.values[k] - rows[CHOSEN].values[k]) for k in range(self.seeds)]
             out.by = by
             out.diff = (fmean(diffs), stdev(diffs) / math.sqrt(len(diffs)), len(diffs))
         return out
 
-    def record(self, out: Outcome) -> None:
+    def record(self, out: VerifyOutcome) -> None:
         """Store the verdict on the search's study, and on its frozen coefficients when they are
         the point checked: every screen then says "checked at φ = N: …"."""
-        if out.holds is None:
+        if out.verdict is None:
             return
         study = self.search.study(create=False)
         study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(_key(self.point)),
-                                         "holds": out.holds, "short": out.short(),
+                                         "verdict": out.verdict, "short": out.short(),
                                          "text": out.text(self.cfg.select.delta),
                                          "study": self.store.name})
         frozen = stored_frozen(study)
@@ -226,12 +244,12 @@ class Verify:
             study.set_user_attr(FROZEN_ATTR, {**frozen.as_dict(), "checked": out.short()})
 
 
-def verify(search: Search, phi: float, seeds: int | None = None) -> Outcome:
+def verify(search: Search, phi: float, seeds: int | None = None) -> VerifyOutcome:
     """Run (or resume) the check at ``phi`` in this process and record its verdict."""
     v = Verify(search, phi, seeds)
     v.search_for().run()
     out = v.outcome()
-    if out.holds is None:
+    if out.verdict is None:
         raise GridsearchError("the check has networks without all their seeds (failed trials: "
                               "see `gridsearch status`)")
     v.record(out)

@@ -21,7 +21,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                  "confirm_outcome", "SEED_OFFSET"],
     "_objectives": ["Limit"],
     "_climb": ["Climb", "Rung", "rung_config", "climbed", "ladder_of", "ladder_text", "check_text",
-               "CHECK_ATTR"],
+               "stored_rung", "rung_label", "point_name", "CHECK_ATTR"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
     "_workers": ["Pool", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "shared_timing_note"],

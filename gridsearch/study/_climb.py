@@ -50,7 +50,7 @@ def rung_config(cfg: StudyConfig, rung: int, points) -> StudyConfig:
         objectives=dataclasses.replace(o, minimize=()))
 
 
-def label(cfg: StudyConfig, search: StudyConfig | None = None) -> str:
+def rung_label(cfg: StudyConfig, search: StudyConfig | None = None) -> str:
     """How a rung reads: ``9 epochs`` (and its data sizes where they differ from the search's)."""
     out = f"{cfg.train.epochs} epoch{'s' if cfg.train.epochs != 1 else ''}"
     if search is not None and cfg.data.train_size != search.data.train_size:
@@ -93,7 +93,7 @@ class Rung:
                           self.label)
 
 
-def rung(search: "Search", r: int) -> Rung | None:
+def stored_rung(search: "Search", r: int) -> Rung | None:
     """Rung ``r`` of ``search`` as stored (r = 0: the search); None when it was never started."""
     from gridsearch.study._search import decision_of, plan_of
     from gridsearch.study._store import stored_config
@@ -103,7 +103,7 @@ def rung(search: "Search", r: int) -> Rung | None:
         records = read(study)
         p = search.plan.progress(records)
         return Rung(0, study, search.cfg, records, decision_of(study, records),
-                    p["left"] + p["running"] == 0, label(search.cfg))
+                    p["left"] + p["running"] == 0, rung_label(search.cfg))
     study = search.store.load(rung_name(search.cfg.name, r))
     if study is None:
         return None
@@ -114,14 +114,14 @@ def rung(search: "Search", r: int) -> Rung | None:
     p = plan_of(cfg).progress(records)
     return Rung(r, study, cfg, records, decision_of(study, records),
                 p["left"] + p["running"] == 0 and any(x.state == "COMPLETE" for x in records),
-                label(cfg, search.cfg))
+                rung_label(cfg, search.cfg))
 
 
 def climbed(search: "Search") -> list[Rung]:
     """The rungs finished, from rung 0 up, stopping at the first that is not (or not there)."""
     out = []
     for r in range(1, MAX_RUNGS):
-        got = rung(search, r)
+        got = stored_rung(search, r)
         if got is None or not got.finished:
             break
         out.append(got)
@@ -136,13 +136,13 @@ def ladder_of(search: "Search", rungs: list[Rung] | None = None) -> "Ladder | No
     above = climbed(search) if rungs is None else rungs
     if not above:
         return None
-    results = [x.result() for x in [rung(search, 0), *above]]
+    results = [x.result() for x in [stored_rung(search, 0), *above]]
     if any(r is None for r in results):
         return None
     return ladder(results, maximize=search.cfg.train.maximize)
 
 
-def name(p) -> str:
+def point_name(p) -> str:
     return f"α={p[0]:g} β={p[1]:g} γ={p[2]:g}"
 
 
@@ -166,7 +166,7 @@ class Climb:
         if not self.search.exists():
             raise GridsearchError(f"no study {self.cfg.name!r} yet: run the search first "
                                   f"(`gridsearch run`): it is rung 0")
-        r0 = rung(self.search, 0)
+        r0 = stored_rung(self.search, 0)
         if not r0.finished:
             p = self.search.progress()
             raise GridsearchError(f"the search {self.cfg.name!r} (rung 0) has {p['left']} "
@@ -181,7 +181,7 @@ class Climb:
 
         below = self.check_search()
         for r in range(1, self.rungs):
-            got = rung(self.search, r)
+            got = stored_rung(self.search, r)
             if got is None or not got.finished:
                 return r
             if self.fidelity.stop == "stable":
@@ -196,7 +196,7 @@ class Climb:
         """The points rung ``r`` trains: rung r − 1's best ``top`` (it must have finished)."""
         from gridsearch.selection import carry
 
-        below = rung(self.search, r - 1) if r > 1 else self.check_search()
+        below = stored_rung(self.search, r - 1) if r > 1 else self.check_search()
         if below is None or not below.finished:
             raise GridsearchError(f"rung {r - 1} of {self.cfg.name!r} has not finished: climb "
                                   "it first")
@@ -239,4 +239,4 @@ def ladder_text(search: "Search") -> str:
     """The ladder's sentence over the rungs climbed ("" when none was climbed above the
     search)."""
     lad = ladder_of(search)
-    return lad.text(name=name) if lad is not None else ""
+    return lad.text(name=point_name) if lad is not None else ""
