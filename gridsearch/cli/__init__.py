@@ -1,7 +1,7 @@
 """gridsearch: find EfficientNet compound-scaling coefficients (alpha, beta, gamma) for a network,
 then scale it with them.
 
-The usual order:  plan → run → status → confirm → freeze → scale / export → report
+The usual order:  plan → run → status → confirm or climb → freeze → verify → scale / export → report
 (init / worker share one study between hosts; dashboard shows it in optuna-dashboard; compare
 checks compound against single-dimension scaling; count measures one network).
 
@@ -34,10 +34,11 @@ from gridsearch.cli import family  # noqa: E402
 from gridsearch.cli import search  # noqa: E402
 from gridsearch.cli import viz  # noqa: E402
 from gridsearch.cli import confirm  # noqa: E402
+from gridsearch.cli import climb  # noqa: E402
 from gridsearch.cli import trials  # noqa: E402
 
 # One place to add a command: a module with register(sub), listed here in the order of the help.
-COMMANDS = (search, trials, confirm, family, viz, count)
+COMMANDS = (search, trials, confirm, climb, family, viz, count)
 EXIT_USAGE = 2
 
 

@@ -90,14 +90,15 @@ def _add_family_options(p, with_model: bool = True) -> None:
 # -- freeze ---------------------------------------------------------------------------------------
 def freeze_cmd(args) -> int:
     from gridsearch.family import freeze, store_frozen
-    from gridsearch.study import Search
+    from gridsearch.study import Search, check_text, ladder_text
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     selection = search.selection()
     metric = cfg.train.metric
-    frozen = store_frozen(study, freeze(selection, cfg.name, metric))
+    frozen = store_frozen(study, freeze(selection, cfg.name, metric, ladder_text(search),
+                                        check_text(search, selection.winner.point)))
     ranked = selection.ranked
     if args.json:
         print_json({"frozen": frozen.as_dict(), "selection": selection.as_dict(),
@@ -114,6 +115,8 @@ def freeze_cmd(args) -> int:
                        "eff_gamma"]))
     print(frozen.text() + "; stored as study user attribute 'frozen'")
     print(f"verdict: {selection.verdict()}")
+    if frozen.ladder:
+        print(f"ladder: {frozen.ladder}")
     if selection.ties:
         print(f"ties: {selection.ties_text()}")
     return 0
@@ -138,7 +141,11 @@ def _from_config(args) -> tuple[StudyConfig, Frozen]:
     search = Search(cfg, args.storage)
     frozen = stored_frozen(search.study(create=False))
     if frozen is None:
-        frozen = freeze(search.selection(), cfg.name, cfg.train.metric)
+        from gridsearch.study import check_text, ladder_text
+
+        sel = search.selection()
+        frozen = freeze(sel, cfg.name, cfg.train.metric, ladder_text(search),
+                        check_text(search, sel.winner.point))
         _note(args, f"{cfg.name}: not frozen yet; using the selected point "
                     f"({frozen.study}#{frozen.trial}; run `gridsearch freeze` to record it)")
     return cfg, frozen

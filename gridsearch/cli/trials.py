@@ -20,7 +20,8 @@ def register(sub) -> None:
                                     "when the study has several objectives",
                        description="The point the selection rule chooses (a race's decision, "
                                    "else the confirmation's best mean, else the search's) with "
-                                   "its accuracy over seeds, the margin, p-value and ties; for a "
+                                   "its accuracy over seeds (the highest rung of a "
+                                   "fidelity ladder climbed ranks first), the margin, p-value and ties; for a "
                                    "multi-objective study the Pareto front.")
     add_config(p)
     p.add_argument("--json", action="store_true", help="print it as JSON (the export)")
@@ -37,7 +38,7 @@ OPTIONAL = (("width_share", "number"), ("latency_ms", "activations"),
 def status(args) -> int:
     from gridsearch.errors import GridsearchError
     from gridsearch.selection import rank
-    from gridsearch.study import Search, ranking
+    from gridsearch.study import Search, check_text, ladder_text, ranking
 
     cfg = load_config(args)
     metric = cfg.train.metric
@@ -91,6 +92,10 @@ def status(args) -> int:
             print(f"selected ({how}): {w.coefficients()}  {w.summary.text()}  "
                   f"[{w.refs[0]}]")
             print(f"verdict: {sel.verdict()}")
+            ladder = ladder_text(search)
+            if ladder:
+                print(f"ladder: {ladder}")
+            print(f"one φ up: {check_text(search, w.point)}")
     confirm = search.confirmation()
     if confirm is not None:
         print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "
@@ -99,7 +104,7 @@ def status(args) -> int:
 
 
 def best(args) -> int:
-    from gridsearch.study import Search, front_export, read, summary
+    from gridsearch.study import Search, check_text, front_export, ladder_text, read, summary
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -113,7 +118,8 @@ def best(args) -> int:
         confirmed = read(confirm) if confirm is not None else []
         sel = search.selection(records, confirmed)
         w = sel.winner
-        pool = confirmed if sel.source == "confirmation" else records
+        pool = (records if sel.source == "search" else confirmed if sel.source == "confirmation"
+                else search.records_of(sel.study))      # a rung of the fidelity ladder
         mine = [r for r in pool if r.number in w.trials]
         first = mine[0]
         metric = cfg.train.metric
@@ -124,7 +130,8 @@ def best(args) -> int:
                "seeds": sorted(s for r in mine for s in r.seeds),
                "source": sel.source, "provisional": sel.provisional, "margin": sel.margin,
                "p_value": sel.test.p if sel.test else None,
-               "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
+               "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict(),
+               "ladder": ladder_text(search) or None, "checked": check_text(search, w.point)}
         if metric != "accuracy":
             out.pop("accuracy", None)      # summary()'s name for the first trial's value
         if sel.race is not None:

@@ -19,7 +19,7 @@ from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, C
                                        PRECISIONS, device_name,
                                        GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
                                        OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
-                                       _check_bounds)
+                                       FIDELITY_KEYS, FIDELITY_STOPS, _check_bounds)
 from gridsearch.errors import ConfigError
 
 
@@ -209,6 +209,7 @@ def validate(cfg: StudyConfig) -> None:
     _choice("budget.mode", b.mode, BUDGET_MODES)
     _validate_objectives(cfg)
     _validate_select(cfg)
+    _validate_fidelity(cfg)
     w = cfg.workers
     if w.grace_period <= w.heartbeat_interval:
         raise ConfigError(f"workers.grace_period: must be > heartbeat_interval "
@@ -270,3 +271,49 @@ def _validate_objectives(cfg: StudyConfig) -> None:
                           "cannot prune multi-objective trials); use \"none\" with objectives.minimize")
 
 
+
+
+def fidelity_of(cfg: StudyConfig, rung: int) -> tuple[int, int, int]:
+    """(epochs, train_size, val_size) of ``rung`` of the ladder: the search's, overridden by the
+    rung's table (each rung overrides the search's keys, not the rung below's)."""
+    over = cfg.fidelity.rungs[rung] if cfg.fidelity is not None and rung else {}
+    return (over.get("epochs", cfg.train.epochs), over.get("train_size", cfg.data.train_size),
+            over.get("val_size", cfg.data.val_size))
+
+
+def _validate_fidelity(cfg: StudyConfig) -> None:
+    """[fidelity]: known keys in every rung, integers in range, rung 0 the search itself, and a
+    fidelity that rises from rung to rung (no key lower, one key higher)."""
+    f = cfg.fidelity
+    if f is None:
+        return
+    _choice("fidelity.stop", f.stop, FIDELITY_STOPS)
+    if not f.rungs:
+        raise ConfigError("fidelity.rungs: empty; list the rungs cheapest first, rung 0 the "
+                          "search itself, e.g. [{}, { epochs = 9 }]")
+    if f.rungs[0]:
+        raise ConfigError(f"fidelity.rungs[0]: rung 0 is the search itself and must be {{}}, got "
+                          f"{f.rungs[0]!r}")
+    if len(f.rungs) < 2:
+        raise ConfigError("fidelity.rungs: only rung 0 (the search): add a rung to climb, e.g. "
+                          "{ epochs = 9 }")
+    for i, rung in enumerate(f.rungs):
+        for k, v in rung.items():
+            key = f"fidelity.rungs[{i}].{k}"
+            if k not in FIDELITY_KEYS:
+                raise ConfigError(f"{key}: unknown key (a rung overrides "
+                                  f"{', '.join(FIDELITY_KEYS)})")
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(f"{key}: expected an integer, got {_typename(v)}")
+            if not 0 < v <= FIDELITY_KEYS[k][1]:
+                raise ConfigError(f"{key}: must be > 0 and ≤ {FIDELITY_KEYS[k][1]}, got {v}")
+    for i in range(1, len(f.rungs)):
+        low, high = fidelity_of(cfg, i - 1), fidelity_of(cfg, i)
+        for k, a, b in zip(FIDELITY_KEYS, low, high):
+            if b < a:
+                raise ConfigError(f"fidelity.rungs[{i}].{k}: the fidelity must not fall from rung "
+                                  f"to rung: {b} after {a} at rung {i - 1}")
+        if low == high:
+            raise ConfigError(f"fidelity.rungs[{i}]: the same fidelity as rung {i - 1} "
+                              f"(epochs, train_size, val_size = {', '.join(map(str, high))}): "
+                              "raise at least one")

@@ -227,6 +227,23 @@ class SelectConfig:
     max_seeds: int = num(12, ge=2, le=1000)       # the cap per point
 
 
+FIDELITY_STOPS = ("stable", "all")
+FIDELITY_KEYS = {"epochs": ("train", 100_000), "train_size": ("data", MAX_IMAGES),
+                 "val_size": ("data", MAX_IMAGES)}   # what a rung may override: section, limit
+
+
+@dataclass(frozen=True)
+class FidelityConfig:
+    """The fidelity ladder (``gridsearch climb``): ``rungs`` cheapest first, each a table of the
+    [train] / [data] keys it overrides (:data:`FIDELITY_KEYS`), rung 0 the search itself (``{}``);
+    ``top`` points carried from one rung to the next; ``stop``: ``stable`` (stop once a rung keeps
+    the previous rung's top group) or ``all`` (climb every rung)."""
+
+    rungs: tuple[dict[str, Any], ...] = ()
+    top: int = num(4, ge=2, le=MAX_POINTS)
+    stop: str = "stable"
+
+
 @dataclass(frozen=True)
 class WorkersConfig:
     """Crash detection, the same for every worker of a study (so it is part of the stored config)."""
@@ -246,6 +263,7 @@ class StudyConfig:
     objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     workers: WorkersConfig = field(default_factory=WorkersConfig)
+    fidelity: FidelityConfig | None = None   # [fidelity]: the ladder `gridsearch climb` climbs
     storage: str = ""         # a URL; or storage_file: a file holding it (e.g. /run/secrets/…)
     storage_file: str = ""
     path: str = ""            # where the config was read from (not a TOML key)

@@ -1,5 +1,5 @@
 """After the search: freeze the coefficients, scale them over φ into a measured family, export it
-as JSON (and load it back), and compare compound scaling with single-dimension scaling."""
+as JSON (and load it back), compare compound scaling with single-dimension scaling, and check the choice one φ up."""
 
 from gridsearch._lazy import attach
 
@@ -8,5 +8,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_scale": ["Family", "scale", "parse_phis", "stored_family", "FAMILY_ATTR"],
     "_export": ["Exported", "load", "document", "member_dict", "from_stored", "write", "schema",
                 "check_writable", "provenance", "STORED_KEYS", "SCHEMA"],
-    "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config"],
+    "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config",
+                 "matched"],
+    "_verify": ["Verify", "VerifyOutcome", "VerifyRow", "verify", "EFFICIENTNET"],
 })

@@ -97,6 +97,27 @@ def compound_point(search: Search) -> tuple[Point, str]:
     return w.point, f"selected point of the {sel.source} ({w.study}#{w.trials[0]})"
 
 
+def matched(realiser, cfg, point: Point, phi: float, rivals, first: str = COMPOUND,
+            choices: tuple[str, ...] = CHOICES) -> list[Item]:
+    """The items of a comparison at ``phi`` (``compare``, ``verify``): the compound network of
+    ``point``, budget-checked as the search's are (``cfg``'s target^φ, tolerance and mode), first;
+    then every rival ``(label, strategy)`` — a single dimension, or other coefficients
+    (:func:`gridsearch.scaling.from_coefficients`) — solved so that its *measured* FLOPs match the
+    compound network's (within the tolerance where rounding allows: its verdict says when not).
+    Each item's trial parameter ``strategy`` is its label (one of ``choices``)."""
+    target = cfg.search.target ** phi
+    compound = realiser.realise(Spec.compound(point, phi), target=target,
+                                tolerance=cfg.budget.tolerance, mode=cfg.budget.mode)
+    ratio = compound.ratio("flops")
+    items = [Item(compound.spec, {"strategy": Param(first, choices=choices)}, target,
+                  cfg.budget.mode, enforce=False, label=first)]
+    for label, strategy in rivals:
+        m = realiser.match(strategy, ratio, cfg.budget.tolerance)
+        items.append(Item(m.spec, {"strategy": Param(label, choices=choices)}, ratio, "reject",
+                          enforce=False, label=label))
+    return items
+
+
 def compare_config(cfg):
     """The comparison's study config: the search's recipe, data and budget; one objective, no
     sampler of its own (the plan assigns each trial its strategy)."""
@@ -135,17 +156,8 @@ class Compare:
         the plan of those networks × ``seeds`` seeds (train.seed, +1, …)."""
         point = point or self.point()[0]
         cfg = self.cfg
-        realiser = self.realiser()
-        target = cfg.search.target ** phi
-        compound = realiser.realise(Spec.compound(point, phi), target=target,
-                                    tolerance=cfg.budget.tolerance, mode=cfg.budget.mode)
-        ratio = compound.ratio("flops")
-        items = [Item(compound.spec, {"strategy": Param(COMPOUND, choices=CHOICES)}, target,
-                      cfg.budget.mode, enforce=False, label=COMPOUND)]
-        for name in self.names:
-            m = realiser.match(named(name), ratio, cfg.budget.tolerance)
-            items.append(Item(m.spec, {"strategy": Param(name, choices=CHOICES)}, ratio, "reject",
-                              enforce=False, label=name))
+        items = matched(self.realiser(), cfg, point, phi,
+                        [(name, named(name)) for name in self.names])
         order = [COMPOUND, *self.names]
         key = self.base_key(phi, point)
         g = self.generation(key) if generation is None else generation

@@ -2,7 +2,8 @@
 
 The choice is :func:`gridsearch.selection.select`'s — a race's decision when one ran, else the
 confirmation's best mean when the study has one, else the search's over its seeds — so freeze,
-export, compare, report and the dashboard agree.  ``study`` names the study whose trials
+export, compare, report and the dashboard agree; with a fidelity ladder climbed it is the highest
+rung's, and the frozen record carries the ladder's verdict and the check one φ up (``checked``).  ``study`` names the study whose trials
 ``trial`` / ``trials`` number (the confirmation's, when it chose), ``search_study`` the search.
 :func:`store_frozen` records it as the study user attribute ``frozen`` (the dashboard shows study
 user attributes); :func:`stored_frozen` is the one reader of that attribute.
@@ -44,6 +45,8 @@ class Frozen:
     verdict: str = ""
     search_study: str = ""
     metric: str = "accuracy"   # the name of ``value`` ([train] metric)
+    ladder: str = ""               # the fidelity ladder's verdict, when the choice climbed one
+    checked: str = "not checked"   # one φ up (`gridsearch verify`): "checked at φ = 2: holds", …
 
     @property
     def point(self) -> Point:
@@ -74,7 +77,9 @@ class Frozen:
                        source=source, **opt,
                        ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
                        verdict=str(d.get("verdict", "")),
-                       search_study=search_study, metric=str(d.get("metric", "accuracy")))
+                       search_study=search_study, metric=str(d.get("metric", "accuracy")),
+                       ladder=str(d.get("ladder", "")),
+                       checked=str(d.get("checked", "not checked")))
         except (KeyError, TypeError, ValueError) as e:
             raise GridsearchError(f"the study's stored '{FROZEN_ATTR}' attribute is malformed ({e}); "
                                   "run `gridsearch freeze` again") from None
@@ -91,12 +96,14 @@ class Frozen:
         elif self.margin is not None:
             out += f", margin {self.margin:+.4f} over the runner-up"
             out += f" (p = {self.p_value:.3g})" if self.p_value is not None else " (no p: n=1)"
-        return out
+        return out + f"; {self.checked}"
 
 
-def freeze(selection: Selection, search_study: str, metric: str = "accuracy") -> Frozen:
+def freeze(selection: Selection, search_study: str, metric: str = "accuracy", ladder: str = "",
+           checked: str = "not checked") -> Frozen:
     """The selection's winner as frozen coefficients (``search_study``: the search's name;
-    ``metric``: what its value is, ``[train] metric``)."""
+    ``metric``: what its value is, ``[train] metric``; ``ladder`` / ``checked``: the fidelity
+    ladder's verdict and the check one φ up)."""
     w = selection.winner
     s = w.summary
     p = w.point
@@ -104,7 +111,8 @@ def freeze(selection: Selection, search_study: str, metric: str = "accuracy") ->
                   selection.study, std=s.std, n=s.n, source=selection.source,
                   margin=selection.margin, p_value=selection.test.p if selection.test else None,
                   ties=tuple((t.point.alpha, t.point.beta, t.point.gamma) for t in selection.ties),
-                  verdict=selection.verdict(), search_study=search_study, metric=metric)
+                  verdict=selection.verdict(), search_study=search_study, metric=metric,
+                  ladder=ladder, checked=checked)
 
 
 def store_frozen(study, frozen: Frozen) -> Frozen:

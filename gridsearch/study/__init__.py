@@ -1,5 +1,5 @@
 """Studies: the store (Optuna's study), plans of units, the one loop that runs them, the one trial
-record, the runner of one trial, samplers, confirmation, Pareto fronts, worker processes, and
+record, the runner of one trial, samplers, confirmation, the fidelity ladder's rungs, Pareto fronts, worker processes, and
 the line that submits workers to Slurm."""
 
 from gridsearch._lazy import attach
@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                 "quantum_of", "check_data", "RACE_ATTR",
                 "DATA_ATTR"],
     "_store": ["Store", "CONFIRM_SUFFIX", "COMPARE_SUFFIX", "confirmation_name", "compare_name",
+               "rung_name", "verify_name",
                "stored_config"],
     "_plan": ["Plan", "FixedPlan", "SampledPlan", "Item", "Param", "Unit", "Opening"],
     "_race": ["RacePlan", "RaceOutcome"],
@@ -20,6 +21,8 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_confirm": ["Fidelity", "ConfirmOutcome", "confirm_config", "confirm_plan",
                  "confirm_outcome", "SEED_OFFSET"],
     "_objectives": ["Limit"],
+    "_climb": ["Climb", "Rung", "rung_config", "climbed", "ladder_of", "ladder_text", "check_text",
+               "stored_rung", "rung_label", "point_name", "CHECK_ATTR"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
     "_workers": ["Pool", "POOL_ENV", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "shared_timing_note"],

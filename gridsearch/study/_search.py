@@ -9,6 +9,7 @@ back.  A confirmation is a Search over a derived config (:mod:`gridsearch.study.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 from gridsearch.config import StudyConfig
@@ -174,11 +175,17 @@ class Search:
 
     def selection(self, records: list[TrialRecord] | None = None,
                   confirmed: list[TrialRecord] | None = None):
-        """THE selection rule (:func:`gridsearch.selection.select`): a race's decision when one
-        ran, else the confirmation's best mean when there is one, else the search's.
-        ``records`` / ``confirmed``: the search's and the confirmation's trials, if read."""
+        """THE selection rule (:func:`gridsearch.selection.select`) over the highest rung of the
+        fidelity ladder climbed (``gridsearch climb``: its race's decision, else its best mean),
+        else over the confirmation when there is one, else over the search (a race's decision
+        when one ran, else the best mean). ``records`` / ``confirmed``: the search's and the
+        confirmation's trials, if read."""
         from gridsearch.selection import select
 
+        top = self.top_rung()
+        if top is not None:
+            sel = select(top.records, top.name, race=top.race, **ranking(self.cfg))
+            return dataclasses.replace(sel, source=f"rung {top.rung}")
         study = self.study(create=False)
         records = read(study) if records is None else records
         confirm = None
@@ -194,6 +201,21 @@ class Search:
         return select(records, study.study_name, confirmed, confirmation_name(self.cfg.name),
                       race=decision_of(study, records), confirm_race=confirm_race,
                       confirm_finished=finished, **ranking(self.cfg))
+
+    def top_rung(self):
+        """The highest rung of the fidelity ladder climbed above the search (a finished
+        ``<name>-rN`` study), or None."""
+        from gridsearch.study._climb import climbed
+
+        rungs = climbed(self)
+        return rungs[-1] if rungs else None
+
+    def records_of(self, study_name: str) -> list[TrialRecord]:
+        """The trials of a study of this store by name (the search, a rung, a confirmation)."""
+        if study_name == self.cfg.name:
+            return self.records()
+        other = self.store.load(study_name)
+        return read(other) if other is not None else []
 
     # -- candidates -------------------------------------------------------------------------------
     def realiser(self):

@@ -4,9 +4,9 @@ A :class:`Store` opens Optuna's RDB storage (SQLite or PostgreSQL, with heartbea
 study once — whoever comes first; a concurrent first start on a fresh database is retried — or
 loads it and checks that the stored config is the same, and reads trials back as
 :class:`~gridsearch.study._record.TrialRecord`\\ s.  It knows nothing of training: the loop
-(:mod:`gridsearch.study._loop`) runs a plan against it.  A confirmation (``<name>-confirm``) and a
-comparison (``<name>-compare``) are studies of their own in the same store
-(:meth:`Store.derived`).
+(:mod:`gridsearch.study._loop`) runs a plan against it.  A confirmation (``<name>-confirm``), a
+comparison (``<name>-compare``), the rungs of a fidelity ladder (``<name>-r1``, …) and a check one
+φ up (``<name>-phi2``) are studies of their own in the same store (:meth:`Store.derived`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from gridsearch.study import _sampling as sampling
 from gridsearch.study._record import TrialRecord, read
 
 # Config keys that may differ between runs of one study without changing what it measures.
-_VOLATILE = {("train", "device"), ("name",)}   # a derived study stores its source's name
+# [fidelity] says how far `climb` goes, not what a study measures: added after a search, it
+# leaves the search's study as it was (each rung is a study of its own, with its own config).
+_VOLATILE = {("train", "device"), ("name",), ("fidelity",)}  # a derived study: its source's name
 CONFIRM_SUFFIX = "-confirm"
 COMPARE_SUFFIX = "-compare"
 
@@ -31,6 +33,16 @@ COMPARE_SUFFIX = "-compare"
 def confirmation_name(study_name: str) -> str:
     """The study that confirms ``study_name`` (``gridsearch confirm``), in the same store."""
     return study_name + CONFIRM_SUFFIX
+
+
+def rung_name(study_name: str, rung: int) -> str:
+    """Rung ``rung`` ≥ 1 of ``study_name``'s fidelity ladder (``gridsearch climb``)."""
+    return f"{study_name}-r{rung}"
+
+
+def verify_name(study_name: str, phi: float) -> str:
+    """The check of ``study_name``'s choice one φ up (``gridsearch verify --phi``)."""
+    return f"{study_name}-phi{phi:g}"
 
 
 def compare_name(study_name: str) -> str:

@@ -1,0 +1,185 @@
+"""gridsearch climb | verify: the fidelity ladder above the search, and the check one φ up."""
+
+from __future__ import annotations
+
+import argparse
+
+from gridsearch.cli import search as search_cli
+from gridsearch.cli.common import add_config, human, load_config, print_json, table
+
+
+def _run_options(p, with_seeds: bool = False) -> None:
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also re-run units whose trial failed with an error")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one line per finished trial instead)")
+    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("climb", help="the fidelity ladder: carry the best points up rung by rung "
+                                     "until the ranking stops moving",
+                       description="Climb the config's [fidelity] rungs above the search (rung "
+                                   "0): each rung trains the previous rung's best `top` points "
+                                   "(a race's survivors first) with fresh seeds at its fidelity, "
+                                   "raced or fixed as [select] says, stored as <name>-r1, -r2, … "
+                                   "in the same store (resumable; --workers). With stop = "
+                                   "\"stable\" it stops once a rung keeps the previous rung's "
+                                   "top group within ε (seed noise). Every screen then answers "
+                                   "with the highest rung's decision.")
+    add_config(p)
+    _run_options(p)
+    p.add_argument("--rung", type=int, help=argparse.SUPPRESS)   # the rung a --join worker runs
+    p.set_defaults(func=climb, create=True, max_trials=None, no_wait=False)
+
+    p = sub.add_parser("verify", help="the chosen coefficients against their rivals one φ up",
+                       description="Realise the frozen (else selected) coefficients at --phi, "
+                                   "with its rivals solved to the same measured FLOPs: the next "
+                                   "points of the highest rung climbed, EfficientNet's "
+                                   "1.2/1.1/1.15, depth-, width- and resolution-only. Train each "
+                                   "at the highest rung's fidelity with S paired seeds (study "
+                                   "<name>-phiN; resumable; --workers) and replay Kim & Nelson's "
+                                   "procedure over them: holds, or reversed by a rival.")
+    add_config(p)
+    p.add_argument("--phi", type=float, required=True, help="the φ to check at, e.g. 2")
+    p.add_argument("--seeds", type=int, metavar="S",
+                   help="paired seeds per network (default: select.n0)")
+    _run_options(p)
+    p.set_defaults(func=verify, create=True, max_trials=None, no_wait=False)
+
+
+def _label(p) -> str:
+    return f"α={p[0]:g} β={p[1]:g} γ={p[2]:g}"
+
+
+def climb(args) -> int:
+    from gridsearch.study import Climb, Search, rung_label, worker_command
+
+    search_cli._check_run_args(args)
+    cfg = load_config(args)
+    search = Search(cfg, args.storage)
+    ladder = Climb(search)
+    if args.join:                               # one worker of `climb --workers N`
+        args.create = False
+        return search_cli.run_one(args, ladder.rung(args.rung))
+    while (r := ladder.next_rung()) is not None:
+        rung = ladder.rung(r)
+        if not args.json:
+            print(f"{cfg.name}: rung {r} ({rung_label(rung.cfg, cfg)}): "
+                  f"{len(rung.cfg.search.points)} points carried from rung {r - 1}, study "
+                  f"{rung.cfg.name!r}", flush=True)
+        if args.workers > 1 or args.gpus:
+            options = ["--rung", str(r), "--join"] + (["--retry-failed"] if args.retry_failed
+                                                      else [])
+            code = search_cli.pool(args, rung, lambda slot, o=options: worker_command(
+                args.config, slot, command="climb", options=o))
+        else:
+            code = search_cli.run_one(args, rung)
+        if code:
+            return code
+        if ladder.next_rung() == r:             # failed units left: the climb cannot go on
+            p = rung.progress()
+            print(f"{cfg.name}: rung {r} has {p['failed']} failed unit(s) and {p['left']} left: "
+                  "fix them and climb again (--retry-failed)")
+            return 1
+    return _print_ladder(args, search)
+
+
+def _print_ladder(args, search) -> int:
+    from gridsearch.study import check_text, climbed, ladder_of, stored_rung
+    from gridsearch.study import point_name as name
+
+    rungs = [stored_rung(search, 0), *climbed(search)]
+    lad = ladder_of(search, rungs[1:])
+    sel = search.selection()
+    if args.json:
+        print_json({"rungs": [{"rung": x.rung, "study": x.name, "label": x.label,
+                               "trials": len(x.records),
+                               "train_seconds": _seconds(x.records)} for x in rungs],
+                    "ladder": lad.as_dict(name=name) if lad else None,
+                    "selection": sel.as_dict(), "checked": check_text(search)})
+        return 0
+    results = [x.result() for x in rungs]
+    points = results[-1].points if results[-1] is not None else ()
+    rows = []
+    for p in points:
+        row = {"point": _label(p)}
+        for x, res in zip(rungs, results):
+            row[f"r{x.rung}"] = (f"{res.mean(p):.4f} (n={res.n(p)})"
+                                 if res is not None and p in res.values else "-")
+        rows.append(row)
+    print(table(rows, ["point", *(f"r{x.rung}" for x in rungs)]))
+    print("rungs: " + "; ".join(f"{x.rung}: {x.label}, {len(x.records)} trials, "
+                                f"{_seconds(x.records) / 60:.1f} train-min" for x in rungs))
+    for check in lad.checks if lad else ():
+        print(f"rung {check.lower} → {check.upper}: {check.text(name=name)}")
+    print(lad.text(name=name) if lad else "no rung climbed above the search")
+    w = sel.winner
+    print(f"answer ({sel.source}): {w.coefficients()}  {w.summary.text()}  [{w.refs[0]}]")
+    print(f"verdict: {sel.verdict()}")
+    return 0
+
+
+def _seconds(records) -> float:
+    return sum(float(r.train_seconds or 0) for r in records)
+
+
+def verify(args) -> int:
+    from gridsearch.errors import GridsearchError
+    from gridsearch.family import Verify
+    from gridsearch.study import Search, worker_command
+
+    search_cli._check_run_args(args)
+    cfg = load_config(args)
+    search = Search(cfg, args.storage)
+    check = Verify(search, args.phi, args.seeds)
+    inner = check.search_for()
+    if args.join:
+        args.create = False
+        return search_cli.run_one(args, inner)
+    if not args.json:
+        print(f"{cfg.name}: {_label((check.point.alpha, check.point.beta, check.point.gamma))} "
+              f"({check.origin}) against {len(check.rivals)} rivals at φ = {args.phi:g}, "
+              f"{check.seeds} paired seeds each, at the fidelity of {check.rung}; "
+              f"study {inner.cfg.name!r}", flush=True)
+    if args.workers > 1 or args.gpus:
+        options = ["--phi", str(args.phi), "--seeds", str(check.seeds), "--join"]
+        code = search_cli.pool(args, inner, lambda slot: worker_command(
+            args.config, slot, command="verify", options=options))
+    else:
+        code = search_cli.run_one(args, inner)
+    if code:
+        return code
+    out = check.outcome()
+    if out.verdict is None:
+        raise GridsearchError("some networks lack seeds (failed trials: `gridsearch status` of "
+                              f"{inner.cfg.name!r}); run verify again with --retry-failed")
+    check.record(out)
+    if args.json:
+        print_json({**out.as_dict(), "text": out.text(cfg.select.delta)})
+        return 0
+    rows = []
+    for r in out.rows:
+        a = r.attrs
+        st = out.decision[r.label] if r.label in out.decision.candidates else None
+        rows.append({"network": r.name, "d": a.get("d"), "w": a.get("w"),
+                     "resolution": a.get("resolution"), "flops": human(a.get("flops")),
+                     "flops_ratio": a.get("flops_ratio"),
+                     "within": a.get("within_tolerance"),
+                     "mean": f"{r.mean:.4f}" if r.mean is not None else "-",
+                     "n": len(r.values),
+                     "out_after": (st.eliminated_after or "-") if st else "-"})
+    print(table(rows, ["network", "d", "w", "resolution", "flops", "flops_ratio", "within",
+                       "mean", "n", "out_after"]))
+    off = [r.name for r in out.rows[1:] if r.attrs.get("within_tolerance") is False]
+    if off:
+        print(f"note: {', '.join(off)} could not match the chosen network's FLOPs within "
+              f"{cfg.budget.tolerance:.0%} (rounding); compared at the closest measured FLOPs")
+    print(out.text(cfg.select.delta))
+    print(out.short())
+    return 0

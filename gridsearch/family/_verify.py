@@ -1,0 +1,256 @@
+"""One φ up: does the chosen (α, β, γ) still beat its rivals at a larger network?
+
+``gridsearch verify --phi N`` realises, at φ = N, the chosen point (the frozen coefficients, else
+the selected point: :func:`gridsearch.family.compound_point`) and its rivals, every rival solved
+to the chosen network's *measured* FLOPs by the comparison's one mechanism
+(:func:`gridsearch.family._compare.matched`):
+
+* the next points of the highest rung climbed (its ranking after the winner, ``[fidelity] top``
+  − 1 of them, 2 without a ladder), as coefficient sets;
+* EfficientNet's α = 1.2, β = 1.1, γ = 1.15 (unless it is one of the above);
+* depth only, width only, resolution only.
+
+Each is trained at the highest rung's fidelity (its epochs and data sizes) with the same ``S``
+fresh seeds, as the study ``<name>-phiN`` of the same store (a plan run by the one loop: each
+(network, seed) once, resumable, workers). The seeds are paired: seed k is seed k for every
+network, and Kim & Nelson's procedure (:class:`gridsearch.selection.Race`, common random numbers)
+is replayed over them, first stage ``min(n0, S)`` seeds, then a seed at a time up to ``S``.
+The verdict: the choice *holds* when the procedure kept it alone or chose it (the best within δ
+with the stated confidence); it is *reversed* when the procedure eliminated it, by the best
+survivor, with the paired mean difference ± its standard error; *undecided* when it survived
+with others at S seeds (more seeds separate them). The procedure is replayed on a fixed number of seeds, not
+run sequentially: every network trains all S seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from statistics import fmean, stdev
+from typing import Any
+
+from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.family._compare import check_phi, compound_point, matched
+from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
+from gridsearch.scaling import SINGLE, Point, from_coefficients, named
+from gridsearch.study import (CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key,
+                              verify_name)
+
+CHOSEN = "chosen"
+EFFICIENTNET = Point(1.2, 1.1, 1.15)   # Tan & Le 2019, found at φ = 1 on ImageNet
+MAX_RIVALS = 8
+CHOICES = (CHOSEN, *(f"rival{i}" for i in range(1, MAX_RIVALS + 1)), "efficientnet", *SINGLE)
+SEED_OFFSET = 7000     # the check's seeds: train.seed + SEED_OFFSET + k, never a search's
+
+
+def _name(p: Point) -> str:
+    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}"
+
+
+def _key(p: Point) -> tuple[float, float, float]:
+    return (round(p.alpha, 6), round(p.beta, 6), round(p.gamma, 6))
+
+
+@dataclass
+class VerifyRow:
+    label: str                 # the trial parameter ``strategy``
+    name: str                  # how it reads
+    values: dict[int, float] = field(default_factory=dict)   # seed rank -> metric
+    attrs: dict[str, Any] = field(default_factory=dict)      # the first trial's record row
+
+    @property
+    def mean(self) -> float | None:
+        return fmean(self.values.values()) if self.values else None
+
+
+@dataclass
+class VerifyOutcome:
+    phi: float
+    chosen: Point
+    origin: str
+    rows: list[VerifyRow]
+    seeds: int
+    decision: Any = None           # the race's Decision over the labels, None until all trained
+    verdict: str | None = None     # "holds", "reversed" or "undecided"; None until all trained
+    by: VerifyRow | None = None
+    diff: tuple[float, float, int] | None = None   # paired mean, its standard error, n
+    ratio: float | None = None     # the chosen network's measured FLOPs ratio
+    rung: str = "search"
+
+    @property
+    def holds(self) -> bool | None:
+        return None if self.verdict is None else self.verdict == "holds"
+
+    def _open(self) -> str:
+        names = {r.label: r.name for r in self.rows}
+        return ", ".join(names[c] for c in self.decision.survivors if c != CHOSEN)
+
+    def short(self) -> str:
+        """What every screen says: ``checked at φ = 2: holds`` / ``… reversed by …`` /
+        ``… not separated from …``."""
+        if self.verdict is None:
+            return "not checked"
+        if self.verdict == "holds":
+            return f"checked at φ = {self.phi:g}: holds"
+        if self.verdict == "undecided":
+            return (f"checked at φ = {self.phi:g}: not separated from {self._open()} at "
+                    f"{self.seeds} seeds (raise --seeds)")
+        m, se, n = self.diff
+        return (f"checked at φ = {self.phi:g}: reversed by {self.by.name} (better by {m:.4f} ± "
+                f"{se:.4f}, paired, n = {n})")
+
+    def text(self, delta: float) -> str:
+        if self.decision is None:
+            return "not every network has all its seeds yet: no verdict"
+        rivals = ", ".join(r.name for r in self.rows[1:])
+        at = (f"at φ = {self.phi:g} (measured {self.ratio:.2f}× the baseline's FLOPs)"
+              if self.ratio else f"at φ = {self.phi:g}")
+        if self.verdict == "holds":
+            return (f"{at} {_name(self.chosen)} is still the best within δ = {delta:g} of: "
+                    f"{rivals} (KN, {self.seeds} seeds paired): holds")
+        if self.verdict == "undecided":
+            return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
+                    f"{self.seeds} seeds paired, δ = {delta:g}): undecided; the others of "
+                    f"{rivals} are out")
+        m, se, n = self.diff
+        return (f"{at}: reversed: {self.by.name} is better than {_name(self.chosen)} by "
+                f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"phi": self.phi, "chosen": self.chosen.as_dict(), "origin": self.origin,
+                "seeds": self.seeds, "verdict": self.verdict, "holds": self.holds, "short": self.short(),
+                "by": self.by.name if self.by else None,
+                "paired_difference": None if self.diff is None else
+                {"mean": self.diff[0], "se": self.diff[1], "n": self.diff[2]},
+                "flops_ratio": self.ratio, "rung": self.rung,
+                "rows": [{"strategy": r.label, "name": r.name, "mean": r.mean, "n": len(r.values),
+                          "flops_ratio": r.attrs.get("flops_ratio"),
+                          "within_tolerance": r.attrs.get("within_tolerance"),
+                          "resolution": r.attrs.get("resolution"), "d": r.attrs.get("d"),
+                          "w": r.attrs.get("w")} for r in self.rows],
+                "race": self.decision.as_dict() if self.decision is not None else None}
+
+
+class Verify:
+    """The check of ``search``'s choice at ``phi`` with ``seeds`` paired seeds."""
+
+    def __init__(self, search: Search, phi: float, seeds: int | None = None) -> None:
+        check_phi(phi)
+        cfg = search.cfg
+        seeds = cfg.select.n0 if seeds is None else seeds
+        if isinstance(seeds, bool) or not 2 <= seeds <= 1000:
+            raise ConfigError(f"--seeds: must be 2 to 1000 (paired seeds need a spread), "
+                              f"got {seeds}")
+        self.search, self.cfg, self.phi, self.seeds = search, cfg, float(phi), int(seeds)
+        self.point, self.origin = compound_point(search)
+        rungs = climbed(search)
+        top = rungs[-1].cfg if rungs else cfg
+        self.rung = (f"rung {rungs[-1].rung} ({rungs[-1].label})" if rungs else
+                     f"the search ({top.train.epochs} epochs)")
+        self.rivals = self._rivals()
+        t = cfg.train
+        self.inner_cfg = dataclasses.replace(
+            cfg, name=verify_name(cfg.name, self.phi), fidelity=None,
+            train=dataclasses.replace(t, epochs=top.train.epochs, seed=t.seed + SEED_OFFSET,
+                                      seeds=self.seeds),
+            data=dataclasses.replace(cfg.data, train_size=top.data.train_size,
+                                     val_size=top.data.val_size),
+            search=dataclasses.replace(cfg.search, sampler="grid", pruner="none", points=(),
+                                       width_share=None),
+            objectives=dataclasses.replace(cfg.objectives, minimize=()),
+            select=dataclasses.replace(cfg.select, mode="fixed"))
+        self.store = search.store.derived(self.inner_cfg, attrs={"source_study": cfg.name},
+                                          check=False)
+        self.key = compare_plan_key(self.phi, self.point)
+
+    def _rivals(self) -> list[tuple[str, str, Any]]:
+        """(label, name, strategy) of every rival, in the table's order."""
+        sel = self.search.selection()
+        top = self.cfg.fidelity.top if self.cfg.fidelity is not None else 3
+        mine = _key(self.point)
+        nxt = [c.point for c in sel.ranked if _key(c.point) != mine][:min(top - 1, MAX_RIVALS)]
+        out = [(f"rival{i + 1}", _name(p), from_coefficients(p.alpha, p.beta, p.gamma))
+               for i, p in enumerate(nxt)]
+        if _key(EFFICIENTNET) not in {mine, *(_key(p) for p in nxt)}:
+            out.append(("efficientnet", f"EfficientNet {_name(EFFICIENTNET)}",
+                        from_coefficients(EFFICIENTNET.alpha, EFFICIENTNET.beta, EFFICIENTNET.gamma)))
+        out += [(n, f"{n} only", named(n)) for n in SINGLE]
+        return out
+
+    def names(self) -> dict[str, str]:
+        return {CHOSEN: f"{_name(self.point)} (chosen)", **{lb: nm for lb, nm, _ in self.rivals}}
+
+    def search_for(self) -> Search:
+        """The check as a runnable study: its store and its plan (measures every network)."""
+        items = matched(self.search.realiser(), self.cfg, self.point, self.phi,
+                        [(lb, s) for lb, _, s in self.rivals], first=CHOSEN, choices=CHOICES)
+        plan = FixedPlan(items, [self.inner_cfg.train.seed + k for k in range(self.seeds)],
+                         key=self.key)
+        return Search(self.inner_cfg, store=self.store, plan=plan,
+                      realiser=self.search.realiser(), train=self.search._fit)
+
+    def outcome(self) -> VerifyOutcome:
+        """The table and the verdict from what is stored."""
+        from gridsearch.selection import Race
+
+        labels = [CHOSEN, *(lb for lb, _, _ in self.rivals)]
+        names = self.names()
+        rows = {lb: VerifyRow(lb, names[lb]) for lb in labels}
+        n = len(labels)
+        sign = 1.0 if self.cfg.train.maximize else -1.0
+        records = self.store.records() if self.store.exists() else []
+        for r in sorted(records, key=lambda r: r.number):
+            if r.plan != self.key or r.unit is None:
+                continue
+            row = rows[labels[int(r.unit) % n]]
+            if not row.attrs:
+                row.attrs = r.row()
+            if r.state == "COMPLETE" and r.mean_accuracy is not None:
+                row.values[int(r.unit) // n] = float(r.mean_accuracy)
+        out = VerifyOutcome(self.phi, self.point, self.origin, list(rows.values()), self.seeds,
+                      rung=self.rung, ratio=rows[CHOSEN].attrs.get("flops_ratio"))
+        full = [lb for lb in labels if len(rows[lb].values) == self.seeds]
+        if CHOSEN not in full or len(full) < 2:
+            return out
+        s = self.cfg.select
+        race = Race(full, delta=s.delta, confidence=s.confidence,
+                    n0=min(s.n0, self.seeds), max_seeds=self.seeds,
+                    cost={lb: float(rows[lb].attrs.get("flops") or 0) for lb in full})
+        race.update({(lb, k): sign * v for lb in full for k, v in rows[lb].values.items()})
+        d = race.decision()
+        out.decision = d
+        out.verdict = ("reversed" if CHOSEN not in d.survivors else
+                       "holds" if d.decided or len(d.survivors) == 1 else "undecided")
+        if out.verdict == "reversed":
+            by = rows[d.winner]
+            diffs = [sign * (by.values[k] - rows[CHOSEN].values[k]) for k in range(self.seeds)]
+            out.by = by
+            out.diff = (fmean(diffs), stdev(diffs) / math.sqrt(len(diffs)), len(diffs))
+        return out
+
+    def record(self, out: VerifyOutcome) -> None:
+        """Store the verdict on the search's study, and on its frozen coefficients when they are
+        the point checked: every screen then says "checked at φ = N: …"."""
+        if out.verdict is None:
+            return
+        study = self.search.study(create=False)
+        study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(_key(self.point)),
+                                         "verdict": out.verdict, "short": out.short(),
+                                         "text": out.text(self.cfg.select.delta),
+                                         "study": self.store.name})
+        frozen = stored_frozen(study)
+        if frozen is not None and _key(frozen.point) == _key(self.point):
+            study.set_user_attr(FROZEN_ATTR, {**frozen.as_dict(), "checked": out.short()})
+
+
+def verify(search: Search, phi: float, seeds: int | None = None) -> VerifyOutcome:
+    """Run (or resume) the check at ``phi`` in this process and record its verdict."""
+    v = Verify(search, phi, seeds)
+    v.search_for().run()
+    out = v.outcome()
+    if out.verdict is None:
+        raise GridsearchError("the check has networks without all their seeds (failed trials: "
+                              "see `gridsearch status`)")
+    v.record(out)
+    return out
