@@ -214,7 +214,8 @@ def _value_limits(ax, values, least: float = 0.01) -> None:
 
 
 def alpha_beta_plane(df: pd.DataFrame, path: str | Path, metric: str = "accuracy",
-                     maximize: bool = True, study: str = "", fidelity: str = "") -> Path:
+                     maximize: bool = True, study: str = "", fidelity: str = "",
+                     chosen: dict[str, Any] | None = None) -> Path:
     """Each (α, β) coloured and labelled by its mean over seeds (the value the tool ranks by), at
     the best γ there; filled contours where the points span a plane.  Values that differ by less
     than :data:`RESOLUTION` get no colour scale (it would only colour noise): they are said equal."""
@@ -231,7 +232,6 @@ def alpha_beta_plane(df: pd.DataFrame, path: str | Path, metric: str = "accuracy
         if equal:
             ax.scatter(grid["alpha"], grid["beta"], color="tab:blue", edgecolors="k", s=70,
                        zorder=3, label=f"all {len(grid)} equal: {metric} {lo:.4f}")
-            ax.legend(fontsize=8)
         else:
             norm = matplotlib.colors.Normalize(lo, hi)
             spans = len(grid) >= 3 and grid["alpha"].nunique() > 1 and grid["beta"].nunique() > 1
@@ -248,10 +248,14 @@ def alpha_beta_plane(df: pd.DataFrame, path: str | Path, metric: str = "accuracy
             bar.update_ticks()
             label_points(ax, [(f"{r['accuracy']:.4f}", r["alpha"], r["beta"])
                               for _, r in grid.iterrows()])
+    if chosen is not None:
+        ax.scatter([chosen["alpha"]], [chosen["beta"]], s=190, facecolors="none", zorder=5,
+                   edgecolors="tab:red", lw=2, label=f"selected (γ = {chosen['gamma']:g})")
     bad = df[df["state"] == "INFEASIBLE"].drop_duplicates(["alpha", "beta"])
     if len(bad):
         ax.scatter(bad["alpha"], bad["beta"], marker="x", color="tab:red",
                    label="infeasible (not trained)", zorder=4)
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     _pad(ax, df["alpha"], df["beta"])
     ax.set_xlabel("α (depth)")

@@ -208,7 +208,7 @@ def build(search, out_dir: str | Path, metric: str = "accuracy", maximize: bool 
                                          out / "accuracy_vs_flops.png", chosen,
                                          maximize=maximize, fidelity=fid, **common))
     files.append(plots.alpha_beta_plane(per_point, out / "alpha_beta.png", maximize=maximize,
-                                        fidelity=fid, **common))
+                                        fidelity=fid, chosen=chosen, **common))
     files.append(plots.learning_curves(_curve_groups(records, confirmed, best, short, cshort),
                                        out / "learning_curves.png", **common))
     rows = confirmation_rows(records, confirmed)
