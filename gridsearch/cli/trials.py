@@ -152,12 +152,15 @@ def _p_best(race, point) -> float | None:
 
 
 def _value(key: str, v) -> str:
-    """A value of ``best``'s screen: floats to 4 decimals (p-values to 3 figures), long lists
-    as a count and the first few."""
+    """A value of ``best``'s screen: accuracies and the margin to 4 decimals, P(best) to 3, a
+    p-value and other floats to 3 and 4 significant figures; long lists as a count and the
+    first few."""
     if isinstance(v, bool) or v is None:
         return "-" if v is None else str(v)
     if isinstance(v, float):
-        return f"{v:.3g}" if key in ("p_value", "p_best") else f"{v:.4f}"
+        if key.startswith("accuracy") or key == "margin":
+            return f"{v:.4f}"
+        return f"{v:.3f}" if key == "p_best" else f"{v:.3g}" if key == "p_value" else f"{v:.4g}"
     if isinstance(v, (list, tuple)):
         return listing([_value(key, x) for x in v])
     return str(v)

@@ -71,7 +71,9 @@ def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7
     def place() -> None:
         renderer = fig.canvas.get_renderer()
         frame = ax.get_window_extent(renderer)
-        boxes, left = [], 0
+        legend = ax.get_legend()
+        boxes = [legend.get_window_extent(renderer)] if legend is not None else []
+        left = 0
         for text, x, y in labels:
             for dx, dy in _OFFSETS:
                 ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
@@ -186,7 +188,7 @@ def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: s
             else:
                 labels.append((f"×{k} identical points", x, y))
         label_points(ax, labels)
-        _value_limits(ax, shown)
+        _value_limits(ax, shown, headroom=0.3)
     if strip is not None:
         strip.plot(bad["flops_ratio"], np.zeros(len(bad)), "x", ms=8, color="tab:red",
                    label=f"infeasible ({len(bad)}): not trained, no {metric}")
@@ -197,19 +199,21 @@ def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: s
     (strip if strip is not None else ax).set_xlabel("measured FLOPs / baseline FLOPs (fvcore)")
     ax.set_ylabel(axis_label(metric))
     _title(ax, f"{metric} vs measured FLOPs", study, fidelity)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left")     # in the room left above the values
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def _value_limits(ax, values, least: float = 0.01) -> None:
+def _value_limits(ax, values, least: float = 0.01, headroom: float = 0.0) -> None:
     """A value axis over ``values`` with a margin, at least ``least`` tall (values equal to the
-    last digit would otherwise get an axis of 1e-12 with an offset), and no offset notation."""
+    last digit would otherwise get an axis of 1e-12 with an offset), and no offset notation;
+    ``headroom``: room above the values for the legend, as a fraction of the axis."""
     values = [float(v) for v in values if v is not None and np.isfinite(v)]
     if values:
         lo, hi = min(values), max(values)
         pad = max((hi - lo) * 0.12, (least - (hi - lo)) / 2, 0)
-        ax.set_ylim(lo - pad, hi + pad)
+        lo, hi = lo - pad, hi + pad
+        ax.set_ylim(lo, hi + (hi - lo) * headroom / (1 - headroom))
     ax.ticklabel_format(axis="y", useOffset=False, style="plain")
 
 
@@ -392,8 +396,11 @@ def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: st
     ax.errorbar(xs, ys, xerr=[r["search_std"] for r in rows], yerr=[r["confirm_std"] for r in rows],
                 fmt="o", capsize=4, color="tab:blue")
     if xs:
-        lo, hi = min(xs + ys), max(xs + ys)
-        pad = max((hi - lo) * 0.15, 0.02)
+        ends = [m + k * (sd or 0) for r in rows for m, sd in ((r["search_mean"], r["search_std"]),
+                                                              (r["confirm_mean"], r["confirm_std"]))
+                for k in (-1, 1)]
+        lo, hi = min(ends), max(ends)       # the error bars inside the frame too
+        pad = max((hi - lo) * 0.08, 0.02)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--",
                 label="confirmed = search")
         ax.set_xlim(lo - pad, hi + pad)

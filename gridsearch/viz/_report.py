@@ -202,7 +202,7 @@ def build(search, out_dir: str | Path, metric: str = "accuracy", maximize: bool 
     if best:
         by = f"the confirmation ({cshort})" if best["source"] == "confirmation" else "the search"
         chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["accuracy"],
-                  "label": f"selected by {by}: {best['trial']}, mean {best['accuracy']:.4f}"}
+                  "label": f"selected by {by}, mean {best['accuracy']:.4f}\n({best['trial']})"}
     common = dict(metric=metric, study=cfg.name)
     files.append(plots.accuracy_vs_flops(per_point, cfg.target_multiplier, cfg.budget.tolerance,
                                          out / "accuracy_vs_flops.png", chosen,

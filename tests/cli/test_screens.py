@@ -99,7 +99,7 @@ def test_best_formats_floats_and_shows_p_best_of_a_race(tmp_path, capsys):
     assert not re.search(r"\d\.\d{7,}", out), out          # no 0.9111111111111111
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("p_best"))
     p = json.loads(main(capsys, "best", search.cfg.path, "--json"))["p_best"]
-    assert p is not None and line.split()[-1] == f"{p:.3g}"
+    assert p is not None and line.split()[-1] == f"{p:.3f}"
 
 
 def test_long_lists_print_as_a_count_and_the_first_few(tmp_path, capsys):
