@@ -99,7 +99,7 @@ def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7
 
 
 def _coords(p: dict[str, Any]) -> str:
-    return f"{p['alpha']:g},{p['beta']:g},{p['gamma']:g}"
+    return f"{p['alpha']:.4g},{p['beta']:.4g},{p['gamma']:.4g}"
 
 
 def _same(df: pd.DataFrame, p: dict[str, Any]) -> pd.Series:
@@ -110,6 +110,7 @@ def _same(df: pd.DataFrame, p: dict[str, Any]) -> pd.Series:
 
 def _frontier(xs: np.ndarray, ys: np.ndarray, maximize: bool) -> list[int]:
     """Indices of the points no other point beats: fewer FLOPs and a better value."""
+    xs = np.round(xs, 6)                 # one FLOPs ratio, however it was computed
     order = np.lexsort((-ys if maximize else ys, xs))
     out, best = [], None
     for i in order:
