@@ -61,6 +61,15 @@ def human(n: float | int | None, unit: str = "") -> str:
     return f"{n:g}{unit}"
 
 
+def listing(items, most: int = 4) -> str:
+    """A list on a screen: every item when there are few, else the count and the first few
+    (``840: 0, 6, 12, 18, …``), so a cell or a line stays short however many there are."""
+    items = list(items)
+    if len(items) <= most + 1:
+        return ", ".join(map(str, items))
+    return f"{len(items)}: " + ", ".join(map(str, items[:most])) + ", …"
+
+
 def table(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
     rows = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]

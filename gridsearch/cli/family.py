@@ -122,9 +122,10 @@ def freeze_cmd(args) -> int:
     return 0
 
 
-def _trials(r, most: int = 4) -> str:
-    refs = ",".join(map(str, r.trials[:most]))
-    return f"{r.study}#{refs}" + ("…" if len(r.trials) > most else "")
+def _trials(r, most: int = 3) -> str:
+    """A point's trials in one short cell: ``tex#0,6,12`` or, when many, ``840: tex#0,6,12,…``."""
+    refs = f"{r.study}#" + ",".join(map(str, r.trials[:most]))
+    return refs if len(r.trials) <= most else f"{len(r.trials)}: {refs},…"
 
 
 # -- scale / export -------------------------------------------------------------------------------
@@ -149,6 +150,23 @@ def _from_config(args) -> tuple[StudyConfig, Frozen]:
         _note(args, f"{cfg.name}: not frozen yet; using the selected point "
                     f"({frozen.study}#{frozen.trial}; run `gridsearch freeze` to record it)")
     return cfg, frozen
+
+
+def _chosen_fidelity(search, frozen: Frozen) -> dict | None:
+    """How the trials that chose the frozen point were trained (the confirmation's config and
+    trials when a confirmation chose); None when their study is not in the store."""
+    from gridsearch.family import trained_fidelity
+    from gridsearch.study import read, stored_config
+
+    if frozen.study == search.cfg.name:
+        study, cfg = search.study(create=False), search.cfg
+    else:
+        study = search.store.load(frozen.study)
+        cfg = stored_config(study) if study is not None else None
+    if cfg is None:
+        return None
+    mine = set(frozen.trials)
+    return trained_fidelity(cfg, [r for r in read(study) if r.number in mine])
 
 
 def _check_flags(args) -> None:
@@ -228,8 +246,10 @@ def scale_cmd(args) -> int:
         realiser = Realiser(args.model, args.base_resolution, args.num_classes)
         fam = _scale(args, realiser, Point(args.alpha, args.beta, args.gamma), args.target,
                      bool(args.repair), tol)
-    study = Search(cfg, args.storage).study(create=False) if cfg is not None else None
-    doc = document(fam, frozen, cfg, data=study.user_attrs.get("data") if study else None)
+    search = Search(cfg, args.storage) if cfg is not None else None
+    study = search.study(create=False) if search is not None else None
+    doc = document(fam, frozen, cfg, data=study.user_attrs.get("data") if study else None,
+                   fidelity=_chosen_fidelity(search, frozen) if search is not None else None)
     if study is not None:  # the report and the dashboard show the family stored on the study
         study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
                                           "members": doc["family"]})
@@ -289,17 +309,19 @@ def export_cmd(args) -> int:
     check_writable(args.output, args.force)
     parse_phis(args.phi)
     cfg, frozen = _from_config(args)
-    study = Search(cfg, args.storage).study(create=False)
+    search = Search(cfg, args.storage)
+    study = search.study(create=False)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
     tol = _tolerance(args, cfg.budget.tolerance)
     data = study.user_attrs.get("data")
+    fidelity = _chosen_fidelity(search, frozen)
     doc = from_stored(study.user_attrs.get(FAMILY_ATTR), frozen, cfg, parse_phis(args.phi),
-                      repair, tol, data)
+                      repair, tol, data, fidelity)
     if doc is not None:
         _note(args, f"{cfg.name}: the family stored by `gridsearch scale` (measured then)")
     else:
         doc = document(_scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target,
-                              repair, tol), frozen, cfg, data=data)
+                              repair, tol), frozen, cfg, data=data, fidelity=fidelity)
         # what report and the dashboard show is the family this file holds
         study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
                                           "members": doc["family"]})

@@ -260,15 +260,17 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
             bar.set_postfix_str(f"trial {number}: {item.label}" if item else f"trial {number}")
 
         def finished(o):
-            bar.update(1)
+            p = search.progress()      # the store's count, as `status` and the lines below
+            bar.total, bar.n = p["units"], p["done"] + p["failed"]
             bar.set_postfix_str(describe(o, search.cfg.train.metric))
             forecast(lambda text: bar.write(f"gridsearch: {text}", file=sys.stderr))
 
         return started, finished, bar.close
 
     def finished(o):
-        p = search.progress()          # the store's count: every worker's units, skipped ones too
-        say(f"{name}: [{p['done'] + p['failed']}/{total}] {describe(o, search.cfg.train.metric)}")
+        p = search.progress()          # the store's count of every worker's units, as `status`
+        say(f"{name}: [{p['done'] + p['failed']}/{p['units']}] "
+            f"{describe(o, search.cfg.train.metric)}")
         forecast(say)
 
     return (lambda number, item: None), finished, (lambda: None)
@@ -313,7 +315,7 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
     apply_threads(prepared.device, getattr(args, "threads", None))
     search.study(create=args.create)
     p = search.progress()
-    total = search.total()
+    total = p["units"]
     out = sys.stderr if getattr(args, "json", False) else sys.stdout   # keep JSON output clean
     if not p["left"] and not p["running"] and not (args.retry_failed and p["failed"]):
         print(f"{cfg.name}: nothing left to run ({p['done']} of {total} done"
@@ -373,7 +375,7 @@ def pool(args, search: Search, command) -> int:
     with slow(f"{cfg.name}: checking the model and the data, creating the study"):
         search.init()
     prog = search.progress()
-    total = search.total()
+    total = prog["units"]
     if not prog["left"] and not prog["running"] and not (args.retry_failed and prog["failed"]):
         print(f"{cfg.name}: nothing left to run ({prog['done']} of {total} done)")
         return 0
@@ -408,7 +410,7 @@ def pool(args, search: Search, command) -> int:
                 (bar.write if tty else print)(f"gridsearch: {line_all}", file=sys.stderr)
             if tty:
                 p = search.progress()
-                bar.n = p["done"] + p["failed"]
+                bar.total, bar.n = p["units"], p["done"] + p["failed"]
                 bar.set_postfix_str(f"{p['running']} running")
                 bar.refresh()
         codes = procs.wait()

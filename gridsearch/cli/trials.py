@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gridsearch.cli.common import add_config, human, load_config, print_json, table, write_json
+from gridsearch.cli.common import (add_config, human, listing, load_config, print_json, table,
+                                   write_json)
 from gridsearch.storage import redact
 
 
@@ -61,15 +62,14 @@ def status(args) -> int:
                                               for s, n in sorted(states.items())))
     p = search.progress()
     if search.units:
-        print(f"units: {p['done']} done, {p['failed']} failed, {p['running']} running, "
-              f"{p['left']} left of {p['points']}")
+        print(work_text(p))
     ranked = rank(records, **ranking(cfg))
     if ranked and max(c.runs for c in ranked) > 1:
         within = ", within [0, 1]" if metric == "accuracy" else ""
         print(f"per point, over its seeds (best mean first; 95% CI of the mean{within}):")
         print(table([{**c.point.as_dict(), metric: c.summary.text(),
                       "ci95": f"[{c.summary.ci_low:.4f}, {c.summary.ci_high:.4f}]",
-                      "trials": ",".join(map(str, c.trials))} for c in ranked],
+                      "trials": listing(c.trials)} for c in ranked],
                     ["alpha", "beta", "gamma", metric, "ci95", "trials"]))
     if len(search.study(create=False).directions) == 1:
         try:
@@ -101,6 +101,16 @@ def status(args) -> int:
         print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "
               "(`gridsearch confirm` shows its table)")
     return 0
+
+
+def work_text(p: dict[str, int]) -> str:
+    """The plan's progress in what a user can count (points; units: a point with one seed that
+    trains, or an infeasible point's one check), as the run's ``[k/N]`` counts it: k is
+    done + failed, N the units."""
+    return (f"points: {p['points']}, {p['infeasible']} found infeasible (checked once, not "
+            f"trained)\nunits: {p['done'] + p['failed']} of {p['units']} finished: "
+            f"{p['trained']} trained, {p['infeasible']} infeasible, {p['failed']} failed; "
+            f"{p['running']} running, {p['left']} left")
 
 
 def best(args) -> int:
@@ -136,9 +146,11 @@ def best(args) -> int:
             out.pop("accuracy", None)      # summary()'s name for the first trial's value
         if sel.race is not None:
             out["race"] = sel.race.as_dict()
+            out["p_best"] = _p_best(sel.race, w.point)
         if not args.json:
             out["ties"] = sel.ties_text()
-            out["trials"] = _short(w.refs)
+            out["trials"] = listing(w.refs)
+            out["seeds"] = listing(out["seeds"])
     if args.output:
         write_json(args.output, out)
     if args.json:
@@ -149,15 +161,33 @@ def best(args) -> int:
         out.pop("history", None)
         out.pop("race", None)
         for k, v in out.items():
-            print(f"{k:>16}  {v}")
+            print(f"{k:>16}  {_value(k, v)}")
     if args.output and not args.json:
         print(f"written to {args.output}")
     return 0
 
 
-def _short(items: list, most: int = 6) -> str:
-    shown = ", ".join(map(str, items[:most]))
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+def _p_best(race, point) -> float | None:
+    """The race's P(best) of ``point`` (None where it computed none)."""
+    try:
+        return race.decision[point].p_best
+    except (KeyError, AttributeError):
+        return None
+
+
+def _value(key: str, v) -> str:
+    """A value of ``best``'s screen: accuracies and the margin to 4 decimals, P(best) to 3, a
+    p-value and other floats to 3 and 4 significant figures; long lists as a count and the
+    first few."""
+    if isinstance(v, bool) or v is None:
+        return "-" if v is None else str(v)
+    if isinstance(v, float):
+        if key.startswith("accuracy") or key == "margin":
+            return f"{v:.4f}"
+        return f"{v:.3f}" if key == "p_best" else f"{v:.3g}" if key == "p_value" else f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return listing([_value(key, x) for x in v])
+    return str(v)
 
 
 def _print_front(export) -> None:

@@ -157,7 +157,8 @@ def compare(args) -> int:
     bases = {round(e.phi, 6): e for e in all_entries if e.strategy == COMPOUND}
     all_rows = [e.row(bases.get(round(e.phi, 6))) for e in all_entries]
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
-    png = compare_plot(all_rows, out / "compare.png", cfg.budget.tolerance)
+    png = compare_plot(all_rows, out / "compare.png", cfg.budget.tolerance, study=comp.store.name,
+                       fidelity=f"{cfg.train.epochs} epochs, {args.seeds} seed(s) each")
     if args.json:
         print_json({"phi": args.phi, "rows": rows, "files": [str(out / "compare.csv"), str(png)]})
         return 0

@@ -7,7 +7,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_freeze": ["Frozen", "freeze", "store_frozen", "stored_frozen", "FROZEN_ATTR"],
     "_scale": ["Family", "scale", "parse_phis", "stored_family", "FAMILY_ATTR"],
     "_export": ["Exported", "load", "document", "member_dict", "from_stored", "write", "schema",
-                "check_writable", "provenance", "STORED_KEYS", "SCHEMA"],
+                "check_writable", "provenance", "trained_fidelity", "STORED_KEYS", "SCHEMA"],
     "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config",
                  "matched"],
     "_verify": ["Verify", "VerifyOutcome", "VerifyRow", "verify", "EFFICIENTNET"],

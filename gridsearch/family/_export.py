@@ -60,11 +60,25 @@ def member_dict(m: "Measured") -> dict[str, Any]:
     return {**m.as_dict(), "phi": _phi(m.spec.phi)}
 
 
+def trained_fidelity(cfg, records) -> dict[str, Any]:
+    """How the trials that chose a point were trained: their own study's config (``cfg``: a
+    confirmation's when a confirmation chose) and their records — epochs, train and val size,
+    the resolution and the seeds they trained with."""
+    return {"study": cfg.name, "epochs": cfg.train.epochs, "train_size": cfg.data.train_size,
+            "val_size": cfg.data.val_size,
+            "resolution": next((r.resolution for r in records if r.resolution is not None), None),
+            "seeds": sorted(s for r in records for s in r.seeds)}
+
+
 def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = None,
-               data: dict[str, Any] | None = None) -> dict[str, Any]:
+               data: dict[str, Any] | None = None,
+               fidelity: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where a family's coefficients came from: the study, trial(s), accuracy and selection
     (``frozen``), the data, fidelity and budget (``cfg``, a StudyConfig; ``data``, the study's
-    record of what was loaded: its classes and layout), versions and time."""
+    record of what was loaded: its classes and layout), versions and time.  ``fidelity``
+    (:func:`trained_fidelity`): how the trials that chose were trained; its epochs and sizes
+    are the provenance's (a confirmation's, when a confirmation chose), the search's stay under
+    ``search``."""
     prov: dict[str, Any] = {
         "study": frozen.study if frozen else None,          # the study whose trials are named
         "trial": frozen.trial if frozen else None,
@@ -92,7 +106,12 @@ def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = Non
                     image_size=cfg.data.image_size, train_size=cfg.data.train_size,
                     val_size=cfg.data.val_size, epochs=cfg.train.epochs,
                     search={"phi": cfg.search.phi, "target": cfg.search.target,
-                            "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance})
+                            "budget_mode": cfg.budget.mode, "budget_tolerance": cfg.budget.tolerance,
+                            "epochs": cfg.train.epochs, "train_size": cfg.data.train_size,
+                            "val_size": cfg.data.val_size})
+    if fidelity:
+        prov.update({k: fidelity[k] for k in ("epochs", "train_size", "val_size")},
+                    fidelity=fidelity)
     if data:
         prov.update(classes=data.get("classes"), data_layout=data.get("layout"),
                     data_key=(data.get("cache") or {}).get("key") or None)
@@ -100,7 +119,8 @@ def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = Non
 
 
 def document(family: Family, frozen: Frozen | None = None, cfg=None,
-             created: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+             created: str | None = None, data: dict[str, Any] | None = None,
+             fidelity: dict[str, Any] | None = None) -> dict[str, Any]:
     """The export as a JSON-ready dict. ``frozen`` and ``cfg`` (a StudyConfig) fill provenance."""
     b, p = family.baseline, family.point
     eff = frozen.effective_gamma if frozen is not None else p.gamma
@@ -122,7 +142,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
                     "resolution": "round(base * gamma^phi)" + (", then solved to the target"
                                                                if family.repair else "")},
         "family": [member_dict(m) for m in family.members],
-        "provenance": provenance(frozen, cfg, created, data),
+        "provenance": provenance(frozen, cfg, created, data, fidelity),
     }
 
 
@@ -130,7 +150,8 @@ STORED_KEYS = ("baseline", "coefficients", "target_multiplier", "scaling", "fami
 
 
 def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], repair: bool,
-                tolerance: float, data: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                tolerance: float, data: dict[str, Any] | None = None,
+                fidelity: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The export document from a family ``gridsearch scale`` stored on the study, when it was
     measured for exactly these coefficients, φ values, repair and tolerance (else None: measure)."""
     if not isinstance(stored, dict) or any(k not in stored for k in STORED_KEYS):
@@ -143,7 +164,8 @@ def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], 
     if not same:
         return None
     return {"schema": SCHEMA, "flops_convention": FLOPS_CONVENTION,
-            **{k: stored[k] for k in STORED_KEYS}, "provenance": provenance(frozen, cfg, data=data)}
+            **{k: stored[k] for k in STORED_KEYS},
+            "provenance": provenance(frozen, cfg, data=data, fidelity=fidelity)}
 
 
 def write(doc: dict[str, Any], path: str | Path, force: bool = False) -> Path:

@@ -61,11 +61,13 @@ class Spec:
 
     def effective_gamma(self, resolution: int, base_resolution: int) -> float | None:
         """The γ a realised resolution gives, (r / r0)^(1/φ): γ itself unless rounding or a
-        repair moved it. None for a non-compound spec."""
+        repair moved it. None for a non-compound spec.  At φ = 0 the network is the baseline and
+        the root undefined: the resolution's own ratio r / r0 (1 at the baseline's resolution),
+        never a γ that did not act."""
         if self.point is None or self.phi is None:
             return None
         if self.phi == 0:
-            return self.point.gamma
+            return round(resolution / base_resolution, DIGITS)
         return round((resolution / base_resolution) ** (1.0 / self.phi), DIGITS)
 
     def as_dict(self) -> dict[str, Any]:

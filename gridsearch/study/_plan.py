@@ -159,23 +159,32 @@ class Plan:
         raise NotImplementedError
 
     def progress(self, records: Sequence[TrialRecord]) -> dict[str, int]:
-        """Units by what became of them: done (finished, or skipped: a later seed of an
-        infeasible item, or not needed by a race), failed (with an error), running, left."""
+        """The plan's work in what a user can count: ``points`` (planned), ``infeasible``
+        (points the budget rejected: one trial each, never trained), and ``units``: the trials
+        the plan runs — a point with one seed that trains, or one infeasible point's check — of
+        which ``done`` (``trained`` or found infeasible), ``failed`` (with an error),
+        ``running`` and ``left``.  An infeasible point's other seeds and the seeds a race no
+        longer needs are no work: not counted.  ``done + failed`` grows by one per finished
+        trial (the run's ``[k/N]``); ``units`` (N) shrinks when work turns out not needed."""
         status = self.status(records)
         opening = self.open(records)
-        out = {"points": self.size, "done": 0, "failed": 0, "running": 0, "left": 0}
+        out = {"points": len(self.items), "infeasible": 0, "units": 0, "done": 0, "trained": 0,
+               "failed": 0, "running": 0, "left": 0}
         for u in range(self.size):
             s = status.get(u)
-            if s in DONE or u in opening.skipped:
+            if s in DONE:
                 out["done"] += 1
+                out["trained"] += s == "COMPLETE"
+                out["infeasible"] += s == "INFEASIBLE"
             elif s == "ERROR":
                 out["failed"] += 1
             elif s in ("RUNNING", "WAITING"):
                 out["running"] += 1
-            elif opening.finished:
-                out["done"] += 1          # never needed (a race decided early)
+            elif u in opening.skipped or opening.finished:
+                continue                  # never needed: an infeasible point's seed, a race's
             else:
                 out["left"] += 1
+        out["units"] = out["done"] + out["failed"] + out["running"] + out["left"]
         return out
 
 
@@ -233,8 +242,15 @@ class SampledPlan(Plan):
         return Opening(units=[], finished=ran >= self.n_trials)
 
     def progress(self, records: Sequence[TrialRecord]) -> dict[str, int]:
+        """As :meth:`Plan.progress`, with the sampler's trials as points and units."""
         done = sum(r.state in DONE for r in records)
         running = sum(r.state == "RUNNING" for r in records)
         failed = sum(r.state == "FAIL" and bool(r.error) for r in records)
-        return {"points": self.n_trials, "done": min(done, self.n_trials), "failed": failed,
-                "running": running, "left": max(0, self.n_trials - done - running)}
+        out = {"points": self.n_trials,
+               "infeasible": sum(r.state == "INFEASIBLE" for r in records),
+               "done": min(done, self.n_trials),
+               "trained": sum(r.state == "COMPLETE" for r in records),
+               "failed": failed, "running": running,
+               "left": max(0, self.n_trials - done - running)}
+        out["units"] = out["done"] + out["failed"] + out["running"] + out["left"]
+        return out

@@ -1,7 +1,10 @@
 """PNG plots of a study with matplotlib's Agg backend (no display needed).
 
 Every function takes plain data (a trials DataFrame, lists of dicts) and a path, writes one PNG
-and returns its path.
+and returns its path.  What they share: the trained value is named by one ``metric`` (the axis
+label :func:`axis_label`), a title says which study and at what fidelity, values closer than
+:data:`RESOLUTION` are equal (no colour scale over noise, overlapping points said), and point
+labels are placed where they collide with no other (:func:`label_points`).
 """
 
 from __future__ import annotations
@@ -12,88 +15,258 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 DPI = 110
+# The smallest difference the figures show (labels print 4 decimals): values closer than this are
+# "equal" here, and a colour scale over a smaller range would only colour noise.
+RESOLUTION = 1e-4
+
+
+def axis_label(metric: str = "accuracy") -> str:
+    """The one axis label of the trained value (``[train] metric``), on every plot that shows it."""
+    return f"validation {metric}"
+
+
+def fidelity_text(epochs: int | None = None, seeds: int | None = None) -> str:
+    """``2 epochs, 3 seeds``: how the values on a plot were trained (titles say it)."""
+    parts = [f"{epochs} epoch{'s' * (epochs != 1)}" if epochs else "",
+             f"{seeds} seed{'s' * (seeds != 1)}" if seeds else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _title(ax, what: str, study: str = "", fidelity: str = "") -> None:
+    where = "; ".join(p for p in (f"study {study}" if study else "", fidelity) if p)
+    ax.set_title(what + (f"\n{where}" if where else ""), fontsize=10)
 
 
 def _save(fig, path: str | Path) -> Path:
+    """Lay the figure out, then place the point labels (in pixels: after the layout, so no later
+    change of scale moves them onto each other), and write it."""
     path = Path(path)
+    fig.set_label(path.stem)
     fig.tight_layout()
+    for place in getattr(fig, "_gridsearch_labels", []):
+        place()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
 
 
+# Offsets (points) tried in turn for a label: beside the point first, then further out.
+_OFFSETS = [(5, 4), (5, -12), (-5, 4), (-5, -12), (5, 14), (5, -22), (-5, 14), (-5, -22),
+            (12, 26), (12, -34), (-12, 26), (-12, -34)]
+
+
+def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7) -> None:
+    """Annotate ``(text, x, y)`` points so that no two label boxes overlap: each label takes the
+    first offset whose box is clear of the labels already placed and inside the axes; a label that
+    fits nowhere is left out and counted in a note (the full table is trials.csv)."""
+    fig = ax.figure
+
+    def place() -> None:
+        renderer = fig.canvas.get_renderer()
+        frame = ax.get_window_extent(renderer)
+        legend = ax.get_legend()
+        boxes = [legend.get_window_extent(renderer)] if legend is not None else []
+        left = 0
+        for text, x, y in labels:
+            for dx, dy in _OFFSETS:
+                ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
+                                  fontsize=fontsize, ha="left" if dx >= 0 else "right",
+                                  va="bottom" if dy >= 0 else "top", gid="label",
+                                  arrowprops=None if (dx, dy) == _OFFSETS[0] else
+                                  dict(arrowstyle="-", lw=0.5, color="0.5", shrinkA=0,
+                                       shrinkB=3))
+                ann.set_in_layout(False)
+                box = ann.get_window_extent(renderer)
+                if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) \
+                        and not any(box.overlaps(b) for b in boxes):
+                    boxes.append(box)
+                    break
+                ann.remove()
+            else:
+                left += 1
+        if left:
+            ax.text(0.99, 0.01, f"{left} label(s) left out (no room): see trials.csv",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=6, color="0.4")
+
+    fig._gridsearch_labels = [*getattr(fig, "_gridsearch_labels", []), place]
+
+
+def _coords(p: dict[str, Any]) -> str:
+    return f"{p['alpha']:.4g},{p['beta']:.4g},{p['gamma']:.4g}"
+
+
+def _same(df: pd.DataFrame, p: dict[str, Any]) -> pd.Series:
+    return ((df["alpha"].round(6) == round(p["alpha"], 6))
+            & (df["beta"].round(6) == round(p["beta"], 6))
+            & (df["gamma"].round(6) == round(p["gamma"], 6)))
+
+
+def _frontier(xs: np.ndarray, ys: np.ndarray, maximize: bool) -> list[int]:
+    """Indices of the points no other point beats: fewer FLOPs and a better value."""
+    xs = np.round(xs, 6)                 # one FLOPs ratio, however it was computed
+    order = np.lexsort((-ys if maximize else ys, xs))
+    out, best = [], None
+    for i in order:
+        if best is None or (ys[i] > best if maximize else ys[i] < best):
+            out.append(int(i))
+            best = ys[i]
+    return out
+
+
+def _identical(xs, ys) -> list[tuple[float, float, int]]:
+    """Points drawn on top of each other (same x and y to the figures' resolution): (x, y, count)."""
+    seen: dict[tuple[float, float], int] = {}
+    for x, y in zip(xs, ys):
+        k = (round(float(x), 4), round(float(y) / RESOLUTION) * RESOLUTION)
+        seen[k] = seen.get(k, 0) + 1
+    return [(x, y, n) for (x, y), n in seen.items() if n > 1]
+
+
 def accuracy_vs_flops(df: pd.DataFrame, target: float, tolerance: float, path: str | Path,
-                      chosen: dict[str, Any] | None = None) -> Path:
-    """Validation accuracy against the measured FLOPs ratio; infeasible points as a rug below.
-    ``chosen`` (α, β, γ and a ``label``) is circled: the selection rule's point, never simply the
-    highest single value."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    ax.axvspan(target * (1 - tolerance), target * (1 + tolerance), color="tab:green", alpha=0.12,
-               label=f"budget {target:g} ± {tolerance:.0%}")
-    ax.axvline(target, color="tab:green", lw=1)
-    done = df[df["state"] == "COMPLETE"]
-    if len(done):
-        yerr = done["accuracy_std"] if "accuracy_std" in done else None
-        ax.errorbar(done["flops_ratio"], done["accuracy"], yerr=yerr, fmt="o", color="tab:blue",
-                    capsize=3, label="trained (mean ± std over seeds)" if yerr is not None
-                    else "trained")
-        if chosen is not None:
-            hit = done[(done["alpha"].round(6) == round(chosen["alpha"], 6))
-                       & (done["beta"].round(6) == round(chosen["beta"], 6))
-                       & (done["gamma"].round(6) == round(chosen["gamma"], 6))]
-            if len(hit):
-                best = hit.iloc[0]
-                ax.scatter([best["flops_ratio"]], [best["accuracy"]], s=160, facecolors="none",
-                           edgecolors="tab:red", lw=2, label=chosen.get("label", "selected"))
-        for _, r in done.iterrows():
-            ax.annotate(f"{r['alpha']:g},{r['beta']:g},{r['gamma']:g}", (r["flops_ratio"], r["accuracy"]),
-                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+                      chosen: dict[str, Any] | None = None, metric: str = "accuracy",
+                      maximize: bool = True, study: str = "", fidelity: str = "") -> Path:
+    """The trained value (mean ± std over seeds, one point per point) against the measured FLOPs
+    ratio; infeasible points in a strip of their own below (they were not trained: no value).
+
+    ``chosen`` (α, β, γ, ``value`` and a ``label``) is circled at ``value``: the selected mean,
+    which is a confirmation's mean when a confirmation chose it.  Only the selection, the
+    runner-up and the frontier (no point has fewer FLOPs and a better value) are labelled."""
     bad = df[(df["state"] == "INFEASIBLE") & df["flops_ratio"].notna()]
     if len(bad):
-        ax.plot(bad["flops_ratio"], np.full(len(bad), 0.03), "x", ms=8, color="tab:red",
-                transform=ax.get_xaxis_transform(), label="infeasible (not trained)")
-    ax.set_xlabel("measured FLOPs / baseline FLOPs (fvcore)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("accuracy vs measured FLOPs")
-    ax.legend(fontsize=8, loc="best")
+        fig, (ax, strip) = plt.subplots(2, 1, figsize=(6.8, 5.0), sharex=True,
+                                        gridspec_kw={"height_ratios": [6, 1]})
+    else:
+        fig, ax = plt.subplots(figsize=(6.8, 4.6))
+        strip = None
+    for a in (ax, strip) if strip is not None else (ax,):
+        a.axvspan(target * (1 - tolerance), target * (1 + tolerance), color="tab:green",
+                  alpha=0.12, label=f"budget {target:g} ± {tolerance:.0%}" if a is ax else None)
+        a.axvline(target, color="tab:green", lw=1)
+    done = df[df["state"] == "COMPLETE"].reset_index(drop=True)
+    if len(done):
+        yerr = done["accuracy_std"].fillna(0) if "accuracy_std" in done else None
+        n = int(done["n"].max()) if "n" in done else None
+        ax.errorbar(done["flops_ratio"], done["accuracy"], yerr=yerr, fmt="o", color="tab:blue",
+                    ms=5, capsize=3, label=f"trained: mean ± std over seeds (up to {n})"
+                    if n and n > 1 else "trained (one seed each)")
+        spread = yerr if yerr is not None else 0
+        shown = [*(done["accuracy"] - spread), *(done["accuracy"] + spread)]
+        labels: list[tuple[str, float, float]] = []
+        xs, ys = done["flops_ratio"].to_numpy(float), done["accuracy"].to_numpy(float)
+        mine = (_same(done, chosen).to_numpy() if chosen is not None
+                else np.zeros(len(done), dtype=bool))
+        others = [int(i) for i in np.argsort(-ys if maximize else ys, kind="stable")
+                  if not mine[int(i)]]
+        runner = others[:1] if chosen is not None else others[1:2]
+        if chosen is not None and mine.any():
+            x = float(xs[mine][0])
+            y = float(chosen.get("value", ys[mine][0]))
+            ax.scatter([x], [y], s=170, facecolors="none", edgecolors="tab:red", lw=2,
+                       zorder=5, gid="selected", label=chosen.get("label", "selected"))
+            labels.append((f"selected {_coords(chosen)}: {y:.4f}", x, y))
+            shown.append(y)
+            if abs(y - float(ys[mine][0])) >= RESOLUTION:   # chosen at another fidelity
+                ax.plot([x, x], [float(ys[mine][0]), y], ls=":", color="tab:red", lw=1)
+        for i in dict.fromkeys([*runner, *_frontier(xs, ys, maximize)]):
+            if mine[i]:
+                continue
+            r = done.iloc[i]
+            tag = "runner-up " if i in runner else ""
+            labels.append((f"{tag}{_coords(r)}: {ys[i]:.4f}", float(xs[i]), float(ys[i])))
+        for x, y, k in _identical(xs, ys):     # points drawn on top of each other: said
+            at = [i for i, (_, lx, ly) in enumerate(labels)
+                  if round(lx, 4) == x and abs(ly - y) < RESOLUTION]
+            if at:
+                text, lx, ly = labels[at[0]]
+                labels[at[0]] = (f"{text} (×{k} identical points)", lx, ly)
+            else:
+                labels.append((f"×{k} identical points", x, y))
+        label_points(ax, labels)
+        _value_limits(ax, shown, headroom=0.3)
+    if strip is not None:
+        strip.plot(bad["flops_ratio"], np.zeros(len(bad)), "x", ms=8, color="tab:red",
+                   label=f"infeasible ({len(bad)}): not trained, no {metric}")
+        strip.legend(fontsize=7, loc="upper left")
+        strip.set_yticks([])
+        strip.set_ylim(-1, 1.6)
+        strip.set_ylabel("infeasible", fontsize=7)
+    (strip if strip is not None else ax).set_xlabel("measured FLOPs / baseline FLOPs (fvcore)")
+    ax.set_ylabel(axis_label(metric))
+    _title(ax, f"{metric} vs measured FLOPs", study, fidelity)
+    ax.legend(fontsize=7, loc="upper left")     # in the room left above the values
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def alpha_beta_plane(df: pd.DataFrame, path: str | Path) -> Path:
-    """Best accuracy at each (α, β), filled contours where the points span a plane."""
+def _value_limits(ax, values, least: float = 0.01, headroom: float = 0.0) -> None:
+    """A value axis over ``values`` with a margin, at least ``least`` tall (values equal to the
+    last digit would otherwise get an axis of 1e-12 with an offset), and no offset notation;
+    ``headroom``: room above the values for the legend, as a fraction of the axis."""
+    values = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = max((hi - lo) * 0.12, (least - (hi - lo)) / 2, 0)
+        lo, hi = lo - pad, hi + pad
+        ax.set_ylim(lo, hi + (hi - lo) * headroom / (1 - headroom))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+
+
+def alpha_beta_plane(df: pd.DataFrame, path: str | Path, metric: str = "accuracy",
+                     maximize: bool = True, study: str = "", fidelity: str = "",
+                     chosen: dict[str, Any] | None = None) -> Path:
+    """Each (α, β) coloured and labelled by its mean over seeds (the value the tool ranks by), at
+    the best γ there; filled contours where the points span a plane.  Values that differ by less
+    than :data:`RESOLUTION` get no colour scale (it would only colour noise): they are said equal."""
     fig, ax = plt.subplots(figsize=(6.0, 4.8))
     done = df[df["state"] == "COMPLETE"]
-    grid = done.groupby(["alpha", "beta"], as_index=False)["accuracy"].max()
-    if len(grid) >= 3 and grid["alpha"].nunique() > 1 and grid["beta"].nunique() > 1:
-        try:
-            cs = ax.tricontourf(grid["alpha"], grid["beta"], grid["accuracy"], levels=12,
-                                cmap="viridis", alpha=0.55)
-            fig.colorbar(cs, ax=ax, label="validation accuracy")
-        except (ValueError, RuntimeError):  # collinear points: no triangulation
-            pass
+    if "accuracy_std" not in done:      # a trials table: the mean over each point's trials
+        done = done.groupby(["alpha", "beta", "gamma"], as_index=False)["accuracy"].mean()
+    pick = done.sort_values("accuracy", ascending=not maximize)
+    grid = pick.drop_duplicates(["alpha", "beta"]).reset_index(drop=True)
+    equal = False
     if len(grid):
-        sc = ax.scatter(grid["alpha"], grid["beta"], c=grid["accuracy"], cmap="viridis",
-                        edgecolors="k", s=70, zorder=3)
-        if not ax.collections[:-1]:
-            fig.colorbar(sc, ax=ax, label="validation accuracy")
-        for _, r in grid.iterrows():
-            ax.annotate(f"{r['accuracy']:.3f}", (r["alpha"], r["beta"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+        lo, hi = float(grid["accuracy"].min()), float(grid["accuracy"].max())
+        equal = hi - lo < RESOLUTION
+        if equal:
+            ax.scatter(grid["alpha"], grid["beta"], color="tab:blue", edgecolors="k", s=70,
+                       zorder=3, label=f"all {len(grid)} equal: {metric} {lo:.4f}")
+        else:
+            norm = matplotlib.colors.Normalize(lo, hi)
+            spans = len(grid) >= 3 and grid["alpha"].nunique() > 1 and grid["beta"].nunique() > 1
+            if spans:
+                try:
+                    ax.tricontourf(grid["alpha"], grid["beta"], grid["accuracy"], levels=12,
+                                   cmap="viridis", norm=norm, alpha=0.55)
+                except (ValueError, RuntimeError):  # collinear points: no triangulation
+                    pass
+            sc = ax.scatter(grid["alpha"], grid["beta"], c=grid["accuracy"], cmap="viridis",
+                            norm=norm, edgecolors="k", s=70, zorder=3)
+            bar = fig.colorbar(sc, ax=ax, label=f"{axis_label(metric)} (mean over seeds)")
+            bar.formatter = matplotlib.ticker.FormatStrFormatter("%.4f")
+            bar.update_ticks()
+            label_points(ax, [(f"{r['accuracy']:.4f}", r["alpha"], r["beta"])
+                              for _, r in grid.iterrows()])
+    if chosen is not None:
+        ax.scatter([chosen["alpha"]], [chosen["beta"]], s=190, facecolors="none", zorder=5,
+                   edgecolors="tab:red", lw=2, label=f"selected (γ = {chosen['gamma']:g})")
     bad = df[df["state"] == "INFEASIBLE"].drop_duplicates(["alpha", "beta"])
     if len(bad):
-        ax.scatter(bad["alpha"], bad["beta"], marker="x", color="tab:red", label="infeasible",
-                   zorder=4)
+        ax.scatter(bad["alpha"], bad["beta"], marker="x", color="tab:red",
+                   label="infeasible (not trained)", zorder=4)
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     _pad(ax, df["alpha"], df["beta"])
     ax.set_xlabel("α (depth)")
     ax.set_ylabel("β (width)")
-    ax.set_title("accuracy over the (α, β) plane (best γ at each)")
+    _title(ax, f"mean {metric} over the (α, β) plane ({'best' if maximize else 'lowest'} γ at "
+               "each)" + (": every point equal" if equal else ""), study, fidelity)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -108,25 +281,28 @@ def _pad(ax, xs: pd.Series, ys: pd.Series, frac: float = 0.08) -> None:
             setter(lo - pad, hi + pad)
 
 
-def learning_curves(curves: list[tuple[str, list[float]]], path: str | Path,
-                    highlight: str | None = None) -> Path:
-    """Validation accuracy after every epoch, one line per trial."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for label, ys in curves:
-        if not ys:
-            continue
-        strong = label == highlight
-        ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=3, lw=2.5 if strong else 1,
-                alpha=1 if strong else 0.6, label=label if strong or len(curves) <= 12 else None)
+def learning_curves(groups: list[tuple[str, list[list[float]]]], path: str | Path,
+                    metric: str = "accuracy", study: str = "") -> Path:
+    """The value after every epoch, one line per trial, one colour and one legend entry per group
+    (``(label, curves)``: e.g. the search's trials, the selected point's, the confirmation's)."""
     from matplotlib.ticker import MaxNLocator
 
+    fig, ax = plt.subplots(figsize=(6.6, 4.4))
+    styles = [dict(color="0.6", lw=0.8, alpha=0.6), dict(color="tab:blue", lw=1.0, alpha=0.7),
+              dict(color="tab:red", lw=2.2), dict(color="tab:orange", lw=2.2)]
+    for i, (label, curves) in enumerate(groups):
+        curves = [c for c in curves if c]
+        for j, ys in enumerate(curves):
+            ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=2.5, **styles[i % len(styles)],
+                    label=f"{label} ({len(curves)} trial{'s' * (len(curves) != 1)})"
+                    if j == 0 else None)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("learning curves")
+    ax.set_ylabel(axis_label(metric))
+    _title(ax, "learning curves (the first seed of each trial)", study)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -168,7 +344,8 @@ def _si(x: float, _pos=None) -> str:
     return f"{x:.3g}"
 
 
-def compare_plot(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None) -> Path:
+def compare_plot(rows: list[dict[str, Any]], path: str | Path, tolerance: float | None = None,
+                 metric: str = "accuracy", study: str = "", fidelity: str = "") -> Path:
     """Accuracy against measured FLOPs, one line (over φ) and marker per strategy.
 
     With ``tolerance``, the band of FLOPs that counts as "the same" around each compound point.
@@ -198,70 +375,105 @@ def compare_plot(rows: list[dict[str, Any]], path: str | Path, tolerance: float 
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
     ax.set_xlabel("measured FLOPs (fvcore, multiply-adds)"
                   + (f"; band: compound ± {tolerance:.0%}" if tolerance else ""))
-    ax.set_ylabel("validation accuracy")
-    ax.set_title("compound vs single-dimension scaling at equal FLOPs")
+    ax.set_ylabel(axis_label(metric) + " (mean ± std over seeds)")
+    _title(ax, "compound vs single-dimension scaling at equal FLOPs", study, fidelity)
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "") -> Path:
-    """Search accuracy against confirmed accuracy, one point per confirmed candidate, error bars
-    of one standard deviation on both axes; the diagonal is perfect agreement."""
-    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: str = "",
+                      metric: str = "accuracy", study: str = "",
+                      search_fidelity: str = "") -> Path:
+    """Search value against confirmed value, one point per confirmed candidate, error bars of one
+    standard deviation on both axes; the diagonal is perfect agreement.  Square limits with a
+    margin of at least 0.02, so that one point (or a few close ones) still reads."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(5.6, 5.4))
     xs = [r["search_mean"] for r in rows]
     ys = [r["confirm_mean"] for r in rows]
     ax.errorbar(xs, ys, xerr=[r["search_std"] for r in rows], yerr=[r["confirm_std"] for r in rows],
                 fmt="o", capsize=4, color="tab:blue")
-    for r in rows:
-        ax.annotate(f"{r['alpha']:g},{r['beta']:g},{r['gamma']:g}", (r["search_mean"],
-                    r["confirm_mean"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     if xs:
-        lo, hi = min(xs + ys), max(xs + ys)
-        pad = (hi - lo) * 0.1 or 0.01
-        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--")
-    ax.set_xlabel("search accuracy (proxy, mean ± std)")
-    ax.set_ylabel("confirmed accuracy (mean ± std)" + (f", {fidelity}" if fidelity else ""))
-    ax.set_title("does the proxy rank like the confirmation?")
+        ends = [m + k * (sd or 0) for r in rows for m, sd in ((r["search_mean"], r["search_std"]),
+                                                              (r["confirm_mean"], r["confirm_std"]))
+                for k in (-1, 1)]
+        lo, hi = min(ends), max(ends)       # the error bars inside the frame too
+        pad = max((hi - lo) * 0.08, 0.02)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--",
+                label="confirmed = search")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_aspect("equal")
+        ax.legend(fontsize=7, loc="upper left")
+    for a in (ax.xaxis, ax.yaxis):
+        a.set_major_locator(MaxNLocator(5))
+    label_points(ax, [(_coords(r), r["search_mean"], r["confirm_mean"]) for r in rows])
+    ax.set_xlabel(f"search {metric}, mean ± std" + (f" ({search_fidelity})"
+                                                   if search_fidelity else ""))
+    ax.set_ylabel(f"confirmed {metric}, mean ± std" + (f" ({fidelity})" if fidelity else ""))
+    _title(ax, "does the search rank like the confirmation?", study,
+           " vs ".join(f for f in (search_fidelity, fidelity) if f))
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
 def race_plot(standings: list[dict[str, Any]], path: str | Path, delta: float,
-              title: str = "") -> Path:
-    """A race: each point's running mean accuracy ± its 95% interval against the seeds it was
-    trained with; an eliminated point's line ends with a cross at the seeds it had then.
+              title: str = "", metric: str = "accuracy", study: str = "",
+              fidelity: str = "") -> Path:
+    """A race: each point's running mean ± its 95% interval (error bars) against the seeds it was
+    trained with; an eliminated point's line ends with a cross at the seeds it had then.  Points
+    with the same values seed for seed are one line, named together.  The y range is the values'
+    own (a 2-seed interval can run far past them; its bar is cut at the frame).
     ``standings``: ``{"name", "values" (in seed order), "eliminated_after"}`` per point."""
+    from matplotlib.ticker import MaxNLocator
+
     from gridsearch import stats
 
-    fig, ax = plt.subplots(figsize=(6.8, 4.6))
-    for i, st in enumerate(standings):
-        vals = list(st["values"])
+    fig, ax = plt.subplots(figsize=(7.0, 4.8))
+    lines: dict[tuple, list[dict[str, Any]]] = {}
+    for st in standings:
+        k = (tuple(round(float(v), 12) for v in st["values"]), st.get("eliminated_after"))
+        lines.setdefault(k, []).append(st)
+    seen: list[float] = []
+    for i, same in enumerate(lines.values()):
+        st = same[0]
+        vals = [float(v) for v in st["values"]]
         ns = list(range(2, len(vals) + 1))
         if not ns:
             continue
+        seen += vals
         sums = [stats.summarise(vals[:n], bounds=(0.0, 1.0)) for n in ns]
         color = plt.cm.tab10(i % 10)
-        ax.plot(ns, [s.mean for s in sums], "-o", color=color, ms=3, lw=1.5, label=st["name"])
-        ax.fill_between(ns, [s.ci_low for s in sums], [s.ci_high for s in sums], color=color,
-                        alpha=0.12)
+        means = np.array([s.mean for s in sums])
+        err = [means - [s.ci_low for s in sums], [s.ci_high for s in sums] - means]
+        names = ", ".join(s["name"] for s in same[:3]) + (f" and {len(same) - 3} more"
+                                                          if len(same) > 3 else "")
+        label = names if len(same) == 1 else f"{names} (×{len(same)}, identical values)"
+        if st.get("eliminated_after"):
+            label += f"; out after {st['eliminated_after']} seeds"
+        off = (i - (len(lines) - 1) / 2) * 0.06        # side by side, not on top of each other
+        ax.errorbar(np.array(ns) + off, means, yerr=err, fmt="-o", color=color, ms=3, lw=1.5,
+                    capsize=2, elinewidth=0.8, label=label)
         out = st.get("eliminated_after")
         if out:
-            m = stats.summarise(vals[:out]).mean
-            ax.plot([out], [m], "x", color=color, ms=10, mew=2)
-    from matplotlib.ticker import MaxNLocator
-
+            ax.plot([out + off], [stats.summarise(vals[:out]).mean], "x", color=color, ms=10,
+                    mew=2)
+    _value_limits(ax, seen)
+    most = max((len(st["values"]) for st in standings), default=2)
+    ax.set_xlim(1.5, max(most, 2) + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("seeds per point (runs)")
-    ax.set_ylabel("validation accuracy: running mean, 95% CI")
-    ax.set_title(title or f"the race (KN, δ = {delta:g}); × = eliminated")
+    ax.set_ylabel(f"{axis_label(metric)}: running mean, 95% CI")
+    _title(ax, title or f"the race (KN, δ = {delta:g}); × = eliminated", study, fidelity)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
 
 
-def pareto_front(study, names: list[str], path: str | Path) -> Path | None:
+def pareto_front(study, names: list[str], path: str | Path, fidelity: str = "") -> Path | None:
     """A multi-objective study's trials with Optuna's Pareto front highlighted: Optuna's own
     ``optuna.visualization.matplotlib.plot_pareto_front`` (2 or 3 objectives; None otherwise).
 
@@ -275,8 +487,8 @@ def pareto_front(study, names: list[str], path: str | Path) -> Path | None:
 
     if len(study.directions) not in (2, 3):
         return None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), matplotlib.rc_context():   # Optuna sets a style globally
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         ax = plot_pareto_front(study, target_names=list(names))
-    ax.set_title("Pareto front (feasible, complete trials)")
-    return _save(ax.figure, path)
+        _title(ax, "Pareto front (feasible, complete trials)", study.study_name, fidelity)
+        return _save(ax.figure, path)

@@ -34,6 +34,33 @@ def pearson(x: list[float], y: list[float]) -> float | None:
     return stats.pearson(x, y) if len(x) >= 3 else None
 
 
+def pearson_p(r: float | None, n: int) -> float | None:
+    """Two-sided p-value of Pearson's r over ``n`` pairs against no correlation
+    (t = r·√((n−2)/(1−r²)), Student's t with n − 2 degrees of freedom); None when undefined."""
+    if r is None or n < 3:
+        return None
+    if abs(r) >= 1:
+        return 0.0
+    t = abs(r) * ((n - 2) / (1 - r * r)) ** 0.5
+    return min(1.0, 2 * stats.t_sf(t, n - 2))
+
+
+def predictor_text(corr: dict[str, float | None], n: int, alpha: float = 0.05) -> str:
+    """Which complexity measure predicts training time, claimed only when its correlation is
+    distinguishable from noise (p < ``alpha``, two-sided, over ``n`` trials)."""
+    ps = {k: pearson_p(r, n) for k, r in corr.items()}
+    found = {k: r for k, r in corr.items() if r is not None and r > 0 and ps[k] is not None
+             and ps[k] < alpha}
+    if found:
+        k = max(found, key=found.get)
+        return (f"  best predictor of training time here: {k} (r = {found[k]:+.3f}, "
+                f"p = {ps[k]:.2g}, n = {n})")
+    if not any(r is not None for r in corr.values()):
+        return "  no predictor: too few trained trials or no spread"
+    return (f"  no predictor is distinguishable from noise here (every p ≥ {alpha:g} or r ≤ 0, "
+            f"n = {n})")
+
+
 def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     """What the summary, the dashboard note and ``report --json`` say, for any kind of study.
     ``records`` / ``confirmed``: the search's and the confirmation's trials, if already read."""
@@ -105,11 +132,10 @@ def summary_text(f: dict[str, Any]) -> str:
     lines.append(f"training time vs complexity over {f['timed_trials']} trained trials (Pearson r):")
     for k in PREDICTORS:
         r = f["pearson_r_vs_train_seconds"][k]
+        p = pearson_p(r, f["timed_trials"])
         lines.append(f"  {k:>11}: " + ("n/a (fewer than 3 trials or no spread)" if r is None
-                                       else f"{r:+.3f}"))
-    rs = {k: v for k, v in f["pearson_r_vs_train_seconds"].items() if v is not None}
-    if rs:
-        lines.append(f"  best predictor of training time here: {max(rs, key=rs.get)}")
+                                       else f"{r:+.3f} (p = {p:.2g})"))
+    lines.append(predictor_text(f["pearson_r_vs_train_seconds"], f["timed_trials"]))
     return "\n".join(lines)
 
 
@@ -136,17 +162,37 @@ def family_text(members: list[dict[str, Any]], tolerance: float | None = None) -
     return "\n".join(lines)
 
 
+def fidelity(cfg, short: bool = False) -> str:
+    """How a study's trials were trained, for titles: epochs, data sizes and seeds (a race's
+    first stage and cap); ``short``: the epochs only (legends, axis labels)."""
+    if cfg is None:
+        return ""
+    if short:
+        return f"{cfg.train.epochs} epoch{'s' * (cfg.train.epochs != 1)}"
+    seeds = (f"race of {cfg.select.n0}–{cfg.select.max_seeds} seeds" if cfg.select.mode == "race"
+             else f"{cfg.train.seeds} seed{'s' * (cfg.train.seeds != 1)}")
+    sizes = "/".join(str(v) if v else "all" for v in (cfg.data.train_size, cfg.data.val_size))
+    return f"{cfg.train.epochs} epoch{'s' * (cfg.train.epochs != 1)}, {seeds}, train/val {sizes}"
+
+
 def build(search, out_dir: str | Path) -> Report:
-    """Write trials.csv, the PNG plots and summary.txt for ``search``'s study into ``out_dir``."""
+    """Write trials.csv, the PNG plots and summary.txt for ``search``'s study into ``out_dir``:
+    the trained value named and ranked as the config's ``[train] metric`` / ``direction`` say."""
+    from gridsearch.study import ranking, stored_config
     from gridsearch.viz import _plots as plots
 
     cfg = search.cfg
+    how = ranking(cfg)
+    metric, maximize = cfg.train.metric, cfg.train.maximize
     study = search.study(create=False)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = read(study)                      # every figure below from this one read
     confirm = search.confirmation()
     confirmed = read(confirm) if confirm is not None else []
+    ccfg = stored_config(confirm) if confirm is not None else None
+    fid, cfid = fidelity(cfg), fidelity(ccfg)
+    short, cshort = fidelity(cfg, short=True), fidelity(ccfg, short=True)
     df = trials_table(records)
     files = []
     df.to_csv(out / "trials.csv", index=False)
@@ -154,31 +200,40 @@ def build(search, out_dir: str | Path) -> Report:
     f = facts(search, records, confirmed)
     for col in ("alpha", "beta", "gamma", "flops_ratio", "accuracy"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
+    per_point = _per_point(df, records, how)
     best = f["best"]
-    chosen = ({**{k: best[k] for k in ("alpha", "beta", "gamma")},
-               "label": f"selected ({best['source']}, {best['trial']})"} if best else None)
-    files.append(plots.accuracy_vs_flops(_per_point(df, records), cfg.target_multiplier,
-                                         cfg.budget.tolerance, out / "accuracy_vs_flops.png",
-                                         chosen))
-    files.append(plots.alpha_beta_plane(df, out / "alpha_beta.png"))
-    curves = [(f"#{r.number} ({r.point.alpha:g},{r.point.beta:g},{r.point.gamma:g})"
-               if r.point else f"#{r.number}", list(r.history))
-              for r in records if r.history]
-    key = best and f"({best['alpha']:g},{best['beta']:g},{best['gamma']:g})"
-    highlight = next((c[0] for c in curves if key and c[0].endswith(key)), None)
-    files.append(plots.learning_curves(curves, out / "learning_curves.png", highlight))
-    rows = confirmation_rows(records, confirmed)
+    chosen = None
+    if best:
+        by = f"the confirmation ({cshort})" if best["source"] == "confirmation" else "the search"
+        chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["accuracy"],
+                  "label": f"selected by {by}, mean {best['accuracy']:.4f}\n({best['trial']})"}
+    common = dict(metric=metric, study=cfg.name)
+    files.append(plots.accuracy_vs_flops(per_point, cfg.target_multiplier, cfg.budget.tolerance,
+                                         out / "accuracy_vs_flops.png", chosen,
+                                         maximize=maximize, fidelity=fid, **common))
+    files.append(plots.alpha_beta_plane(per_point, out / "alpha_beta.png", maximize=maximize,
+                                        fidelity=fid, chosen=chosen, **common))
+    files.append(plots.learning_curves(_curve_groups(records, confirmed, best, short, cshort),
+                                       out / "learning_curves.png", **common))
+    rows = confirmation_rows(records, confirmed, how)
     if rows:
-        files.append(plots.confirmation_plot(rows, out / "confirmation.png"))
-    for name, race in (("race", search.race(records)), ("race_confirmation", _confirm_race(search))):
+        files.append(plots.confirmation_plot(rows, out / "confirmation.png", cshort,
+                                             search_fidelity=short, **common))
+    for name, race, study_name, how in (
+            ("race", search.race(records), cfg.name, fid),
+            ("race_confirmation", _confirm_race(search), confirm.study_name if confirm else "",
+             cfid)):
         if race is not None:
             d = race.decision
             standings = [{"name": f"{s.candidate.alpha:g},{s.candidate.beta:g},"
                                   f"{s.candidate.gamma:g}", "values": s.values,
                           "eliminated_after": s.eliminated_after} for s in d.standings]
-            files.append(plots.race_plot(standings, out / f"{name}.png", d.delta))
+            what = "the confirmation's race" if name == "race_confirmation" else "the search's race"
+            files.append(plots.race_plot(standings, out / f"{name}.png", d.delta,
+                                         title=f"{what} (KN, δ = {d.delta:g}); × = eliminated",
+                                         metric=metric, study=study_name, fidelity=how))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
-        front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png")
+        front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png", fid)
         files += [front] if front else []
     members, baseline = stored_family(study)
     text = summary_text(f)
@@ -190,6 +245,26 @@ def build(search, out_dir: str | Path) -> Report:
     (out / "summary.txt").write_text(text + "\n")
     files.append(out / "summary.txt")
     return Report(text, f, files)
+
+
+def _curve_groups(records, confirmed, best, fid: str, cfid: str):
+    """The learning curves in groups, one legend entry each: the search's trials, the
+    confirmation's, and the selected point's among each."""
+    key = best and (round(best["alpha"], 6), round(best["beta"], 6), round(best["gamma"], 6))
+
+    def selected(r) -> bool:
+        p = r.point
+        return bool(key) and p is not None and (round(p.alpha, 6), round(p.beta, 6),
+                                                round(p.gamma, 6)) == key
+
+    def curves(rs, pick):
+        return [list(r.history) for r in rs if r.history and selected(r) == pick]
+
+    where = f" {best['alpha']:g},{best['beta']:g},{best['gamma']:g}" if best else ""
+    return [(f"search, other points ({fid})", curves(records, False)),
+            (f"confirmation, other points ({cfid})", curves(confirmed, False)),
+            (f"search, the selected point{where} ({fid})", curves(records, True)),
+            (f"confirmation, the selected point ({cfid})", curves(confirmed, True))]
 
 
 def _confirm_race(search):
@@ -209,24 +284,26 @@ def trials_table(records) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*COLUMNS, *(f"metrics.{k}" for k in extra)])
 
 
-def _per_point(df: pd.DataFrame, records) -> pd.DataFrame:
-    """The trials table with one COMPLETE row per point: mean accuracy and its std over seeds."""
-    ranked = rank(records)
+def _per_point(df: pd.DataFrame, records, how: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The trials table with one COMPLETE row per point: mean accuracy and its std over seeds
+    (``how``: :func:`gridsearch.study.ranking` of the study)."""
+    ranked = rank(records, **(how or {}))
     rest = df[df["state"] != "COMPLETE"]
     rows = []
     for c in ranked:
         first = df[df["number"] == c.trials[0]].iloc[0].to_dict()
-        rows.append({**first, "accuracy": c.value, "accuracy_std": c.summary.std})
-    return pd.concat([pd.DataFrame(rows, columns=[*df.columns, "accuracy_std"]), rest],
+        rows.append({**first, "accuracy": c.value, "accuracy_std": c.summary.std, "n": c.runs})
+    return pd.concat([pd.DataFrame(rows, columns=[*df.columns, "accuracy_std", "n"]), rest],
                      ignore_index=True) if rows else df
 
 
-def confirmation_rows(records, confirmed) -> list[dict[str, Any]]:
+def confirmation_rows(records, confirmed,
+                      how: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per confirmed point: its search and confirmed mean ± std (n), from the search's
-    and the confirmation's trials."""
-    found = {(c.point.alpha, c.point.beta, c.point.gamma): c for c in rank(records)}
+    and the confirmation's trials (``how``: :func:`gridsearch.study.ranking` of the study)."""
+    found = {(c.point.alpha, c.point.beta, c.point.gamma): c for c in rank(records, **(how or {}))}
     rows = []
-    for c in rank(confirmed):
+    for c in rank(confirmed, **(how or {})):
         s = found.get((c.point.alpha, c.point.beta, c.point.gamma))
         if s is None:
             continue
