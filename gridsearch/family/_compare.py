@@ -163,7 +163,8 @@ class Compare:
         g = self.generation(key) if generation is None else generation
         return FixedPlan(items, [cfg.train.seed + i for i in range(seeds)],
                          key=key if g <= 1 else f"{key};run={g}",
-                         item_of=lambda r: order.index(r.strategy) if r.strategy in order else None)
+                         item_of=lambda r: order.index(r.strategy) if r.strategy in order else None,
+                         merge=False)
 
     def generation(self, key: str) -> int:
         if not self.store.exists():

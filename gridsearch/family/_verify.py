@@ -186,7 +186,7 @@ class Verify:
         items = matched(self.search.realiser(), self.cfg, self.point, self.phi,
                         [(lb, s) for lb, _, s in self.rivals], first=CHOSEN, choices=CHOICES)
         plan = FixedPlan(items, [self.inner_cfg.train.seed + k for k in range(self.seeds)],
-                         key=self.key)
+                         key=self.key, merge=False)
         return Search(self.inner_cfg, store=self.store, plan=plan,
                       realiser=self.search.realiser(), train=self.search._fit)
 

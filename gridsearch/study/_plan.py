@@ -189,12 +189,16 @@ class Plan:
 
 
 class FixedPlan(Plan):
-    """Every item with every seed (see the module docstring)."""
+    """Every item with every seed (see the module docstring).  ``merge``: an item that realised
+    an earlier item's network trains no further seeds (a search's points); False where every
+    item is a row of its own (a comparison's strategies, a check's rivals)."""
 
     def __init__(self, items: Sequence[Item], seeds: Sequence[int], key: str = "",
-                 item_of: Callable[[TrialRecord], int | None] | None = None) -> None:
+                 item_of: Callable[[TrialRecord], int | None] | None = None,
+                 merge: bool = True) -> None:
         self.items, self.seeds, self.key = list(items), list(seeds), key
         self._item_of = item_of
+        self.merge = merge
 
     def item_of(self, r: TrialRecord) -> int | None:
         return self._item_of(r) if self._item_of else r.point_index
@@ -202,7 +206,7 @@ class FixedPlan(Plan):
     def open(self, records: Sequence[TrialRecord], ranks: int | None = None) -> Opening:
         """Units of the first ``ranks`` seeds (all by default) that may run now."""
         status = self.status(records)
-        merged = self.merged(records)
+        merged = self.merged(records) if self.merge else {}
         n, ranks = len(self.items), len(self.seeds) if ranks is None else ranks
         out = Opening()
         for k in range(ranks):

@@ -243,10 +243,12 @@ def test_a_function_beside_the_config_is_imported_by_two_workers_from_anywhere(t
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = run_cli("run", path, "--workers", "2", cwd=elsewhere, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    records = _search(path).records()
-    assert sorted(r.state for r in records) == ["COMPLETE"] * 6
+    records = _search(path).records()      # 2 points × 2 seeds, the depth-only one infeasible
+    assert sorted(r.state for r in records) == ["COMPLETE"] * 4 + ["INFEASIBLE"]
     assert len({r.worker for r in records}) == 2
-    assert len({(r.point_index, r.seed) for r in records}) == 6
+    assert len({(r.point_index, r.seed) for r in records}) == 5
+    assert all(r.metrics == {"train_loss": 1.0 - r.accuracy / 2}
+               for r in records if r.state == "COMPLETE")      # each worker ran OWN_TRAIN
 
 
 def test_pruning_through_ctx_report(tiny_config):
