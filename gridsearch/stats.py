@@ -11,8 +11,8 @@ fraction, as in Numerical Recipes §6.4); the tests check every figure against s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 ALPHA = 0.05   # significance level for "better than" and for the confidence intervals
 

@@ -16,7 +16,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-
 from helpers import TINY
 
 OPTUNA = Path(sys.executable).parent / "optuna"

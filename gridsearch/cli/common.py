@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from gridsearch import config as config_mod
-from gridsearch._jsonfile import json_default, write_json as _write_json
+from gridsearch._jsonfile import json_default
+from gridsearch._jsonfile import write_json as _write_json
 from gridsearch.config import StudyConfig
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from gridsearch.cli import members as members_cli
+from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.scaling import Point
-from gridsearch.cli import members as members_cli
-from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 
 if TYPE_CHECKING:
     from gridsearch.family import Family, Frozen
@@ -282,8 +282,7 @@ def _list(v) -> str:
 
 
 def export_cmd(args) -> int:
-    from gridsearch.family import (FAMILY_ATTR, STORED_KEYS, check_writable, document,
-                                   from_stored, parse_phis, write)
+    from gridsearch.family import FAMILY_ATTR, STORED_KEYS, check_writable, document, from_stored, parse_phis, write
     from gridsearch.study import Search
 
     check_writable(args.output, args.force)

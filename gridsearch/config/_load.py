@@ -14,12 +14,29 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, CROPS,
-                                       DATA_LAYOUTS, DATA_SOURCES, DIRECTIONS, EXTERNAL,
-                                       PRECISIONS, device_name,
-                                       GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
-                                       OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
-                                       FIDELITY_KEYS, FIDELITY_STOPS, _check_bounds)
+from gridsearch.config._schema import (
+    AUGMENTS,
+    BUDGET_MODES,
+    BUILTIN_METRIC,
+    CROPS,
+    DATA_LAYOUTS,
+    DATA_SOURCES,
+    DIRECTIONS,
+    EXTERNAL,
+    FIDELITY_KEYS,
+    FIDELITY_STOPS,
+    GENERATED_SOURCES,
+    MAX_INT,
+    MAX_POINTS,
+    MINIMIZABLE,
+    OPTIMIZERS,
+    PRECISIONS,
+    SELECT_MODES,
+    RangeConfig,
+    StudyConfig,
+    _check_bounds,
+    device_name,
+)
 from gridsearch.errors import ConfigError
 
 
@@ -196,7 +213,7 @@ def validate(cfg: StudyConfig) -> None:
     if s.width_share is None and size > MAX_POINTS * 10:
         raise ConfigError(f"search: {size} (alpha, beta, gamma) combinations; at most "
                           f"{MAX_POINTS * 10} (use larger steps)")
-    from gridsearch.study import PRUNERS, SAMPLERS   # the registries (light: no optuna)
+    from gridsearch.study import PRUNERS, SAMPLERS  # the registries (light: no optuna)
 
     _choice("search.sampler", s.sampler, tuple(SAMPLERS))
     _choice("search.pruner", s.pruner, tuple(PRUNERS))

@@ -12,7 +12,7 @@ user attributes); :func:`stored_frozen` is the one reader of that attribute.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gridsearch.errors import GridsearchError
@@ -59,7 +59,7 @@ class Frozen:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Frozen":
+    def from_dict(cls, d: dict[str, Any]) -> Frozen:
         """Read a stored ``frozen`` attribute (also one written before seeds existed)."""
         try:
             opt = {k: (None if d.get(k) is None else float(d[k])) for k in ("margin", "p_value")}
@@ -128,4 +128,4 @@ def stored_frozen(study) -> Frozen | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -34,8 +34,7 @@ from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._compare import check_phi, compound_point, matched
 from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
 from gridsearch.scaling import SINGLE, Point, from_coefficients, named
-from gridsearch.study import (CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key,
-                              verify_name)
+from gridsearch.study import CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key, verify_name
 
 CHOSEN = "chosen"
 EFFICIENTNET = Point(1.2, 1.1, 1.15)   # Tan & Le 2019, found at φ = 1 on ImageNet

@@ -13,8 +13,8 @@ Logic over a measuring callback ``flops_at(resolution) -> Complexity``, so it ca
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gridsearch.measure._complexity import Complexity
 from gridsearch.scaling import within

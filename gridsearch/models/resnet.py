@@ -11,8 +11,8 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.scaling import make_divisible, round_repeats
 
 
 class ScaledResNet(tv.ResNet):

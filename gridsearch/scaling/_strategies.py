@@ -22,8 +22,8 @@ FLOPs-matched comparison).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gridsearch.errors import ConfigError
 from gridsearch.scaling._space import Point

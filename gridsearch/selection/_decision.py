@@ -12,8 +12,9 @@ of the data alone) and ignores that the race stopped sampling where the data loo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 

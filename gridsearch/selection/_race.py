@@ -23,15 +23,23 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
-from typing import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 
 import numpy as np
 
 from gridsearch.errors import ConfigError
 from gridsearch.selection import _kn
-from gridsearch.selection._decision import (CAPPED, DECIDED, RULE_COST, RULE_KN, RULE_MEAN,
-                                            RUNNING, Decision, PBest, Standing)
+from gridsearch.selection._decision import (
+    CAPPED,
+    DECIDED,
+    RULE_COST,
+    RULE_KN,
+    RULE_MEAN,
+    RUNNING,
+    Decision,
+    PBest,
+    Standing,
+)
 
 # Chosen by benchmarks/race_simulation.py (PCS and runs against n0; see benchmarks/README.md).
 DEFAULT_N0 = 5
@@ -99,7 +107,7 @@ class Race:
     # -- driving it ----------------------------------------------------------------------------
     @classmethod
     def replay(cls, results: Mapping[Unit, float], candidates: Iterable[Hashable], **settings
-               ) -> "Race":
+               ) -> Race:
         """The race rebuilt from stored results {(candidate, seed index): value} (e.g. on a
         resume); the same decision as the live race that produced them."""
         race = cls(candidates, **settings)
@@ -152,7 +160,7 @@ class Race:
             i = None
         if i is None:
             raise ValueError(f"unknown candidate {candidate!r}")
-        if type(seed_index) is not int and (isinstance(seed_index, bool)     # noqa: E721
+        if type(seed_index) is not int and (isinstance(seed_index, bool)
                                             or not isinstance(seed_index, numbers.Integral)) \
                 or seed_index < 0:
             raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -175,7 +175,7 @@ class Claims:
         with self.engine.begin() as conn:
             return conn.execute(delete(claims).where(claims.c.study == self.study)).rowcount
 
-    def taken(self) -> dict[int, "Claim"]:
+    def taken(self) -> dict[int, Claim]:
         """unit -> its claim, for every claimed unit (stale claims are left out: their units are
         free)."""
         return {u: c for u, c in self._rows().items() if not c.stale(u, self.unit_of)}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import optuna
 from sqlalchemy.engine import make_url

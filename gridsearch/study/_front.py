@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     import optuna
 
 
-def objective_names(study: "optuna.Study") -> list[str]:
+def objective_names(study: optuna.Study) -> list[str]:
     names = study.user_attrs.get("objectives")
     return list(names) if names else ["accuracy"] + [f"objective_{i}"
                                                      for i in range(1, len(study.directions))]
 
 
-def pareto(study: "optuna.Study") -> list[TrialRecord]:
+def pareto(study: optuna.Study) -> list[TrialRecord]:
     """The non-dominated feasible, complete trials, best in the first objective first."""
     done = [r for r in read(study, (TrialState.COMPLETE,)) if r.feasible and r.values]
     if not done:
@@ -46,7 +46,7 @@ def summary(r: TrialRecord) -> dict[str, Any]:
             "history": list(r.history)}
 
 
-def store_front(study: "optuna.Study") -> dict[str, Any]:
+def store_front(study: optuna.Study) -> dict[str, Any]:
     """Store the Pareto front as the study user attribute ``pareto`` and return it."""
     names = objective_names(study)
     try:
@@ -60,7 +60,7 @@ def store_front(study: "optuna.Study") -> dict[str, Any]:
     return stored
 
 
-def front_export(study: "optuna.Study") -> dict[str, Any]:
+def front_export(study: optuna.Study) -> dict[str, Any]:
     """The Pareto front as ``gridsearch best --json`` exports it."""
     names = objective_names(study)
     dirs = [d.name.lower() for d in study.directions]

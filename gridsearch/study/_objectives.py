@@ -3,8 +3,9 @@ constraints.  Pure logic over a trial's recorded attributes (no Optuna, no torch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gridsearch.config import ObjectivesConfig
 

@@ -28,8 +28,9 @@ unit is still claimed and trained exactly once.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gridsearch.scaling import Point
 from gridsearch.study._plan import DONE, FixedPlan, Item, Opening
@@ -48,8 +49,8 @@ def name(p: Point) -> str:
 class RaceOutcome:
     """A race's decision in a study's terms: candidates are points (named α, β, γ)."""
 
-    decision: "Decision"
-    forecast: "Forecast | None"
+    decision: Decision
+    forecast: Forecast | None
     dropped: tuple[Point, ...] = ()     # points whose first stage failed
     merged: tuple[tuple[Point, Point], ...] = ()   # (point, the point it is the same network as)
     first_stage: tuple[int, int] | None = None     # (runs done, runs) while it runs
@@ -108,7 +109,7 @@ class RacePlan(FixedPlan):
     results are better; ``quantum``: their resolution (an accuracy over n images: 1/n), under
     which no paired variance is taken (:class:`gridsearch.selection.Race`)."""
 
-    def __init__(self, items: Sequence[Item], seed: int, select: "SelectConfig",
+    def __init__(self, items: Sequence[Item], seed: int, select: SelectConfig,
                  key: str = "", maximize: bool = True, quantum: float | None = None) -> None:
         super().__init__(items, [seed + i for i in range(select.max_seeds)], key)
         self.select = select
@@ -148,7 +149,7 @@ class RacePlan(FixedPlan):
                 if u < self.select.n0 * n and st in ("INFEASIBLE", "ERROR", "PRUNED")}
 
     def race(self, records: Sequence[TrialRecord], status: dict[int, str] | None = None
-             ) -> tuple["Race", tuple[Point, ...]] | None:
+             ) -> tuple[Race, tuple[Point, ...]] | None:
         """The race replayed from ``records``; None while the first stage is still running."""
         status = self.status(records) if status is None else status
         n0, n = self.select.n0, len(self.items)
@@ -172,7 +173,7 @@ class RacePlan(FixedPlan):
                 race.fail(points[i], k, why)
         return race, dropped
 
-    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> "Race":
+    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> Race:
         from gridsearch.selection import Race
 
         points = [it.spec.point for it in self.items]

@@ -10,7 +10,8 @@ back.  A confirmation is a Search over a derived config (:mod:`gridsearch.study.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gridsearch.config import StudyConfig
 from gridsearch.study import _loop as loop

@@ -75,7 +75,7 @@ class Store:
         return self._storage
 
     def derived(self, cfg: StudyConfig, attrs: dict[str, Any] | None = None,
-                check: bool = True) -> "Store":
+                check: bool = True) -> Store:
         """Another study in the same store (a confirmation, a comparison): same storage.
         ``check``: refuse a stored config other than ``cfg`` (a comparison's runs differ in their
         seeds and φ, which are not part of its config)."""

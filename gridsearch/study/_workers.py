@@ -19,13 +19,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 from gridsearch.errors import ConfigError
-from gridsearch.training import choose_threads
-from gridsearch.training import DEVICE_LOAD_ENV, VISIBLE_ENV
-
+from gridsearch.training import DEVICE_LOAD_ENV, VISIBLE_ENV, choose_threads
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 

@@ -85,7 +85,7 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._sampled = 0
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         import torch
 
         if self.device.type == "cuda":

@@ -23,8 +23,9 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,12 +33,12 @@ from torch import nn
 
 from gridsearch import _compat
 from gridsearch.config import TrainConfig
+from gridsearch.errors import TrainingError
 from gridsearch.training import _determinism, _faults
 from gridsearch.training import _precision as precisions
 from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
 from gridsearch.training._memory import PeakMemory, release
-from gridsearch.errors import TrainingError
 
 RETRY_SPLIT = 4      # after running out of memory: every batch in 4 micro-batches …
 BN_MIN_MICRO = 32    # … but none under 32 images in a network with BatchNorm
@@ -198,7 +199,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                     with peak:
                         result = _train(model, data, resolution, recipe, device, once, prec, cl,
                                         micro)
-                except Exception as e:  # noqa: BLE001 - sorted, re-raised unless out of memory
+                except Exception as e:  # sorted, re-raised unless out of memory
                     if _faults.classify(e) != _faults.OOM:
                         raise
                     oom = _faults.reason(e)
@@ -233,7 +234,7 @@ def _clean_up(model: nn.Module, home: torch.device, contiguous: bool, device: to
         model.zero_grad(set_to_none=True)
         _put_back(model, home, contiguous)
         release(device)
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:  # see above
         if not failing:
             raise
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from helpers import ROOT
 from gridsearch import __version__
 from gridsearch.cli import parse_args
+from helpers import ROOT
 
 
 def _readme_commands():

@@ -13,14 +13,13 @@ import math
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from gridsearch import cli
-
 from helpers import ROOT
+
 DOCKER = ROOT / "docker"
 ENV = {"POSTGRES_PASSWORD": "s3cret", "STUDY": "quickstart", "WORKERS": "3", "WORKER_THREADS": "4"}
 VAR = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")

@@ -2,7 +2,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.errors import ConfigError
-
 from helpers import ROOT, cli
 
 

@@ -16,17 +16,15 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 import gridsearch
-from gridsearch import config, models
+from gridsearch import config, family, models
 from gridsearch import family as export
-from gridsearch import family
 from gridsearch import family as freeze
-from gridsearch.selection import rank
-from gridsearch.study import Search, read
-from gridsearch.measure import ComplexityCounter, Realiser
 from gridsearch.cli import main as cli_main
 from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.measure import ComplexityCounter, Realiser
 from gridsearch.scaling import Point, Spec
-
+from gridsearch.selection import rank
+from gridsearch.study import Search, read
 from helpers import cli
 
 EFFNET = """

@@ -1,7 +1,6 @@
 import pytest
 
-from gridsearch import models
-from gridsearch import scaling
+from gridsearch import models, scaling
 from gridsearch.scaling import Point, Spec
 
 

@@ -7,7 +7,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-
 from helpers import cli
 
 

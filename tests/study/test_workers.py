@@ -17,10 +17,9 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import config
-from gridsearch.study import Search
 from gridsearch.storage import open_storage
+from gridsearch.study import Search
 from gridsearch.study._workers import STOP_TIMEOUT_S
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow

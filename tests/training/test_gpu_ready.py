@@ -9,7 +9,6 @@ for every command, and one visible GPU per worker.  The CUDA-only checks are in 
 
 import gc
 import os
-import subprocess
 import sys
 
 import pytest
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gridsearch.errors import ConfigError, TrainingError
+from gridsearch.study import _workers as workers
 from gridsearch.training import _data as data
 from gridsearch.training import _determinism as determinism
 from gridsearch.training import _device as device_mod
@@ -25,8 +25,6 @@ from gridsearch.training import _faults as faults
 from gridsearch.training import _memory as memory
 from gridsearch.training import _precision as precision
 from gridsearch.training import _trainer as trainer
-from gridsearch.study import _workers as workers
-
 from helpers import cli, error_lines, sql_dumps
 
 

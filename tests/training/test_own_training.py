@@ -16,8 +16,8 @@ import pytest
 from gridsearch import cli
 from gridsearch.config import load_config
 from gridsearch.study import Search
-
-from helpers import OWN_TRAIN, cli as run_cli, error_lines, own_training, sql_dumps
+from helpers import OWN_TRAIN, error_lines, own_training, sql_dumps
+from helpers import cli as run_cli
 
 
 def _search(path, **kw):
@@ -25,7 +25,7 @@ def _search(path, **kw):
 
 
 def _states(search):
-    return sorted((r.state for r in search.records()))
+    return sorted(r.state for r in search.records())
 
 
 # -- checked before anything is stored -----------------------------------------------------------

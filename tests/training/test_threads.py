@@ -11,13 +11,11 @@ import optuna
 import pytest
 
 from gridsearch import config
-from gridsearch.errors import ConfigError
 from gridsearch import study as workers
+from gridsearch.errors import ConfigError
 from gridsearch.study import Search
 from gridsearch.training import _threads as threads
-
 from helpers import ROOT, cli
-
 
 # -- the pure choice -----------------------------------------------------------------------------
 
