@@ -109,7 +109,7 @@ def _print_ladder(args, search) -> int:
     rows = []
     for p in points:
         row = {"point": _label(p)}
-        for x, res in zip(rungs, results):
+        for x, res in zip(rungs, results, strict=True):
             row[f"r{x.rung}"] = (f"{res.mean(p):.4f} (n={res.n(p)})"
                                  if res is not None and p in res.values else "-")
         rows.append(row)

@@ -26,6 +26,7 @@ import math
 import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -315,11 +316,11 @@ def ladder(rungs: Sequence[RungResult], *, maximize: bool = True, z: float = DEF
     rs = tuple(rungs)
     if not rs:
         raise ValueError("no rungs")
-    for a, b in zip(rs, rs[1:]):
+    for a, b in pairwise(rs):
         if b.rung <= a.rung:
             raise ValueError(f"rungs must increase (rung {b.rung} after rung {a.rung})")
     checks = tuple(stability(a, b, maximize=maximize, z=z, draws=draws)
-                   for a, b in zip(rs, rs[1:]))
+                   for a, b in pairwise(rs))
     return Ladder(tuple(r.rung for r in rs), tuple(r.label for r in rs), checks)
 
 

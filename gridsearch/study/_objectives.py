@@ -23,7 +23,8 @@ def directions(o: ObjectivesConfig, direction: str = "maximize") -> list[str]:
 
 
 def describe(o: ObjectivesConfig, metric: str = ACCURACY, direction: str = "maximize") -> str:
-    return ", ".join(f"{n} ({d})" for n, d in zip(names(o, metric), directions(o, direction)))
+    return ", ".join(f"{n} ({d})"
+                     for n, d in zip(names(o, metric), directions(o, direction), strict=True))
 
 
 def values(o: ObjectivesConfig, accuracy: float, attrs: Mapping[str, Any]) -> list[float]:

@@ -197,7 +197,7 @@ def test_scale_repair_lands_within_tolerance(tiny_config):
     plain = family.scale(r, point, phis, 2.0, repair=False, tolerance=0.05)
     fixed = family.scale(r, point, phis, 2.0, repair=True, tolerance=0.05)
     assert any(not m.within_tolerance for m in plain.members)  # rounding moves FLOPs ...
-    for p, m in zip(plain.members, fixed.members):
+    for p, m in zip(plain.members, fixed.members, strict=True):
         assert m.within_tolerance, m.verdict.reason                 # ... repair puts them back
         assert abs(m.verdict.deviation) <= 0.05 + 1e-9
         assert abs(m.verdict.deviation) <= abs(p.verdict.deviation) + 1e-9

@@ -72,7 +72,7 @@ def test_mixed_precision_and_channels_last_are_in_effect(dev, digits):
     for prec in ("auto", "fp16", "fp32") + (("bf16",) if auto == "bf16" or dev == "cpu" else ()):
         net = Probe()
         grads = []
-        net.fc.weight.register_hook(lambda g: grads.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, grads=grads: grads.append(g.abs().max().item()))
         res = trainer.train(net, digits, 16, trainer.Recipe(epochs=1, batch_size=32, seed=0),
                             dev, precision=prec)
         want = auto if prec == "auto" else prec
@@ -90,7 +90,7 @@ def test_fp16_uses_the_gradient_scaler(dev, digits):
         torch.manual_seed(0)
         net = Probe()
         grads = []
-        net.fc.weight.register_hook(lambda g: grads.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, grads=grads: grads.append(g.abs().max().item()))
         trainer.train(net, digits, 16, trainer.Recipe(epochs=1, batch_size=32, seed=0), dev,
                       precision=prec)
         raw[prec] = grads[0]

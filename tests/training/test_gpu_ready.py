@@ -164,7 +164,7 @@ def test_a_wrapped_error_is_judged_by_its_whole_chain():
                 raise inner
             except Exception as e:
                 raise outer from e
-        except Exception as e:
+        except type(outer) as e:
             return e
 
     sticky = _accelerator("CUDA error: an illegal memory access was encountered", 700)
@@ -225,7 +225,7 @@ def test_fp16_trains_with_a_gradient_scaler(digits):
     for prec in ("fp32", "fp16"):
         net = _net()
         seen = []
-        net.fc.weight.register_hook(lambda g: seen.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, seen=seen: seen.append(g.abs().max().item()))
         res = trainer.train(net, digits, 8, _recipe(epochs=2), "cpu", precision=prec)
         grads[prec] = seen[0]
         assert res.accuracy > 0.5, (prec, res.history)   # it learns (chance: 0.1)
