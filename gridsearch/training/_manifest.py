@@ -104,8 +104,8 @@ class Manifest:
             lines.append(f"  unreadable, skipped (data.skip_bad): {shown}{more}")
         c = self.cache
         if c.get("path"):
-            how = (f"mapped, decoded earlier by process {c.get('decoded_by')}" if c.get("hit")
-                   else f"decoded now in {c.get('decode_seconds', 0):.1f} s")
-            lines.append(f"  cache: {c['path']} ({c.get('bytes', 0) / 2**20:,.1f} MiB, {how})")
+            source = (f"mapped, decoded earlier by process {c.get('decoded_by')}" if c.get("hit")
+                      else f"decoded now in {c.get('decode_seconds', 0):.1f} s")
+            lines.append(f"  cache: {c['path']} ({c.get('bytes', 0) / 2**20:,.1f} MiB, {source})")
         lines += [f"  warning: {w}" for w in self.warnings]
         return lines

@@ -74,7 +74,7 @@ class PeakMemory:
     block: ``bytes`` (None if it cannot be measured here) and ``kind``.
     """
 
-    def __init__(self, device: Any = "cpu", method: str = "auto") -> None:
+    def __init__(self, device: Any = "cpu", method: str | None = "auto") -> None:
         import torch
 
         self.device = torch.device(device)
