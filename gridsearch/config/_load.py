@@ -107,7 +107,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {_typename(value)}")
         return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, key + ".")
     if typing.get_origin(hint) is dict:   # a table passed through untouched ([train.args])
         if not isinstance(value, dict):
@@ -326,7 +326,7 @@ def _validate_fidelity(cfg: StudyConfig) -> None:
                 raise ConfigError(f"{key}: must be > 0 and ≤ {FIDELITY_KEYS[k][1]}, got {v}")
     for i in range(1, len(f.rungs)):
         low, high = fidelity_of(cfg, i - 1), fidelity_of(cfg, i)
-        for k, a, b in zip(FIDELITY_KEYS, low, high):
+        for k, a, b in zip(FIDELITY_KEYS, low, high, strict=True):
             if b < a:
                 raise ConfigError(f"fidelity.rungs[{i}].{k}: the fidelity must not fall from rung "
                                   f"to rung: {b} after {a} at rung {i - 1}")

@@ -39,7 +39,8 @@ class PBest:
     a simulation that never reads it does not pay for it). None before the first stage ends."""
 
     def __init__(self, rows: Sequence[np.ndarray], ready: bool) -> None:
-        self._rows, self._ready, self._p = rows, ready, None
+        self._rows, self._ready = rows, ready
+        self._p: np.ndarray | None = None
 
     def __call__(self, i: int) -> float | None:
         if not self._ready:
@@ -252,11 +253,11 @@ def p_best(values: Sequence[np.ndarray], draws: int = DRAWS) -> np.ndarray | Non
     means = np.array([float(np.mean(v)) for v in values])
     cov = np.empty((k, k))
     for i in range(k):
-        for l in range(i, k):
-            m = min(n[i], n[l])
-            a, b = values[i][:m], values[l][:m]
+        for j in range(i, k):
+            m = min(n[i], n[j])
+            a, b = values[i][:m], values[j][:m]
             c = float(np.dot(a - a.mean(), b - b.mean()) / (m - 1))
-            cov[i, l] = cov[l, i] = c * m / (n[i] * n[l])
+            cov[i, j] = cov[j, i] = c * m / (n[i] * n[j])
     lam, vec = np.linalg.eigh(cov)              # clip the estimate to positive semi-definite
     scale = vec * np.sqrt(np.clip(lam, 0.0, None))
     draws = max(1_000, min(draws, 4_000_000 // k))

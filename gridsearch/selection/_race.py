@@ -102,7 +102,9 @@ class Race:
         self._screened = 0                           # seeds per survivor of the last screened round
         self._s2: np.ndarray | None = None           # first-stage S²_il
         self._end = 0                                # KN's last round over the survivors
-        self._status, self._winner, self._rule = RUNNING, None, None
+        self._status = RUNNING
+        self._winner: Hashable | None = None
+        self._rule: str | None = None
 
     # -- driving it ----------------------------------------------------------------------------
     @classmethod
@@ -130,7 +132,7 @@ class Race:
 
     @property
     def survivors(self) -> tuple[Hashable, ...]:
-        return tuple(c for c, a in zip(self.candidates, self._alive) if a)
+        return tuple(c for c, a in zip(self.candidates, self._alive, strict=True) if a)
 
     def next_units(self, ahead: bool = False) -> list[Unit]:
         """The units that may run now and have no result yet (seed-major: every survivor's seed r
@@ -146,7 +148,7 @@ class Race:
         if ahead:
             last = self.max_seeds if self.first_stage else min(self.max_seeds, self._end)
         return [(self.candidates[i], s) for s in range(first, max(last, self._r))
-                for i in np.flatnonzero(self._alive)
+                for i in np.flatnonzero(self._alive).tolist()
                 if (i, s) not in self._results and (i, s) not in self._failed]
 
     def add(self, candidate: Hashable, seed_index: int, value: float) -> None:
@@ -165,7 +167,7 @@ class Race:
                 or seed_index < 0:
             raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")
         s = int(seed_index)
-        v = float(value) if isinstance(value, float) else _real(value)
+        v = _real(value)
         if v is None or not math.isfinite(v):
             raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
                              f"(got {value!r})")
@@ -241,12 +243,12 @@ class Race:
     def _complete(self) -> bool:
         """Every survivor has a result, or a failure, for every seed of the current round."""
         return all((i, s) in self._results or (i, s) in self._failed
-                   for i in np.flatnonzero(self._alive) for s in self._round())
+                   for i in np.flatnonzero(self._alive).tolist() for s in self._round())
 
     def _advance(self) -> None:
         while self._status == RUNNING and self._complete():
             seeds = self._round()
-            for i in np.flatnonzero(self._alive):          # a failed unit: the candidate leaves
+            for i in np.flatnonzero(self._alive).tolist():  # a failed unit: the candidate leaves
                 bad = [s for s in seeds if (i, s) in self._failed]
                 if bad:
                     self._out[int(i)] = (self._screened, -1)
@@ -261,16 +263,16 @@ class Race:
                                 np.nan)
                 grown[:, :self._x.shape[1]] = self._x
                 self._x = grown
-            for i in alive:
+            for i in alive.tolist():
                 for s in seeds:
                     self._x[i, s] = self._results[(i, s)]
             self._sum[alive] += self._x[alive, seeds.start:self._r].sum(axis=1)
             if self._s2 is None:
                 self._s2 = self._floor(_kn.pair_variances(self._x[:, :self.n0]), alive)
-            self._screen(alive, self._r)
+            self._screen(alive, self._r, self._s2)
             self._screened = self._r
             alive = np.flatnonzero(self._alive)
-            self._end = self._last_round(alive)
+            self._end = self._last_round(alive, self._s2)
             if len(alive) == 1:
                 self._finish(DECIDED, int(alive[0]), RULE_KN)
             elif self._r >= self._end:     # no surviving pair can separate any more: a tie
@@ -297,19 +299,19 @@ class Race:
         out[low] = floor
         return out
 
-    def _last_round(self, alive: np.ndarray) -> int:
+    def _last_round(self, alive: np.ndarray, s2: np.ndarray) -> int:
         """KN's end for the survivors: max N_il + 1 over surviving pairs only (an eliminated
         candidate's variance no longer matters)."""
         if len(alive) < 2:
             return self._r
-        sub = self._s2[np.ix_(alive, alive)]
+        sub = s2[np.ix_(alive, alive)]
         return _kn.last_round(self.delta, self.h2, float(sub.max()), self.n0)
 
-    def _screen(self, alive: np.ndarray, r: int) -> None:
+    def _screen(self, alive: np.ndarray, r: int, s2: np.ndarray) -> None:
         """KN's screening after r seeds: i leaves when X̄_i < X̄_l − W_il(r) for a survivor l
         (every comparison against the survivors of the previous round)."""
         means = self._sum[alive] / r
-        w = _kn.half_width(self.delta, self.h2, self._s2[alive][:, alive], r)
+        w = _kn.half_width(self.delta, self.h2, s2[alive][:, alive], r)
         margin = (means[None, :] - w) - means[:, None]      # [i, l]: how far i is below l's bar
         np.fill_diagonal(margin, -np.inf)
         for a in np.flatnonzero(margin.max(axis=1) > 0):
@@ -358,6 +360,8 @@ def _hashable(x: object) -> bool:
 
 
 def _real(x: object) -> float | None:
+    if isinstance(x, float):                     # the usual case, first: no ABC check
+        return float(x)
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return None
     return float(x)
