@@ -107,7 +107,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     console = argv is None  # the console script, not a call from Python
-    args = parse_args(sys.argv[1:] if console else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     _quiet_libraries(args.verbose)
     if hasattr(signal, "SIGTERM") and console:  # docker stop / kill: stop like Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)

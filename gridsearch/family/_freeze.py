@@ -75,7 +75,7 @@ class Frozen:
                        frozen_at=str(d.get("frozen_at", "")), std=float(d.get("std", 0.0)),
                        n=int(d.get("n", len(d.get("trials", [1])))),
                        source=source, **opt,
-                       ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
+                       ties=tuple(_triple(t) for t in d.get("ties", [])),
                        verdict=str(d.get("verdict", "")),
                        search_study=search_study, metric=str(d.get("metric", "accuracy")),
                        ladder=str(d.get("ladder", "")),
@@ -129,3 +129,9 @@ def stored_frozen(study) -> Frozen | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _triple(xs: Any) -> tuple[float, float, float]:
+    """A stored tie, (α, β, γ)."""
+    a, b, g = (float(x) for x in xs)
+    return (a, b, g)

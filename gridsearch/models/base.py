@@ -24,7 +24,7 @@ class Layout:
     head: int | None = None
 
     def describe(self) -> str:
-        if self.depths is None:
+        if self.depths is None or self.widths is None:
             return "custom"
         return (f"stem {self.stem} | depths {list(self.depths)} | widths {list(self.widths)}"
                 f" | head {self.head}")

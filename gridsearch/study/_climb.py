@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from gridsearch.config import StudyConfig, fidelity_of
 from gridsearch.errors import ConfigError, GridsearchError
@@ -94,6 +94,10 @@ class Rung:
                           self.label)
 
 
+@overload
+def stored_rung(search: Search, r: Literal[0]) -> Rung: ...
+@overload
+def stored_rung(search: Search, r: int) -> Rung | None: ...
 def stored_rung(search: Search, r: int) -> Rung | None:
     """Rung ``r`` of ``search`` as stored (r = 0: the search); None when it was never started."""
     from gridsearch.study._search import decision_of, plan_of

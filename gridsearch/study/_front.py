@@ -54,7 +54,7 @@ def store_front(study: optuna.Study) -> dict[str, Any]:
     except GridsearchError:
         members = []
     stored = {"objectives": names, "directions": [d.name.lower() for d in study.directions],
-              "trials": [{"number": r.number, "values": dict(zip(names, r.values))}
+              "trials": [{"number": r.number, "values": dict(zip(names, r.values or (), strict=True))}
                          for r in members]}
     study.set_user_attr("pareto", stored)
     return stored
@@ -65,7 +65,7 @@ def front_export(study: optuna.Study) -> dict[str, Any]:
     names = objective_names(study)
     dirs = [d.name.lower() for d in study.directions]
     return {"study": study.study_name,
-            "objectives": [{"name": n, "direction": d} for n, d in zip(names, dirs)],
-            "front": [{"values": dict(zip(names, r.values)), **summary(r)}
+            "objectives": [{"name": n, "direction": d} for n, d in zip(names, dirs, strict=True)],
+            "front": [{"values": dict(zip(names, r.values or (), strict=True)), **summary(r)}
                       for r in pareto(study)],
             "n_complete": len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))}

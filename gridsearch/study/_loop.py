@@ -161,8 +161,8 @@ def _interrupts_deferred():
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        for s in pending:               # as if it arrived now: the handler it would have met
-            signal.raise_signal(s)
+        for signum in pending:          # as if it arrived now: the handler it would have met
+            signal.raise_signal(signum)
 
 
 def _give_back(study: optuna.Study, trial: Trial | None, claims, unit, owner,

@@ -131,7 +131,7 @@ class RacePlan(FixedPlan):
         """(item, seed rank) -> why a settled unit gave no value (infeasible, an error)."""
         out: dict[tuple[int, int], str] = {}
         n = len(self.items)
-        why = {}
+        why: dict[int, str] = {}
         for r in records:
             u = self.unit_index(r) if self.mine(r) else None
             if u is not None and (r.budget_reason or r.error):

@@ -118,7 +118,7 @@ class TrialRecord:
     @property
     def point(self) -> Point | None:
         """(α, β, γ): sampled, or derived (a width share's point, TPE's solved γ)."""
-        if None in (self.alpha, self.beta, self.gamma):
+        if self.alpha is None or self.beta is None or self.gamma is None:
             return None
         return Point(float(self.alpha), float(self.beta), float(self.gamma))
 

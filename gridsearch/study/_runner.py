@@ -116,7 +116,7 @@ class Runner:
             accuracies = [r.value for r in results]
             accuracy = sum(accuracies) / len(accuracies)
             peak = max((r for r in results if r.peak_memory_mb is not None),
-                       key=lambda r: r.peak_memory_mb, default=None)
+                       key=lambda r: r.peak_memory_mb or 0.0, default=None)
             extras = _mean_metrics([r.metrics for r in results])
             rec.set(accuracy=accuracy, train_seconds=round(time.perf_counter() - started, 3),
                     **({"seed_accuracies": accuracies} if len(seeds) > 1 else {}),
@@ -196,6 +196,8 @@ class Runner:
                 oom = fault_reason(e)
             del module
             release(self.device)          # the exception and its frames are gone by now
+        else:
+            raise AssertionError("unreachable: the second attempt returns or raises")
         res = trained.result
         if res is not None:
             if first:
@@ -250,8 +252,10 @@ def _suggest(trial: Trial, item: Item) -> None:
     for name, p in item.params.items():
         if p.choices:
             trial.suggest_categorical(name, list(p.choices))
-        else:
+        elif p.low is not None and p.high is not None:
             trial.suggest_float(name, p.low, p.high)
+        else:
+            raise ValueError(f"parameter {name!r} has neither choices nor a range")
 
 
 def _best_effort(fn: Callable[[], Any]) -> None:

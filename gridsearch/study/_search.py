@@ -67,7 +67,7 @@ def points_of(cfg: StudyConfig) -> list[Item]:
     shares = cfg.width_shares() if not s.points else []
     items = []
     for i, p in enumerate(pts):
-        if shares:
+        if shares and s.width_share is not None:
             params = {"width_share": Param(shares[i], s.width_share.min, s.width_share.max)}
         else:
             params = {k: Param(getattr(p, k), *span[k]) for k in ("alpha", "beta", "gamma")}

@@ -106,8 +106,9 @@ class Store:
                 raise StorageError(f"no study {self.name!r} in {redact(self.url)} "
                                    "(run `gridsearch run` first)") from None
             try:
+                directions = objectives.directions(self.cfg.objectives, self.cfg.train.direction)
                 study = optuna.create_study(
-                    directions=objectives.directions(self.cfg.objectives, self.cfg.train.direction),
+                    directions=[optuna.study.StudyDirection[d.upper()] for d in directions],
                     **kwargs)
             except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
                 study = optuna.load_study(**kwargs)

@@ -156,7 +156,8 @@ class Pool:
             t.start()
             self._readers.append(t)
 
-    def _read(self, i: int, p: subprocess.Popen) -> None:
+    def _read(self, i: int, p: subprocess.Popen[str]) -> None:
+        assert p.stdout is not None         # started with stdout=PIPE
         for line in p.stdout:
             self.on_line(i, line.rstrip("\n"))
 
