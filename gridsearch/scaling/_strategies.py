@@ -73,6 +73,11 @@ class Strategy:
         return {"flops": x + 2 * y + 2 * z, "params": x + 2 * y, "activations": x + y + 2 * z}
 
 
+def _check_share(a: object) -> None:
+    if not (isinstance(a, (int, float)) and 0.0 <= a <= 1.0):
+        raise StrategyError(f"the width share a must be in [0, 1], got {a}")
+
+
 def from_share(a: float, name: str | None = None) -> Strategy:
     """Fast compound scaling with width share ``a`` in [0, 1]."""
     _check_share(a)
@@ -130,11 +135,6 @@ def named(name: str, a: float = DEFAULT_WIDTH_SHARE,
             raise StrategyError("the compound strategy needs searched (alpha, beta, gamma)")
         return from_coefficients(*coefficients)
     return REGISTRY[key]
-
-
-def _check_share(a: object) -> None:
-    if not (isinstance(a, (int, float)) and 0.0 <= a <= 1.0):
-        raise StrategyError(f"the width share a must be in [0, 1], got {a}")
 
 
 def _check_s(s: object) -> None:
