@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from gridsearch.selection._decision import (
     RULE_KN,
     RULE_MEAN,
     RUNNING,
+    C,
     Decision,
     PBest,
     Standing,
@@ -46,8 +48,8 @@ DEFAULT_N0 = 5
 DEFAULT_MAX_SEEDS = 12
 DEFAULT_CONFIDENCE = 0.95
 
-Unit = tuple[Hashable, int]
-Cost = Mapping[Hashable, float] | Callable[[Hashable], float]
+Unit = tuple[C, int]                                # (candidate, seed index)
+Cost = Mapping[C, float] | Callable[[C], float]
 
 
 class SelectionError(ConfigError, ValueError):
@@ -59,7 +61,7 @@ class SelectionError(ConfigError, ValueError):
         self.key = key
 
 
-class Race:
+class Race(Generic[C]):
     """KN with common random numbers over ``candidates`` (hashable, distinct; their order breaks
     exact ties). ``delta``: the indifference zone (differences smaller than this do not matter);
     ``confidence``: P(correct selection) when the best is at least δ ahead; ``n0``: first-stage
@@ -73,11 +75,11 @@ class Race:
 
     procedure = "KN"
 
-    def __init__(self, candidates: Iterable[Hashable], *, delta: float,
+    def __init__(self, candidates: Iterable[C], *, delta: float,
                  confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None,
+                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost[C] | None = None,
                  maximize: bool = True, quantum: float | None = None) -> None:
-        self.candidates: tuple[Hashable, ...] = _check_candidates(candidates)
+        self.candidates: tuple[C, ...] = _check_candidates(candidates)
         self.delta = _check_delta(delta)
         self.confidence = _check_confidence(confidence)
         self.n0 = _check_int("n0", n0, 2, "an integer ≥ 2")
@@ -103,13 +105,13 @@ class Race:
         self._s2: np.ndarray | None = None           # first-stage S²_il
         self._end = 0                                # KN's last round over the survivors
         self._status = RUNNING
-        self._winner: Hashable | None = None
+        self._winner: C | None = None
         self._rule: str | None = None
 
     # -- driving it ----------------------------------------------------------------------------
     @classmethod
-    def replay(cls, results: Mapping[Unit, float], candidates: Iterable[Hashable], **settings
-               ) -> Race:
+    def replay(cls, results: Mapping[Unit[C], float], candidates: Iterable[C], **settings: Any
+               ) -> Race[C]:
         """The race rebuilt from stored results {(candidate, seed index): value} (e.g. on a
         resume); the same decision as the live race that produced them."""
         race = cls(candidates, **settings)
@@ -131,10 +133,10 @@ class Race:
         return self._s2 is None
 
     @property
-    def survivors(self) -> tuple[Hashable, ...]:
+    def survivors(self) -> tuple[C, ...]:
         return tuple(c for c, a in zip(self.candidates, self._alive, strict=True) if a)
 
-    def next_units(self, ahead: bool = False) -> list[Unit]:
+    def next_units(self, ahead: bool = False) -> list[Unit[C]]:
         """The units that may run now and have no result yet (seed-major: every survivor's seed r
         before seed r + 1). Empty when the race is done. Units handed to a worker and not yet
         added are listed again: claiming them once is the caller's business. With ``ahead``, the
@@ -151,7 +153,7 @@ class Race:
                 for i in np.flatnonzero(self._alive).tolist()
                 if (i, s) not in self._results and (i, s) not in self._failed]
 
-    def add(self, candidate: Hashable, seed_index: int, value: float) -> None:
+    def add(self, candidate: C, seed_index: int, value: float) -> None:
         """Record the result of one unit, in any order. A result the race has not asked for yet
         is kept for the round that needs it; one it never needs (an eliminated candidate, a seed
         beyond the end) is kept and unused (:meth:`unused`). ValueError for an unknown candidate,
@@ -176,7 +178,7 @@ class Race:
         self._results[(i, s)] = self._sign * v
         self._advance()
 
-    def fail(self, candidate: Hashable, seed_index: int, reason: str) -> None:
+    def fail(self, candidate: C, seed_index: int, reason: str) -> None:
         """Record that a unit gave no value (an error, an infeasible network): when the race
         needs that seed, ``candidate`` leaves it with ``reason``. Order-independent like
         :meth:`add`; ValueError for an unknown candidate or a unit already given."""
@@ -189,24 +191,24 @@ class Race:
         self._failed[(i, s)] = str(reason)
         self._advance()
 
-    def update(self, results: Mapping[Unit, float]) -> None:
+    def update(self, results: Mapping[Unit[C], float]) -> None:
         """:meth:`add` for every item of {(candidate, seed index): value}."""
         for (c, s), v in results.items():
             self.add(c, s, v)
 
-    def unused(self) -> list[Unit]:
+    def unused(self) -> list[Unit[C]]:
         """Results given but not used by the procedure (so far)."""
         used = {(i, s) for i in range(len(self.candidates)) for s in range(self._used(i))}
         return sorted(((self.candidates[i], s) for i, s in self._results if (i, s) not in used),
                       key=lambda u: (u[1], self._index[u[0]]))
 
     @property
-    def results(self) -> dict[Unit, float]:
+    def results(self) -> dict[Unit[C], float]:
         """Every result given, {(candidate, seed index): value}."""
         return {(self.candidates[i], s): self._sign * v for (i, s), v in self._results.items()}
 
     # -- reading it ----------------------------------------------------------------------------
-    def decision(self) -> Decision:
+    def decision(self) -> Decision[C]:
         """The decision (or, while running, the state after the last complete round)."""
         k = len(self.candidates)
         rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
@@ -335,10 +337,10 @@ class Race:
         self._winner = None if winner is None else self.candidates[winner]
 
 
-def race(sample: Callable[[Hashable, int], float], candidates: Iterable[Hashable], *,
+def race(sample: Callable[[C, int], float], candidates: Iterable[C], *,
          delta: float, confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None, maximize: bool = True,
-         quantum: float | None = None) -> Decision:
+         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost[C] | None = None, maximize: bool = True,
+         quantum: float | None = None) -> Decision[C]:
     """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better, or
     smaller with ``maximize=False``; seed index r must mean the same random numbers for every
     candidate) and return the decision."""
@@ -367,7 +369,7 @@ def _real(x: object) -> float | None:
     return float(x)
 
 
-def _check_candidates(candidates: Iterable[Hashable]) -> tuple[Hashable, ...]:
+def _check_candidates(candidates: Iterable[C]) -> tuple[C, ...]:
     try:
         cs = tuple(candidates)
     except TypeError:
@@ -415,7 +417,7 @@ def _check_quantum(quantum: object) -> float | None:
     return q
 
 
-def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | None:
+def _check_cost(cost: Cost[C] | None, candidates: tuple[C, ...]) -> Cost[C] | None:
     if cost is None or callable(cost):
         return cost
     if not isinstance(cost, Mapping):
@@ -428,7 +430,7 @@ def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | N
     return cost
 
 
-def _cost_of(cost: Cost, candidate: Hashable) -> float:
+def _cost_of(cost: Cost[C], candidate: C) -> float:
     v = _real(cost[candidate] if isinstance(cost, Mapping) else cost(candidate))
     if v is None or math.isnan(v) or v == -math.inf:
         raise ValueError(f"cost of {candidate!r} must be a number (+inf: unknown)")
