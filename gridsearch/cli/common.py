@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gridsearch import config as config_mod
-from gridsearch._jsonfile import json_default
-from gridsearch._jsonfile import write_json as _write_json
+from gridsearch._jsonfile import json_default, write_json as _write_json
 from gridsearch.config import StudyConfig
 
 

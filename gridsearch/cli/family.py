@@ -13,7 +13,7 @@ from gridsearch.scaling import Point
 
 if TYPE_CHECKING:
     from gridsearch.family import Family, Frozen
-    from gridsearch.measure import Realiser
+    from gridsearch.measure import Measured, Realiser, Verdict
 
 DEFAULT_PHI = "-1..4"
 
@@ -258,14 +258,14 @@ def print_table(fam: Family, frozen: Frozen | None) -> None:
              "width": round(m.width_mult, 3), "res": m.resolution,
              "eff_gamma": m.effective_gamma, "depths": _list(m.layout.depths),
              "widths": _list(m.layout.widths), "flops": human(m.flops),
-             "ratio": round(m.ratio("flops"), 3), "target": round(m.verdict.target, 3),
-             "dev": f"{m.verdict.deviation:+.1%}", "params": human(m.params),
+             "ratio": round(m.ratio("flops"), 3), "target": round(_verdict(m).target, 3),
+             "dev": f"{_verdict(m).deviation:+.1%}", "params": human(m.params),
              "acts": human(m.activations), "ok": "yes" if m.within_tolerance else "NO"}
             for m in fam.members]
     print(table(rows, ["phi", "depth", "width", "res", "eff_gamma", "depths", "widths", "flops",
                        "ratio", "target", "dev", "params", "acts", "ok"]))
     print(outside_text([{"phi": m.spec.phi, "within_tolerance": m.within_tolerance,
-                         "budget_reason": m.verdict.reason} for m in fam.members], fam.tolerance))
+                         "budget_reason": _verdict(m).reason} for m in fam.members], fam.tolerance))
 
 
 def outside_text(members: list[dict], tolerance: float) -> str:
@@ -343,3 +343,10 @@ def build_cmd(args) -> int:
     if not args.json:
         print("  counts equal the file's")
     return 0
+
+
+def _verdict(m: Measured) -> Verdict:
+    """A family member's budget verdict (each member is scaled to a FLOPs target)."""
+    if m.verdict is None:
+        raise GridsearchError(f"phi={m.spec.phi:g}: no FLOPs target, no budget verdict")
+    return m.verdict

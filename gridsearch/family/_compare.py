@@ -219,7 +219,8 @@ class Compare:
         want = self.base_key(phi, point) if phi is not None and point is not None else None
         merged: dict[tuple[str, str], Entry] = {}
         for r in sorted(self.store.records(), key=lambda r: r.number):
-            if r.state != "COMPLETE" or not r.plan or r.strategy is None:
+            if (r.state != "COMPLETE" or not r.plan or r.strategy is None
+                    or r.mean_accuracy is None):
                 continue
             base = r.plan.split(";run=")[0]
             if want is not None and base != want:

@@ -227,7 +227,7 @@ class Verify:
         out.decision = d
         out.verdict = ("reversed" if CHOSEN not in d.survivors else
                        "holds" if d.decided or len(d.survivors) == 1 else "undecided")
-        if out.verdict == "reversed":
+        if out.verdict == "reversed" and d.winner is not None:   # a finished race has a winner
             by = rows[d.winner]
             diffs = [sign * (by.values[k] - rows[CHOSEN].values[k]) for k in range(self.seeds)]
             out.by = by

@@ -20,8 +20,7 @@ from typing import Any
 import torch
 
 from gridsearch.errors import ModelError
-from gridsearch.measure import _budget as budget
-from gridsearch.measure import _latency as latency
+from gridsearch.measure import _budget as budget, _latency as latency
 from gridsearch.measure._complexity import Complexity, ComplexityCounter
 from gridsearch.models import Baseline, Layout, Realised, get_baseline, measure_timm
 from gridsearch.scaling import DEFAULT_WIDTH_SHARE, STANDARD, Spec, Strategy, named, solve

@@ -11,8 +11,7 @@ from gridsearch.models.efficientnet import EFFICIENTNET_B0
 from gridsearch.models.mobilenet import MOBILENET_V2
 from gridsearch.models.regnet import REGNET_Y_400MF
 from gridsearch.models.resnet import RESNET18, RESNET50
-from gridsearch.models.timm_models import is_timm_ref, measure_timm
-from gridsearch.models.timm_models import load as load_timm
+from gridsearch.models.timm_models import is_timm_ref, load as load_timm, measure_timm
 
 REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
                                                      REGNET_Y_400MF)}

@@ -85,7 +85,7 @@ class Rung:
         ranked = rank(self.records, **ranking(self.cfg))
         if not ranked:
             return None
-        survivors = ()
+        survivors: tuple[tuple[float, float, float], ...] = ()
         if self.race is not None:
             have = {key(c.point) for c in ranked}
             survivors = tuple(k for k in (key(p) for p in self.race.decision.survivors)
@@ -142,9 +142,10 @@ def ladder_of(search: Search, rungs: list[Rung] | None = None) -> Ladder | None:
     if not above:
         return None
     results = [x.result() for x in [stored_rung(search, 0), *above]]
-    if any(r is None for r in results):
+    got = [r for r in results if r is not None]
+    if len(got) < len(results):
         return None
-    return ladder(results, maximize=search.cfg.train.maximize)
+    return ladder(got, maximize=search.cfg.train.maximize)
 
 
 def point_name(p) -> str:

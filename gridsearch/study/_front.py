@@ -23,13 +23,13 @@ def objective_names(study: optuna.Study) -> list[str]:
 
 def pareto(study: optuna.Study) -> list[TrialRecord]:
     """The non-dominated feasible, complete trials, best in the first objective first."""
-    done = [r for r in read(study, (TrialState.COMPLETE,)) if r.feasible and r.values]
+    done = [(r, r.values) for r in read(study, (TrialState.COMPLETE,)) if r.feasible and r.values]
     if not done:
         raise GridsearchError(f"study {study.study_name!r} has no feasible finished trial yet")
     dirs = [d.name.lower() for d in study.directions]
-    on_front = [done[i] for i in front([r.values for r in done], dirs)]
+    on_front = [done[i] for i in front([values for _, values in done], dirs)]
     sign = -1.0 if dirs[0] == "maximize" else 1.0
-    return sorted(on_front, key=lambda r: (sign * r.values[0], r.number))
+    return [r for r, _ in sorted(on_front, key=lambda rv: (sign * rv[1][0], rv[0].number))]
 
 
 SUMMARY = ("depth_mult", "width_mult", "resolution", "effective_gamma", "flops", "flops_ratio",

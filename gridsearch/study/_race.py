@@ -159,7 +159,7 @@ class RacePlan(FixedPlan):
         if not all(status.get(u) in settled or u % n in out for u in range(n0 * n)):
             return None
         values = self._values(records)
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         candidates = [i for i in range(n) if i not in out
                       and all((i, k) in values for k in range(n0))]
         dropped = tuple(points[i] for i in range(n) if i not in candidates and i not in merged
@@ -176,7 +176,7 @@ class RacePlan(FixedPlan):
     def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> Race:
         from gridsearch.selection import Race
 
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         flops: dict[Point, float] = {}
         for r in records:
             if self.mine(r) and r.point_index is not None and r.flops is not None:
@@ -189,7 +189,7 @@ class RacePlan(FixedPlan):
     def outcome(self, records: Sequence[TrialRecord]) -> RaceOutcome | None:
         """The race's decision so far; in its first stage, the race over the points with a
         result so far, marked as such; None before any point has one."""
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         merged = tuple((points[i], points[j]) for i, j in sorted(self.merged(records).items()))
         got = self.race(records)
         if got is not None:
@@ -240,3 +240,13 @@ class RacePlan(FixedPlan):
                     and (race.done or i not in alive):
                 out.skipped.add(u)
         return out
+
+
+def _points(items: Sequence[Item]) -> list[Point]:
+    """The raced points, one per item (a race plan's items are compound specs)."""
+    out = []
+    for it in items:
+        if it.spec.point is None:
+            raise ValueError(f"a race needs compound specs, got {it.spec!r}")
+        out.append(it.spec.point)
+    return out

@@ -160,8 +160,15 @@ class Runner:
         trial's intermediate values (what the dashboard plots and the pruner judges).  A user's
         function that runs out of memory is retried once, after the memory is released, from the
         same initial weights (the built-in trainer retries in micro-batches itself)."""
-        from gridsearch.training import PeakMemory, builtin_fit, call_fit, classify, release, result_of
-        from gridsearch.training import reason as fault_reason
+        from gridsearch.training import (
+            PeakMemory,
+            builtin_fit,
+            call_fit,
+            classify,
+            reason as fault_reason,
+            release,
+            result_of,
+        )
 
         cfg = self.cfg
         history: list[float] = []

@@ -18,8 +18,7 @@ import optuna
 from gridsearch.config import StudyConfig, from_dict, storage_url, with_defaults
 from gridsearch.errors import StorageError
 from gridsearch.storage import open_storage, redact, sqlite_path
-from gridsearch.study import _objectives as objectives
-from gridsearch.study import _sampling as sampling
+from gridsearch.study import _objectives as objectives, _sampling as sampling
 from gridsearch.study._record import TrialRecord, read
 
 # Config keys that may differ between runs of one study without changing what it measures.

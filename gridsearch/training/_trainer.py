@@ -34,8 +34,7 @@ from torch import nn
 from gridsearch import _compat
 from gridsearch.config import TrainConfig
 from gridsearch.errors import TrainingError
-from gridsearch.training import _determinism, _faults
-from gridsearch.training import _precision as precisions
+from gridsearch.training import _determinism, _faults, _precision as precisions
 from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
 from gridsearch.training._memory import PeakMemory, release
