@@ -16,9 +16,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 import gridsearch
-from gridsearch import config, family, models
-from gridsearch import family as export
-from gridsearch import family as freeze
+from gridsearch import config, family, family as export, family as freeze, models
 from gridsearch.cli import main as cli_main
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.measure import ComplexityCounter, Realiser

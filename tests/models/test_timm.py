@@ -17,8 +17,7 @@ import torchvision.models as tvm
 from torchvision.models import efficientnet as tve
 
 import gridsearch
-from gridsearch import family as export
-from gridsearch import models
+from gridsearch import family as export, models
 from gridsearch.errors import ModelError
 from gridsearch.family import scale
 from gridsearch.measure import Realiser

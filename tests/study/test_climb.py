@@ -15,8 +15,7 @@ import pytest
 from gridsearch import cli
 from gridsearch.config import load_config
 from gridsearch.study import Climb, Search
-from helpers import cli as run_cli
-from helpers import error_lines, sql_dumps
+from helpers import cli as run_cli, error_lines, sql_dumps
 
 TRAIN = '''
 import zlib

@@ -11,9 +11,7 @@ from gridsearch import config, models
 from gridsearch.study import Search
 from gridsearch.study._loop import _ask
 from gridsearch.study._sampling import propose
-from gridsearch.training import _data as data
-from gridsearch.training import _reference as reference
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import _data as data, _reference as reference, _trainer as trainer
 from helpers import TINY
 
 

@@ -7,8 +7,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from gridsearch import config
-from gridsearch import study as confirm
+from gridsearch import config, study as confirm
 from gridsearch.cli import main
 from gridsearch.selection import rank
 from gridsearch.study import Search, read

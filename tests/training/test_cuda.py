@@ -22,9 +22,7 @@ from torch import nn
 
 from gridsearch import models
 from gridsearch.errors import TrainingError
-from gridsearch.training import _data as data
-from gridsearch.training import _precision as precision
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import _data as data, _precision as precision, _trainer as trainer
 from helpers import ROOT, TINY, cli
 
 pytestmark = pytest.mark.cuda

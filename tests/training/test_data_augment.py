@@ -5,10 +5,7 @@ import pytest
 import torch
 
 from gridsearch import config
-from gridsearch.training import _augment as augment
-from gridsearch.training import _data as data
-from gridsearch.training import _shapes as shapes
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import _augment as augment, _data as data, _shapes as shapes, _trainer as trainer
 
 
 def _fresh(n, size, seed):

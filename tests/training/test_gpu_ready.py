@@ -18,13 +18,15 @@ from torch import nn
 
 from gridsearch.errors import ConfigError, TrainingError
 from gridsearch.study import _workers as workers
-from gridsearch.training import _data as data
-from gridsearch.training import _determinism as determinism
-from gridsearch.training import _device as device_mod
-from gridsearch.training import _faults as faults
-from gridsearch.training import _memory as memory
-from gridsearch.training import _precision as precision
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import (
+    _data as data,
+    _determinism as determinism,
+    _device as device_mod,
+    _faults as faults,
+    _memory as memory,
+    _precision as precision,
+    _trainer as trainer,
+)
 from helpers import cli, error_lines, sql_dumps
 
 

@@ -16,8 +16,7 @@ import pytest
 from gridsearch import cli
 from gridsearch.config import load_config
 from gridsearch.study import Search
-from helpers import OWN_TRAIN, error_lines, own_training, sql_dumps
-from helpers import cli as run_cli
+from helpers import OWN_TRAIN, cli as run_cli, error_lines, own_training, sql_dumps
 
 
 def _search(path, **kw):
