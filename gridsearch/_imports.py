@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 class RefError(Exception):
@@ -39,7 +40,7 @@ def import_ref(ref: str, folders: tuple[Path | None, ...] = ()) -> Callable[...,
         raise RefError(f"cannot import {module_name!r} ({looked}): {e}") from None
     except Exception as e:  # noqa: BLE001 - the user's module failed while importing
         raise RefError(f"importing {module_name!r} failed: {type(e).__name__}: {e}") from None
-    func = getattr(module, name, None)
+    func: object = getattr(module, name, None)
     if func is None:
         raise RefError(f"{module_name!r} ({getattr(module, '__file__', '?')}) has no function {name!r}")
     if not callable(func):
@@ -58,13 +59,15 @@ def _beside(module_name: str, folders: list[str]) -> Any:
         if not path.is_file():
             continue
         loaded = sys.modules.get(module_name)
-        if loaded is not None and getattr(loaded, "__file__", None) \
-                and Path(loaded.__file__).resolve() == path.resolve():
+        file = getattr(loaded, "__file__", None)
+        if loaded is not None and file and Path(file).resolve() == path.resolve():
             return loaded
         if "." in module_name:          # a package's module: the import system knows packages
             sys.modules.pop(module_name, None)
             return importlib.import_module(module_name)
         spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:      # not for a .py file: no loader knows it
+            raise ImportError(f"no loader for {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         try:

@@ -5,7 +5,8 @@ matplotlib and optuna-dashboard load only when a command needs them."""
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def attach(package: str, exports: dict[str, list[str]]) -> tuple[Callable[[str], Any],

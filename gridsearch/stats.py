@@ -11,8 +11,8 @@ fraction, as in Numerical Recipes §6.4); the tests check every figure against s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 ALPHA = 0.05   # significance level for "better than" and for the confidence intervals
 
@@ -33,7 +33,7 @@ class Summary:
             return f"{self.mean:.{digits}f} (n=1)"
         return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | list[float]]:
         return {"mean": self.mean, "std": self.std, "n": self.n, "ci95": [self.ci_low, self.ci_high]}
 
 
@@ -46,8 +46,9 @@ def summarise(values: Sequence[float], bounds: tuple[float, float] | None = None
     impossible values: the interval keeps its t-based width inside the bounds and is no more
     exact than before. The mean and std are unchanged.
     """
+    clip = None
     if bounds is not None:
-        lo, hi = (float(b) for b in bounds)
+        lo, hi = clip = tuple(float(b) for b in bounds)
         if not lo < hi:
             raise ValueError(f"bounds must be (low, high) with low < high (got {bounds!r})")
     xs = [float(v) for v in values]
@@ -60,7 +61,8 @@ def summarise(values: Sequence[float], bounds: tuple[float, float] | None = None
     std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     half = t_ppf(1 - ALPHA / 2, n - 1) * std / math.sqrt(n)
     low, high = mean - half, mean + half
-    if bounds is not None:
+    if clip is not None:
+        lo, hi = clip
         low, high = min(max(low, lo), hi), max(min(high, hi), lo)
     return Summary(mean, std, n, low, high)
 
@@ -173,7 +175,7 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
     if n < 2:
         return None
     mx, my = math.fsum(x) / n, math.fsum(y) / n
-    sxy = math.fsum((a - mx) * (b - my) for a, b in zip(x, y))
+    sxy = math.fsum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
     sxx = math.fsum((a - mx) ** 2 for a in x)
     syy = math.fsum((b - my) ** 2 for b in y)
     if sxx == 0 or syy == 0:

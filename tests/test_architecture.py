@@ -95,6 +95,47 @@ def test_every_public_name_resolves():
             assert getattr(pkg, name) is not None, f"gridsearch.{path.parent.name}.{name}"
 
 
+# Packages whose lazy names have no ``if TYPE_CHECKING:`` block yet (being edited on another
+# branch): remove a package from here once its block is written.
+UNDECLARED = {"viz"}
+
+
+def _lazy_inits():
+    """The package ``__init__`` files that attach names lazily (``_lazy.attach``)."""
+    return [p for p in [PACKAGE / "__init__.py", *sorted(PACKAGE.glob("*/__init__.py"))]
+            if "attach(__name__" in p.read_text()]
+
+
+def _declared(tree):
+    """``{name: (module, name, alias)}`` of the imports under ``if TYPE_CHECKING:``."""
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom), ast.dump(imp)
+                out.update({a.asname or a.name: (imp.module, a.name, a.asname)
+                            for a in imp.names})
+    return out
+
+
+@pytest.mark.parametrize("init", _lazy_inits(), ids=lambda p: p.parent.name)
+def test_lazy_names_are_declared_for_type_checkers(init):
+    """Each lazily attached name is also imported under ``if TYPE_CHECKING:``, as ``X as X`` (an
+    explicit re-export), and it is the very object the lazy name loads: an editor goes to
+    ``gridsearch.Search`` and a type checker sees its type, while importing stays light."""
+    import importlib
+
+    name = "gridsearch" if init.parent == PACKAGE else f"gridsearch.{init.parent.name}"
+    if init.parent.name in UNDECLARED:
+        pytest.skip(f"{name}: its TYPE_CHECKING block is still to be written")
+    pkg = importlib.import_module(name)
+    declared = _declared(ast.parse(init.read_text()))
+    assert sorted(declared) == sorted(pkg.__all__)
+    for public, (module, source, alias) in declared.items():
+        assert alias == source, f"{name}: import {source} as {source} (a re-export)"
+        assert getattr(importlib.import_module(module), source) is getattr(pkg, public), public
+
+
 def test_every_class_name_is_used_once():
     """One name, one idea: two classes of one name (there were two ``Family``, two ``Reference``,
     then two ``Entry``) make every import and every traceback ambiguous."""

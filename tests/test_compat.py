@@ -26,7 +26,7 @@ def test_torchvision_timm_and_torch_private_attributes():
     setting, last = _compat.efficientnet_conf("efficientnet_b0", 1.1, 1.2)
     assert [c.num_layers for c in setting] == [2, 3, 3, 4, 4, 5, 2] and last is None
     widths, groups = _compat.regnet_adjust_widths([48, 104], [1.0, 1.0], [8, 8])
-    assert all(w % g == 0 for w, g in zip(widths, groups))
+    assert all(w % g == 0 for w, g in zip(widths, groups, strict=True))
     gen = _compat.timm_generator("timm.models.efficientnet._gen_efficientnet")
     net = gen(variant="efficientnet_b0", channel_multiplier=1.0, depth_multiplier=1.0,
               num_classes=10, pretrained=False)

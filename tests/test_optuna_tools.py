@@ -16,7 +16,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-
 from helpers import TINY
 
 OPTUNA = Path(sys.executable).parent / "optuna"
@@ -89,7 +88,7 @@ def test_plain_optuna_dashboard_shows_the_feasibility_notes(store):
     from gridsearch.viz._dashboard import annotate
 
     cfg, url = store
-    study = optuna.load_study(study_name="ot", storage=url)
+    optuna.load_study(study_name="ot", storage=url)     # the study is there
     annotate(Search(cfg))                        # what `gridsearch dashboard` writes on start
     app = wsgi(optuna.storages.get_storage(url))  # the plain dashboard, no gridsearch code
     listed = _get(app, "/api/studies")["study_summaries"]

@@ -26,16 +26,10 @@ from gridsearch.training import prepare_env
 _ENV_ERROR = prepare_env()  # and a malformed OMP_NUM_THREADS is reported by main()
 
 from gridsearch import __version__  # noqa: E402
+from gridsearch.cli import climb, confirm, count, family, search, trials, viz  # noqa: E402
 from gridsearch.errors import GridsearchError  # noqa: E402
-from gridsearch.training import DeviceLost  # noqa: E402  (no torch: a light import)
 from gridsearch.storage import RedactingFilter, redact  # noqa: E402
-from gridsearch.cli import count  # noqa: E402
-from gridsearch.cli import family  # noqa: E402
-from gridsearch.cli import search  # noqa: E402
-from gridsearch.cli import viz  # noqa: E402
-from gridsearch.cli import confirm  # noqa: E402
-from gridsearch.cli import climb  # noqa: E402
-from gridsearch.cli import trials  # noqa: E402
+from gridsearch.training import DeviceLost  # noqa: E402  (no torch: a light import)
 
 # One place to add a command: a module with register(sub), listed here in the order of the help.
 COMMANDS = (search, trials, confirm, climb, family, viz, count)
@@ -113,7 +107,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     console = argv is None  # the console script, not a call from Python
-    args = parse_args(sys.argv[1:] if console else argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     _quiet_libraries(args.verbose)
     if hasattr(signal, "SIGTERM") and console:  # docker stop / kill: stop like Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
@@ -135,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gridsearch: error: {redact(str(e))} (this worker stops; its unit is left to "
               "the others)", file=sys.stderr)
         return DeviceLost.EXIT_CODE
-    except Exception as e:  # noqa: BLE001 - never a traceback unless asked
+    except Exception as e:  # never a traceback unless asked
         if args.debug:
             raise
         msg = redact(f"{type(e).__name__}: {e}".splitlines()[0])

@@ -91,8 +91,7 @@ def climb(args) -> int:
 
 
 def _print_ladder(args, search) -> int:
-    from gridsearch.study import check_text, climbed, ladder_of, stored_rung
-    from gridsearch.study import point_name as name
+    from gridsearch.study import check_text, climbed, ladder_of, point_name as name, stored_rung
 
     rungs = [stored_rung(search, 0), *climbed(search)]
     lad = ladder_of(search, rungs[1:])
@@ -109,7 +108,7 @@ def _print_ladder(args, search) -> int:
     rows = []
     for p in points:
         row = {"point": _label(p)}
-        for x, res in zip(rungs, results):
+        for x, res in zip(rungs, results, strict=True):
             row[f"r{x.rung}"] = (f"{res.mean(p):.4f} (n={res.n(p)})"
                                  if res is not None and p in res.values else "-")
         rows.append(row)

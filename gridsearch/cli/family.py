@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from gridsearch.cli import members as members_cli
+from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.scaling import Point
-from gridsearch.cli import members as members_cli
-from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
 
 if TYPE_CHECKING:
     from gridsearch.family import Family, Frozen
-    from gridsearch.measure import Realiser
+    from gridsearch.measure import Measured, Realiser, Verdict
 
 DEFAULT_PHI = "-1..4"
 
@@ -278,14 +278,14 @@ def print_table(fam: Family, frozen: Frozen | None) -> None:
              "width": round(m.width_mult, 3), "res": m.resolution,
              "eff_gamma": m.effective_gamma, "depths": _list(m.layout.depths),
              "widths": _list(m.layout.widths), "flops": human(m.flops),
-             "ratio": round(m.ratio("flops"), 3), "target": round(m.verdict.target, 3),
-             "dev": f"{m.verdict.deviation:+.1%}", "params": human(m.params),
+             "ratio": round(m.ratio("flops"), 3), "target": round(_verdict(m).target, 3),
+             "dev": f"{_verdict(m).deviation:+.1%}", "params": human(m.params),
              "acts": human(m.activations), "ok": "yes" if m.within_tolerance else "NO"}
             for m in fam.members]
     print(table(rows, ["phi", "depth", "width", "res", "eff_gamma", "depths", "widths", "flops",
                        "ratio", "target", "dev", "params", "acts", "ok"]))
     print(outside_text([{"phi": m.spec.phi, "within_tolerance": m.within_tolerance,
-                         "budget_reason": m.verdict.reason} for m in fam.members], fam.tolerance))
+                         "budget_reason": _verdict(m).reason} for m in fam.members], fam.tolerance))
 
 
 def outside_text(members: list[dict], tolerance: float) -> str:
@@ -302,8 +302,7 @@ def _list(v) -> str:
 
 
 def export_cmd(args) -> int:
-    from gridsearch.family import (FAMILY_ATTR, STORED_KEYS, check_writable, document,
-                                   from_stored, parse_phis, write)
+    from gridsearch.family import FAMILY_ATTR, STORED_KEYS, check_writable, document, from_stored, parse_phis, write
     from gridsearch.study import Search
 
     check_writable(args.output, args.force)
@@ -366,3 +365,10 @@ def build_cmd(args) -> int:
     if not args.json:
         print("  counts equal the file's")
     return 0
+
+
+def _verdict(m: Measured) -> Verdict:
+    """A family member's budget verdict (each member is scaled to a FLOPs target)."""
+    if m.verdict is None:
+        raise GridsearchError(f"phi={m.spec.phi:g}: no FLOPs target, no budget verdict")
+    return m.verdict

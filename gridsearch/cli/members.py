@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gridsearch.cli.common import human, print_json, table
 from gridsearch.errors import ConfigError
 from gridsearch.scaling import DEFAULT_WIDTH_SHARE, STANDARD
-from gridsearch.cli.common import human, print_json, table
 
 
 def add_options(p) -> None:

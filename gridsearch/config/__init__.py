@@ -3,16 +3,49 @@
 :class:`~gridsearch.errors.ConfigError` line naming the key. Light: no torch, no optuna."""
 
 from gridsearch.config._load import fidelity_of, from_dict, load, validate, with_defaults
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, CROPS,
-                                       DATA_LAYOUTS, DATA_SOURCES, DIRECTIONS, EXTERNAL,
-                                       GENERATED_SOURCES, MAX_IMAGES, MAX_INT, MAX_MULT,
-                                       MAX_PIXELS, MAX_POINTS, MAX_SEED, MINIMIZABLE, OPTIMIZERS,
-                                       PRECISIONS, SELECT_MODES, BudgetConfig, DataConfig,
-                                       FidelityConfig, ModelConfig, ObjectivesConfig, RangeConfig, SearchConfig,
-                                       SelectConfig, StudyConfig, TrainConfig, WorkersConfig,
-                                       device_name, num, numeric_keys)
-from gridsearch.config._storage import (STORAGE_ENV, STORAGE_FILE_ENV, StorageSource,
-                                        read_storage_file, resolve_storage, storage_url)
+from gridsearch.config._schema import (
+    AUGMENTS,
+    BUDGET_MODES,
+    BUILTIN_METRIC,
+    CROPS,
+    DATA_LAYOUTS,
+    DATA_SOURCES,
+    DIRECTIONS,
+    EXTERNAL,
+    GENERATED_SOURCES,
+    MAX_IMAGES,
+    MAX_INT,
+    MAX_MULT,
+    MAX_PIXELS,
+    MAX_POINTS,
+    MAX_SEED,
+    MINIMIZABLE,
+    OPTIMIZERS,
+    PRECISIONS,
+    SELECT_MODES,
+    BudgetConfig,
+    DataConfig,
+    FidelityConfig,
+    ModelConfig,
+    ObjectivesConfig,
+    RangeConfig,
+    SearchConfig,
+    SelectConfig,
+    StudyConfig,
+    TrainConfig,
+    WorkersConfig,
+    device_name,
+    num,
+    numeric_keys,
+)
+from gridsearch.config._storage import (
+    STORAGE_ENV,
+    STORAGE_FILE_ENV,
+    StorageSource,
+    read_storage_file,
+    resolve_storage,
+    storage_url,
+)
 
 load_config = load  # the name the top-level package exports
 

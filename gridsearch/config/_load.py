@@ -14,12 +14,29 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from gridsearch.config._schema import (AUGMENTS, BUDGET_MODES, BUILTIN_METRIC, CROPS,
-                                       DATA_LAYOUTS, DATA_SOURCES, DIRECTIONS, EXTERNAL,
-                                       PRECISIONS, device_name,
-                                       GENERATED_SOURCES, MAX_INT, MAX_POINTS, MINIMIZABLE,
-                                       OPTIMIZERS, SELECT_MODES, RangeConfig, StudyConfig,
-                                       FIDELITY_KEYS, FIDELITY_STOPS, _check_bounds)
+from gridsearch.config._schema import (
+    AUGMENTS,
+    BUDGET_MODES,
+    BUILTIN_METRIC,
+    CROPS,
+    DATA_LAYOUTS,
+    DATA_SOURCES,
+    DIRECTIONS,
+    EXTERNAL,
+    FIDELITY_KEYS,
+    FIDELITY_STOPS,
+    GENERATED_SOURCES,
+    MAX_INT,
+    MAX_POINTS,
+    MINIMIZABLE,
+    OPTIMIZERS,
+    PRECISIONS,
+    SELECT_MODES,
+    RangeConfig,
+    StudyConfig,
+    _check_bounds,
+    device_name,
+)
 from gridsearch.errors import ConfigError
 
 
@@ -90,7 +107,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {_typename(value)}")
         return tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, key + ".")
     if typing.get_origin(hint) is dict:   # a table passed through untouched ([train.args])
         if not isinstance(value, dict):
@@ -196,7 +213,7 @@ def validate(cfg: StudyConfig) -> None:
     if s.width_share is None and size > MAX_POINTS * 10:
         raise ConfigError(f"search: {size} (alpha, beta, gamma) combinations; at most "
                           f"{MAX_POINTS * 10} (use larger steps)")
-    from gridsearch.study import PRUNERS, SAMPLERS   # the registries (light: no optuna)
+    from gridsearch.study import PRUNERS, SAMPLERS  # the registries (light: no optuna)
 
     _choice("search.sampler", s.sampler, tuple(SAMPLERS))
     _choice("search.pruner", s.pruner, tuple(PRUNERS))
@@ -309,7 +326,7 @@ def _validate_fidelity(cfg: StudyConfig) -> None:
                 raise ConfigError(f"{key}: must be > 0 and ≤ {FIDELITY_KEYS[k][1]}, got {v}")
     for i in range(1, len(f.rungs)):
         low, high = fidelity_of(cfg, i - 1), fidelity_of(cfg, i)
-        for k, a, b in zip(FIDELITY_KEYS, low, high):
+        for k, a, b in zip(FIDELITY_KEYS, low, high, strict=True):
             if b < a:
                 raise ConfigError(f"fidelity.rungs[{i}].{k}: the fidelity must not fall from rung "
                                   f"to rung: {b} after {a} at rung {i - 1}")

@@ -75,7 +75,7 @@ def numeric_keys(cls: type | None = None, prefix: str = "") -> dict[str, tuple[t
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         inner = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-        if dataclasses.is_dataclass(inner[0]):
+        if isinstance(inner[0], type) and dataclasses.is_dataclass(inner[0]):
             out.update(numeric_keys(inner[0], f"{prefix}{f.name}."))
         elif inner[0] in (int, float):
             out[prefix + f.name] = (inner[0], dict(f.metadata.get("bounds", {})))

@@ -14,9 +14,9 @@ A password belongs in the environment or a file, never on a command line (``ps``
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from gridsearch.config._schema import StudyConfig
 from gridsearch.errors import ConfigError

@@ -18,16 +18,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import fmean
-from typing import Any, Callable
+from typing import Any
 
 from gridsearch import stats
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._freeze import stored_frozen
 from gridsearch.scaling import REGISTRY, SINGLE, Point, Spec, named
-from gridsearch.study import (FixedPlan, Item, Param, Search, Store, compare_name,
-                              compare_plan_key)
+from gridsearch.study import FixedPlan, Item, Param, Search, Store, compare_name, compare_plan_key
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Entry:
         return (stats.summarise(list(self.accuracies.values()), bounds=(0.0, 1.0))
                 if self.accuracies else None)
 
-    def row(self, against: "Entry | None" = None) -> dict[str, Any]:
+    def row(self, against: Entry | None = None) -> dict[str, Any]:
         """The table row; with ``against`` (the compound entry), Welch's p of the difference."""
         a = self.attrs
         s = self.summary
@@ -220,7 +220,8 @@ class Compare:
         want = self.base_key(phi, point) if phi is not None and point is not None else None
         merged: dict[tuple[str, str], Entry] = {}
         for r in sorted(self.store.records(), key=lambda r: r.number):
-            if r.state != "COMPLETE" or not r.plan or r.strategy is None:
+            if (r.state != "COMPLETE" or not r.plan or r.strategy is None
+                    or r.mean_accuracy is None):
                 continue
             base = r.plan.split(";run=")[0]
             if want is not None and base != want:

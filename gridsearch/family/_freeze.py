@@ -12,7 +12,7 @@ user attributes); :func:`stored_frozen` is the one reader of that attribute.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gridsearch.errors import GridsearchError
@@ -59,7 +59,7 @@ class Frozen:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Frozen":
+    def from_dict(cls, d: dict[str, Any]) -> Frozen:
         """Read a stored ``frozen`` attribute (also one written before seeds existed)."""
         try:
             opt = {k: (None if d.get(k) is None else float(d[k])) for k in ("margin", "p_value")}
@@ -75,7 +75,7 @@ class Frozen:
                        frozen_at=str(d.get("frozen_at", "")), std=float(d.get("std", 0.0)),
                        n=int(d.get("n", len(d.get("trials", [1])))),
                        source=source, **opt,
-                       ties=tuple(tuple(float(x) for x in t) for t in d.get("ties", [])),
+                       ties=tuple(_triple(t) for t in d.get("ties", [])),
                        verdict=str(d.get("verdict", "")),
                        search_study=search_study, metric=str(d.get("metric", "accuracy")),
                        ladder=str(d.get("ladder", "")),
@@ -128,4 +128,10 @@ def stored_frozen(study) -> Frozen | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _triple(xs: Any) -> tuple[float, float, float]:
+    """A stored tie, (α, β, γ)."""
+    a, b, g = (float(x) for x in xs)
+    return (a, b, g)

@@ -34,8 +34,7 @@ from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._compare import check_phi, compound_point, matched
 from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
 from gridsearch.scaling import SINGLE, Point, from_coefficients, named
-from gridsearch.study import (CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key,
-                              verify_name)
+from gridsearch.study import CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key, verify_name
 
 CHOSEN = "chosen"
 EFFICIENTNET = Point(1.2, 1.1, 1.15)   # Tan & Le 2019, found at φ = 1 on ImageNet
@@ -82,6 +81,12 @@ class VerifyOutcome:
     def holds(self) -> bool | None:
         return None if self.verdict is None else self.verdict == "holds"
 
+    def _reversal(self) -> tuple[VerifyRow, tuple[float, float, int]]:
+        """The rival that reversed the choice and the paired difference (set with "reversed")."""
+        if self.by is None or self.diff is None:
+            raise ValueError(f"no reversal: the verdict is {self.verdict!r}")
+        return self.by, self.diff
+
     def _open(self) -> str:
         names = {r.label: r.name for r in self.rows}
         return ", ".join(names[c] for c in self.decision.survivors if c != CHOSEN)
@@ -96,8 +101,8 @@ class VerifyOutcome:
         if self.verdict == "undecided":
             return (f"checked at φ = {self.phi:g}: not separated from {self._open()} at "
                     f"{self.seeds} seeds (raise --seeds)")
-        m, se, n = self.diff
-        return (f"checked at φ = {self.phi:g}: reversed by {self.by.name} (better by {m:.4f} ± "
+        by, (m, se, n) = self._reversal()
+        return (f"checked at φ = {self.phi:g}: reversed by {by.name} (better by {m:.4f} ± "
                 f"{se:.4f}, paired, n = {n})")
 
     def text(self, delta: float) -> str:
@@ -113,8 +118,8 @@ class VerifyOutcome:
             return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
                     f"{self.seeds} seeds paired, δ = {delta:g}): undecided; the others of "
                     f"{rivals} are out")
-        m, se, n = self.diff
-        return (f"{at}: reversed: {self.by.name} is better than {_name(self.chosen)} by "
+        by, (m, se, n) = self._reversal()
+        return (f"{at}: reversed: {by.name} is better than {_name(self.chosen)} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
 
     def as_dict(self) -> dict[str, Any]:
@@ -222,7 +227,7 @@ class Verify:
         out.decision = d
         out.verdict = ("reversed" if CHOSEN not in d.survivors else
                        "holds" if d.decided or len(d.survivors) == 1 else "undecided")
-        if out.verdict == "reversed":
+        if out.verdict == "reversed" and d.winner is not None:   # a finished race has a winner
             by = rows[d.winner]
             diffs = [sign * (by.values[k] - rows[CHOSEN].values[k]) for k in range(self.seeds)]
             out.by = by

@@ -13,8 +13,8 @@ Logic over a measuring callback ``flops_at(resolution) -> Complexity``, so it ca
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gridsearch.measure._complexity import Complexity
 from gridsearch.scaling import within
@@ -88,7 +88,7 @@ def check(flops_at: Callable[[int], Complexity], baseline_flops: int, nominal_re
             above = r if above is None else min(above, r)
         if below is not None and above is not None:
             break
-        nxt = int(round(r * math.sqrt(target / ratio)))
+        nxt = round(r * math.sqrt(target / ratio))
         nxt = nxt + (1 if ratio < target else -1) if nxt == r else nxt
         nxt = max(lo, nxt if hi is None else min(hi, nxt))
         if nxt == r:  # pinned at a bound

@@ -49,7 +49,8 @@ def measure_modules(module: nn.Module, resolution: int,
     x = torch.zeros(1, in_channels, resolution, resolution)
     try:
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            # torch.jit defines TracerWarning publicly but leaves it out of its __all__
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # type: ignore[attr-defined]
             flops = FlopCountAnalysis(module, x)
             flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             acts = ActivationCountAnalysis(module, x)

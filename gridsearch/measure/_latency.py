@@ -23,8 +23,8 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -76,8 +76,7 @@ def measure_latency(module: nn.Module, resolution: int, device: torch.device | s
     """Time ``module`` (a copy of it) at ``resolution`` on ``device``, in ``precision`` (auto: the
     trainer's choice for the device).  ``load``: the workers on the device (default: what the
     worker pool put in this process's environment, else 1)."""
-    from gridsearch.training import (device_load, grad_scaler, precision_autocast, precision_for,
-                                     resolve_device)
+    from gridsearch.training import device_load, grad_scaler, precision_autocast, precision_for, resolve_device
 
     if batch_size < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"latency: batch_size and repeats must be ≥ 1, warmup ≥ 0 (got "

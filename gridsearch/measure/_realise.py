@@ -12,18 +12,18 @@ times it.  What it returns is a :class:`Measured`: the spec, the network and eve
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any
 
 import torch
 
 from gridsearch.errors import ModelError
-from gridsearch.measure import _budget as budget
-from gridsearch.measure import _latency as latency
+from gridsearch.measure import _budget as budget, _latency as latency
 from gridsearch.measure._complexity import Complexity, ComplexityCounter
 from gridsearch.models import Baseline, Layout, Realised, get_baseline, measure_timm
-from gridsearch.scaling import (DEFAULT_WIDTH_SHARE, STANDARD, Spec, Strategy, named,
-                                solve)
+from gridsearch.scaling import DEFAULT_WIDTH_SHARE, STANDARD, Spec, Strategy, named, solve
 
 DIGITS = 6
 
@@ -144,7 +144,7 @@ class Realiser:
 
     @classmethod
     def of(cls, model_cfg, seed: int = 0, counter: ComplexityCounter | None = None,
-           folder: Path | None = None) -> "Realiser":
+           folder: Path | None = None) -> Realiser:
         """The realiser of a config's ``[model]`` section (a :class:`gridsearch.config.ModelConfig`);
         ``folder``: the config's, where a ``module:function`` model is looked for first."""
         m = model_cfg

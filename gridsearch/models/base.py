@@ -4,8 +4,9 @@ and the realised layout (stage depths and widths after rounding)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -23,7 +24,7 @@ class Layout:
     head: int | None = None
 
     def describe(self) -> str:
-        if self.depths is None:
+        if self.depths is None or self.widths is None:
             return "custom"
         return (f"stem {self.stem} | depths {list(self.depths)} | widths {list(self.widths)}"
                 f" | head {self.head}")

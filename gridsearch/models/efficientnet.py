@@ -6,8 +6,8 @@ from __future__ import annotations
 from torchvision.models import efficientnet as tv
 
 from gridsearch import _compat
-from gridsearch.scaling import make_divisible
 from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.scaling import make_divisible
 
 DROPOUT = 0.2
 

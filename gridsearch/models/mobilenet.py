@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torchvision.models import mobilenetv2 as tv
 
-from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.scaling import make_divisible, round_repeats
 
 # t (expansion), c (channels), n (repeats), s (stride): torchvision's default setting.
 SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

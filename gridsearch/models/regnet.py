@@ -21,8 +21,8 @@ from torch import nn
 from torchvision.models import regnet as tv
 
 from gridsearch import _compat
-from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.scaling import make_divisible, round_repeats
 
 # torchvision's regnet_y_400mf.
 INIT = dict(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8, se_ratio=0.25)

@@ -11,8 +11,8 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from gridsearch.scaling import make_divisible, round_repeats
 from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.scaling import make_divisible, round_repeats
 
 
 class ScaledResNet(tv.ResNet):
@@ -28,7 +28,7 @@ class ScaledResNet(tv.ResNet):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         inplanes = stem
-        for i, (planes, blocks) in enumerate(zip(widths, layers)):
+        for i, (planes, blocks) in enumerate(zip(widths, layers, strict=True)):
             stage, inplanes = _stage(block, inplanes, planes, blocks, 1 if i == 0 else 2)
             setattr(self, f"layer{i + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))

@@ -22,9 +22,9 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 def round_repeats(repeats: int, depth_mult: float) -> int:
     """Blocks in a stage after depth scaling: ceil(repeats · d), at least 1."""
-    return max(1, int(math.ceil(repeats * depth_mult - 1e-9)))
+    return max(1, math.ceil(repeats * depth_mult - 1e-9))
 
 
 def round_resolution(resolution: float) -> int:
     """Input resolution in pixels, rounded to the nearest integer (at least 1)."""
-    return max(1, int(round(resolution)))
+    return max(1, round(resolution))

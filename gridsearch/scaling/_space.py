@@ -8,8 +8,8 @@ and the count is known before anything is trained.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Range:
     step: float
 
     def values(self) -> list[float]:
-        n = int(math.floor((self.max - self.min) / self.step + 1e-9))
+        n = math.floor((self.max - self.min) / self.step + 1e-9)
         # Round to a few decimals so 1.1 is 1.1, not 1.1000000000000003.
         return [round(self.min + i * self.step, 6) for i in range(n + 1)]
 

@@ -40,7 +40,7 @@ class Spec:
     width_share: float | None = None  # a, when the spec came from a width share
 
     @classmethod
-    def compound(cls, point: Point, phi: float = 1.0, width_share: float | None = None) -> "Spec":
+    def compound(cls, point: Point, phi: float = 1.0, width_share: float | None = None) -> Spec:
         """The member at φ of (α, β, γ): d = α^φ, w = β^φ, r = γ^φ."""
         return cls(point.alpha ** phi, point.beta ** phi, point.gamma ** phi,
                    point.nominal_multiplier ** phi, COMPOUND, point, phi, width_share)
@@ -81,7 +81,7 @@ class Spec:
                 "r": round(self.resolution, DIGITS), "s": round(self.s, DIGITS)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Spec":
+    def from_dict(cls, d: dict[str, Any]) -> Spec:
         point = (Point(float(d["alpha"]), float(d["beta"]), float(d["gamma"]))
                  if d.get("alpha") is not None else None)
         phi = None if d.get("phi") is None else float(d["phi"])

@@ -22,8 +22,8 @@ FLOPs-matched comparison).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from gridsearch.errors import ConfigError
 from gridsearch.scaling._space import Point
@@ -73,10 +73,14 @@ class Strategy:
         return {"flops": x + 2 * y + 2 * z, "params": x + 2 * y, "activations": x + y + 2 * z}
 
 
-def from_share(a: float, name: str | None = None) -> Strategy:
-    """Fast compound scaling with width share ``a`` in [0, 1]."""
+def _check_share(a: object) -> None:
     if not (isinstance(a, (int, float)) and 0.0 <= a <= 1.0):
         raise StrategyError(f"the width share a must be in [0, 1], got {a}")
+
+
+def from_share(a: float, name: str | None = None) -> Strategy:
+    """Fast compound scaling with width share ``a`` in [0, 1]."""
+    _check_share(a)
     name = name or ("uniform" if math.isclose(a, UNIFORM_WIDTH_SHARE) else "fast")
     return Strategy(name, (1 - a) / 2, a / 2, (1 - a) / 4, a, f"width share a = {a:g}")
 
@@ -133,7 +137,7 @@ def named(name: str, a: float = DEFAULT_WIDTH_SHARE,
     return REGISTRY[key]
 
 
-def _check_s(s: float) -> None:
+def _check_s(s: object) -> None:
     if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
         raise StrategyError(f"the FLOPs multiplier must be a positive number, got {s!r}")
 

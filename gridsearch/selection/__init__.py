@@ -13,7 +13,56 @@ Pure: numpy and the standard library; importing it loads neither torch nor optun
     >>> d.winner, d.survivors, d.runs, d["a"].mean, d.text()
 """
 
+from typing import TYPE_CHECKING
+
 from gridsearch._lazy import attach
+
+if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded lazily below
+    from gridsearch.selection._decision import (
+        P_BEST_METHOD as P_BEST_METHOD,
+        Decision as Decision,
+        Standing as Standing,
+        p_best as p_best,
+    )
+    from gridsearch.selection._kn import (
+        Forecast as Forecast,
+        eta as eta,
+        forecast as forecast,
+        h2 as h2,
+        half_width as half_width,
+        pair_variances as pair_variances,
+    )
+    from gridsearch.selection._ladder import (
+        DEFAULT_Z as DEFAULT_Z,
+        Agreement as Agreement,
+        Ladder as Ladder,
+        RungResult as RungResult,
+        Stability as Stability,
+        agreement as agreement,
+        carry as carry,
+        epsilon as epsilon,
+        ladder as ladder,
+        stability as stability,
+        standard_error as standard_error,
+    )
+    from gridsearch.selection._pareto import dominates as dominates, front as front
+    from gridsearch.selection._race import (
+        DEFAULT_CONFIDENCE as DEFAULT_CONFIDENCE,
+        DEFAULT_MAX_SEEDS as DEFAULT_MAX_SEEDS,
+        DEFAULT_N0 as DEFAULT_N0,
+        Race as Race,
+        SelectionError as SelectionError,
+        race as race,
+    )
+    from gridsearch.selection._rule import (
+        SHOWN_TIES as SHOWN_TIES,
+        Ranked as Ranked,
+        Selection as Selection,
+        key as key,
+        network as network,
+        rank as rank,
+        select as select,
+    )
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "_rule": ["Ranked", "Selection", "key", "network", "rank", "select", "SHOWN_TIES"],

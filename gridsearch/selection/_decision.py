@@ -12,12 +12,15 @@ of the data alone) and ignores that the race stopped sampling where the data loo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from gridsearch.selection._kn import _num
+
+C = TypeVar("C", bound=Hashable)   # a candidate: anything hashable (a point, a name)
 
 PROCEDURE = "KN"
 DRAWS = 10_000
@@ -38,7 +41,8 @@ class PBest:
     a simulation that never reads it does not pay for it). None before the first stage ends."""
 
     def __init__(self, rows: Sequence[np.ndarray], ready: bool) -> None:
-        self._rows, self._ready, self._p = rows, ready, None
+        self._rows, self._ready = rows, ready
+        self._p: np.ndarray | None = None
 
     def __call__(self, i: int) -> float | None:
         if not self._ready:
@@ -49,13 +53,13 @@ class PBest:
 
 
 @dataclass(frozen=True)
-class Standing:
+class Standing(Generic[C]):
     """One candidate in the race: the seeds the procedure used (seed indices 0..n−1)."""
 
-    candidate: Hashable
+    candidate: C
     values: tuple[float, ...]
     eliminated_after: int | None     # seeds it had when it was eliminated; None: not eliminated
-    eliminated_by: Hashable | None   # the survivor that eliminated it (the widest margin)
+    eliminated_by: C | None          # the survivor that eliminated it (the widest margin)
     _p_best: PBest | None = field(default=None, repr=False, compare=False)
     _position: int = field(default=0, repr=False, compare=False)
     left: str | None = None          # why it left the race without a value (a failed seed)
@@ -84,7 +88,7 @@ class Standing:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Generic[C]):
     """Where a race stands, or how it ended.
 
     ``status``: ``"decided"`` (KN ended: when the best is at least δ ahead of every other,
@@ -97,9 +101,9 @@ class Decision:
     """
 
     status: str
-    winner: Hashable | None
-    survivors: tuple[Hashable, ...]
-    standings: tuple[Standing, ...]          # in the order the candidates were given
+    winner: C | None
+    survivors: tuple[C, ...]
+    standings: tuple[Standing[C], ...]       # in the order the candidates were given
     runs: int
     seeds: int                               # seeds per survivor used so far (0 in the first stage)
     rule: str | None                         # RULE_KN, RULE_COST, RULE_MEAN; None while running
@@ -112,7 +116,7 @@ class Decision:
     maximize: bool = True
     floored: int = 0                         # pairs whose paired variance was floored
     quantum: float | None = None
-    _index: dict = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[C, Standing[C]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index.update({s.candidate: s for s in self.standings})
@@ -127,18 +131,18 @@ class Decision:
         return self.status != RUNNING
 
     @property
-    def candidates(self) -> tuple[Hashable, ...]:
+    def candidates(self) -> tuple[C, ...]:
         return tuple(s.candidate for s in self.standings)
 
     @property
     def max_runs(self) -> int:
         return len(self.standings) * self.max_seeds
 
-    def __getitem__(self, candidate: Hashable) -> Standing:
+    def __getitem__(self, candidate: C) -> Standing[C]:
         return self._index[candidate]
 
     @property
-    def leader(self) -> Hashable | None:
+    def leader(self) -> C | None:
         """The winner once done; while running, the survivor with the best mean so far
         (provisional; the first survivor before any round is screened)."""
         if self.done or not self.survivors:
@@ -149,26 +153,26 @@ class Decision:
         return self.survivors[min(scored)[1]]
 
     @property
-    def ties(self) -> tuple[Hashable, ...]:
+    def ties(self) -> tuple[C, ...]:
         """The survivors other than the winner (or the provisional leader): the candidates the
         race has not separated from it."""
         lead = self.leader
         return tuple(c for c in self.survivors if c != lead)
 
-    def eliminations(self) -> list[tuple[int, list[Hashable]]]:
+    def eliminations(self) -> list[tuple[int, list[C]]]:
         """[(seeds, [candidates eliminated after that many seeds]), …], earliest first (not
         those that left because a seed gave no value: :meth:`departures`)."""
-        rounds: dict[int, list[Hashable]] = {}
+        rounds: dict[int, list[C]] = {}
         for s in self.standings:
             if s.eliminated_after is not None and s.left is None:
                 rounds.setdefault(s.eliminated_after, []).append(s.candidate)
         return sorted(rounds.items())
 
-    def departures(self) -> list[tuple[Hashable, str]]:
+    def departures(self) -> list[tuple[C, str]]:
         """[(candidate, why)] for those that left the race because a seed gave no value."""
         return [(s.candidate, s.left) for s in self.standings if s.left is not None]
 
-    def text(self, name: Callable[[Hashable], str] = str, limit: int = 3) -> str:
+    def text(self, name: Callable[[C], str] = str, limit: int = 3) -> str:
         """One sentence: the decision, or the state of the race. ``name`` formats a candidate;
         a list longer than ``limit`` + 1 prints its first ``limit`` names and how many more."""
         k = len(self.standings)
@@ -210,9 +214,9 @@ class Decision:
                 f"each other): {_listing(self.survivors, name, limit)}; chose {won} "
                 f"({self.rule}) ({counts}{tail})")
 
-    def as_dict(self, name: Callable[[Hashable], Any] = str) -> dict[str, Any]:
+    def as_dict(self, name: Callable[[C], Any] = str) -> dict[str, Any]:
         """JSON-ready; ``name`` turns a candidate into something JSON can hold."""
-        def nm(c: Hashable | None) -> Any:
+        def nm(c: C | None) -> Any:
             return None if c is None else name(c)
 
         def num(x: float) -> float | None:
@@ -233,7 +237,7 @@ class Decision:
                                for s in self.standings]}
 
 
-def _listing(items: Sequence[Hashable], name: Callable[[Hashable], str], limit: int) -> str:
+def _listing(items: Sequence[C], name: Callable[[C], str], limit: int) -> str:
     if len(items) <= limit + 1:
         return ", ".join(name(c) for c in items)
     return f"{', '.join(name(c) for c in items[:limit])} and {len(items) - limit} more"
@@ -251,11 +255,11 @@ def p_best(values: Sequence[np.ndarray], draws: int = DRAWS) -> np.ndarray | Non
     means = np.array([float(np.mean(v)) for v in values])
     cov = np.empty((k, k))
     for i in range(k):
-        for l in range(i, k):
-            m = min(n[i], n[l])
-            a, b = values[i][:m], values[l][:m]
+        for j in range(i, k):
+            m = min(n[i], n[j])
+            a, b = values[i][:m], values[j][:m]
             c = float(np.dot(a - a.mean(), b - b.mean()) / (m - 1))
-            cov[i, l] = cov[l, i] = c * m / (n[i] * n[l])
+            cov[i, j] = cov[j, i] = c * m / (n[i] * n[j])
     lam, vec = np.linalg.eigh(cov)              # clip the estimate to positive semi-definite
     scale = vec * np.sqrt(np.clip(lam, 0.0, None))
     draws = max(1_000, min(draws, 4_000_000 // k))

@@ -43,7 +43,7 @@ def last_round(delta: float, h2_: float, s2_max: float, n0: int) -> int:
     bound = h2_ * s2_max / delta ** 2
     if not math.isfinite(bound) or bound > 1e15:
         return 10 ** 15
-    return max(n0, int(math.floor(bound)) + 1)
+    return max(n0, math.floor(bound) + 1)
 
 
 def pair_variances(first_stage: np.ndarray) -> np.ndarray:

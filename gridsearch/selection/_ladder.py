@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Mapping, Sequence
+from itertools import pairwise
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -37,19 +39,20 @@ DEFAULT_LEVEL = 0.95
 BOOTSTRAP_SEED = 20_230_501  # fixed: the interval is a function of the data alone
 
 Name = Callable[[Hashable], str]
+P = TypeVar("P", bound=Hashable)   # a point of a rung: anything hashable
 
 
 @dataclass(frozen=True)
-class RungResult:
+class RungResult(Generic[P]):
     """One rung: ``values[point]`` are the point's results, one per seed (seed order). Points keep
     the order given, which breaks exact ties. ``survivors``: a race's survivors at this rung
     (empty when the rung used fixed seeds). ``label``: how the rung reads, e.g. "9 epochs"."""
 
     rung: int
-    values: Mapping[Hashable, Sequence[float]]
-    survivors: tuple[Hashable, ...] = ()
+    values: Mapping[P, Sequence[float]]
+    survivors: tuple[P, ...] = ()
     label: str = ""
-    _means: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _means: dict[P, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.rung, bool) or not isinstance(self.rung, numbers.Integral) \
@@ -72,16 +75,16 @@ class RungResult:
         self._means.update({p: math.fsum(xs) / len(xs) for p, xs in clean.items()})
 
     @property
-    def points(self) -> tuple[Hashable, ...]:
+    def points(self) -> tuple[P, ...]:
         return tuple(self.values)
 
-    def mean(self, point: Hashable) -> float:
+    def mean(self, point: P) -> float:
         return self._means[point]
 
-    def n(self, point: Hashable) -> int:
+    def n(self, point: P) -> int:
         return len(self.values[point])
 
-    def var(self, point: Hashable) -> float:
+    def var(self, point: P) -> float:
         """Sample variance (n − 1); nan with one value."""
         xs = self.values[point]
         if len(xs) < 2:
@@ -89,8 +92,8 @@ class RungResult:
         m = self._means[point]
         return math.fsum((x - m) ** 2 for x in xs) / (len(xs) - 1)
 
-    def order(self, maximize: bool = True, points: Sequence[Hashable] | None = None
-              ) -> tuple[Hashable, ...]:
+    def order(self, maximize: bool = True, points: Sequence[P] | None = None
+              ) -> tuple[P, ...]:
         """``points`` (default: all) best mean first; exact ties keep the given order."""
         ps = self.points if points is None else tuple(points)
         sign = -1.0 if maximize else 1.0
@@ -100,7 +103,7 @@ class RungResult:
         return f"rung {self.rung}" + (f" ({self.label})" if self.label else "")
 
 
-def carry(rung: RungResult, top: int, maximize: bool = True) -> tuple[Hashable, ...]:
+def carry(rung: RungResult[P], top: int, maximize: bool = True) -> tuple[P, ...]:
     """The points that climb from ``rung``: its race's survivors first (best mean first), then the
     others by mean, ``top`` of them (all when fewer)."""
     if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
@@ -315,11 +318,11 @@ def ladder(rungs: Sequence[RungResult], *, maximize: bool = True, z: float = DEF
     rs = tuple(rungs)
     if not rs:
         raise ValueError("no rungs")
-    for a, b in zip(rs, rs[1:]):
+    for a, b in pairwise(rs):
         if b.rung <= a.rung:
             raise ValueError(f"rungs must increase (rung {b.rung} after rung {a.rung})")
     checks = tuple(stability(a, b, maximize=maximize, z=z, draws=draws)
-                   for a, b in zip(rs, rs[1:]))
+                   for a, b in pairwise(rs))
     return Ladder(tuple(r.rung for r in rs), tuple(r.label for r in rs), checks)
 
 

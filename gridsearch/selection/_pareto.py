@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 DIRECTIONS = ("maximize", "minimize")
 
@@ -12,7 +12,7 @@ def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str])
     if not len(a) == len(b) == len(directions):
         raise ValueError("objective vectors and directions must have the same length")
     better = False
-    for x, y, d in zip(a, b, directions):
+    for x, y, d in zip(a, b, directions, strict=True):
         if d not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {d!r}")
         if d == "maximize":

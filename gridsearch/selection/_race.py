@@ -23,23 +23,33 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
-from typing import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic
 
 import numpy as np
 
 from gridsearch.errors import ConfigError
 from gridsearch.selection import _kn
-from gridsearch.selection._decision import (CAPPED, DECIDED, RULE_COST, RULE_KN, RULE_MEAN,
-                                            RUNNING, Decision, PBest, Standing)
+from gridsearch.selection._decision import (
+    CAPPED,
+    DECIDED,
+    RULE_COST,
+    RULE_KN,
+    RULE_MEAN,
+    RUNNING,
+    C,
+    Decision,
+    PBest,
+    Standing,
+)
 
 # Chosen by benchmarks/race_simulation.py (PCS and runs against n0; see benchmarks/README.md).
 DEFAULT_N0 = 5
 DEFAULT_MAX_SEEDS = 12
 DEFAULT_CONFIDENCE = 0.95
 
-Unit = tuple[Hashable, int]
-Cost = Mapping[Hashable, float] | Callable[[Hashable], float]
+Unit = tuple[C, int]                                # (candidate, seed index)
+Cost = Mapping[C, float] | Callable[[C], float]
 
 
 class SelectionError(ConfigError, ValueError):
@@ -51,7 +61,7 @@ class SelectionError(ConfigError, ValueError):
         self.key = key
 
 
-class Race:
+class Race(Generic[C]):
     """KN with common random numbers over ``candidates`` (hashable, distinct; their order breaks
     exact ties). ``delta``: the indifference zone (differences smaller than this do not matter);
     ``confidence``: P(correct selection) when the best is at least δ ahead; ``n0``: first-stage
@@ -65,11 +75,11 @@ class Race:
 
     procedure = "KN"
 
-    def __init__(self, candidates: Iterable[Hashable], *, delta: float,
+    def __init__(self, candidates: Iterable[C], *, delta: float,
                  confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None,
+                 max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost[C] | None = None,
                  maximize: bool = True, quantum: float | None = None) -> None:
-        self.candidates: tuple[Hashable, ...] = _check_candidates(candidates)
+        self.candidates: tuple[C, ...] = _check_candidates(candidates)
         self.delta = _check_delta(delta)
         self.confidence = _check_confidence(confidence)
         self.n0 = _check_int("n0", n0, 2, "an integer ≥ 2")
@@ -94,12 +104,14 @@ class Race:
         self._screened = 0                           # seeds per survivor of the last screened round
         self._s2: np.ndarray | None = None           # first-stage S²_il
         self._end = 0                                # KN's last round over the survivors
-        self._status, self._winner, self._rule = RUNNING, None, None
+        self._status = RUNNING
+        self._winner: C | None = None
+        self._rule: str | None = None
 
     # -- driving it ----------------------------------------------------------------------------
     @classmethod
-    def replay(cls, results: Mapping[Unit, float], candidates: Iterable[Hashable], **settings
-               ) -> "Race":
+    def replay(cls, results: Mapping[Unit[C], float], candidates: Iterable[C], **settings: Any
+               ) -> Race[C]:
         """The race rebuilt from stored results {(candidate, seed index): value} (e.g. on a
         resume); the same decision as the live race that produced them."""
         race = cls(candidates, **settings)
@@ -121,10 +133,10 @@ class Race:
         return self._s2 is None
 
     @property
-    def survivors(self) -> tuple[Hashable, ...]:
-        return tuple(c for c, a in zip(self.candidates, self._alive) if a)
+    def survivors(self) -> tuple[C, ...]:
+        return tuple(c for c, a in zip(self.candidates, self._alive, strict=True) if a)
 
-    def next_units(self, ahead: bool = False) -> list[Unit]:
+    def next_units(self, ahead: bool = False) -> list[Unit[C]]:
         """The units that may run now and have no result yet (seed-major: every survivor's seed r
         before seed r + 1). Empty when the race is done. Units handed to a worker and not yet
         added are listed again: claiming them once is the caller's business. With ``ahead``, the
@@ -138,10 +150,10 @@ class Race:
         if ahead:
             last = self.max_seeds if self.first_stage else min(self.max_seeds, self._end)
         return [(self.candidates[i], s) for s in range(first, max(last, self._r))
-                for i in np.flatnonzero(self._alive)
+                for i in np.flatnonzero(self._alive).tolist()
                 if (i, s) not in self._results and (i, s) not in self._failed]
 
-    def add(self, candidate: Hashable, seed_index: int, value: float) -> None:
+    def add(self, candidate: C, seed_index: int, value: float) -> None:
         """Record the result of one unit, in any order. A result the race has not asked for yet
         is kept for the round that needs it; one it never needs (an eliminated candidate, a seed
         beyond the end) is kept and unused (:meth:`unused`). ValueError for an unknown candidate,
@@ -152,12 +164,12 @@ class Race:
             i = None
         if i is None:
             raise ValueError(f"unknown candidate {candidate!r}")
-        if type(seed_index) is not int and (isinstance(seed_index, bool)     # noqa: E721
+        if type(seed_index) is not int and (isinstance(seed_index, bool)
                                             or not isinstance(seed_index, numbers.Integral)) \
                 or seed_index < 0:
             raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")
         s = int(seed_index)
-        v = float(value) if isinstance(value, float) else _real(value)
+        v = _real(value)
         if v is None or not math.isfinite(v):
             raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
                              f"(got {value!r})")
@@ -166,7 +178,7 @@ class Race:
         self._results[(i, s)] = self._sign * v
         self._advance()
 
-    def fail(self, candidate: Hashable, seed_index: int, reason: str) -> None:
+    def fail(self, candidate: C, seed_index: int, reason: str) -> None:
         """Record that a unit gave no value (an error, an infeasible network): when the race
         needs that seed, ``candidate`` leaves it with ``reason``. Order-independent like
         :meth:`add`; ValueError for an unknown candidate or a unit already given."""
@@ -179,24 +191,24 @@ class Race:
         self._failed[(i, s)] = str(reason)
         self._advance()
 
-    def update(self, results: Mapping[Unit, float]) -> None:
+    def update(self, results: Mapping[Unit[C], float]) -> None:
         """:meth:`add` for every item of {(candidate, seed index): value}."""
         for (c, s), v in results.items():
             self.add(c, s, v)
 
-    def unused(self) -> list[Unit]:
+    def unused(self) -> list[Unit[C]]:
         """Results given but not used by the procedure (so far)."""
         used = {(i, s) for i in range(len(self.candidates)) for s in range(self._used(i))}
         return sorted(((self.candidates[i], s) for i, s in self._results if (i, s) not in used),
                       key=lambda u: (u[1], self._index[u[0]]))
 
     @property
-    def results(self) -> dict[Unit, float]:
+    def results(self) -> dict[Unit[C], float]:
         """Every result given, {(candidate, seed index): value}."""
         return {(self.candidates[i], s): self._sign * v for (i, s), v in self._results.items()}
 
     # -- reading it ----------------------------------------------------------------------------
-    def decision(self) -> Decision:
+    def decision(self) -> Decision[C]:
         """The decision (or, while running, the state after the last complete round)."""
         k = len(self.candidates)
         rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
@@ -233,12 +245,12 @@ class Race:
     def _complete(self) -> bool:
         """Every survivor has a result, or a failure, for every seed of the current round."""
         return all((i, s) in self._results or (i, s) in self._failed
-                   for i in np.flatnonzero(self._alive) for s in self._round())
+                   for i in np.flatnonzero(self._alive).tolist() for s in self._round())
 
     def _advance(self) -> None:
         while self._status == RUNNING and self._complete():
             seeds = self._round()
-            for i in np.flatnonzero(self._alive):          # a failed unit: the candidate leaves
+            for i in np.flatnonzero(self._alive).tolist():  # a failed unit: the candidate leaves
                 bad = [s for s in seeds if (i, s) in self._failed]
                 if bad:
                     self._out[int(i)] = (self._screened, -1)
@@ -253,16 +265,16 @@ class Race:
                                 np.nan)
                 grown[:, :self._x.shape[1]] = self._x
                 self._x = grown
-            for i in alive:
+            for i in alive.tolist():
                 for s in seeds:
                     self._x[i, s] = self._results[(i, s)]
             self._sum[alive] += self._x[alive, seeds.start:self._r].sum(axis=1)
             if self._s2 is None:
                 self._s2 = self._floor(_kn.pair_variances(self._x[:, :self.n0]), alive)
-            self._screen(alive, self._r)
+            self._screen(alive, self._r, self._s2)
             self._screened = self._r
             alive = np.flatnonzero(self._alive)
-            self._end = self._last_round(alive)
+            self._end = self._last_round(alive, self._s2)
             if len(alive) == 1:
                 self._finish(DECIDED, int(alive[0]), RULE_KN)
             elif self._r >= self._end:     # no surviving pair can separate any more: a tie
@@ -289,19 +301,19 @@ class Race:
         out[low] = floor
         return out
 
-    def _last_round(self, alive: np.ndarray) -> int:
+    def _last_round(self, alive: np.ndarray, s2: np.ndarray) -> int:
         """KN's end for the survivors: max N_il + 1 over surviving pairs only (an eliminated
         candidate's variance no longer matters)."""
         if len(alive) < 2:
             return self._r
-        sub = self._s2[np.ix_(alive, alive)]
+        sub = s2[np.ix_(alive, alive)]
         return _kn.last_round(self.delta, self.h2, float(sub.max()), self.n0)
 
-    def _screen(self, alive: np.ndarray, r: int) -> None:
+    def _screen(self, alive: np.ndarray, r: int, s2: np.ndarray) -> None:
         """KN's screening after r seeds: i leaves when X̄_i < X̄_l − W_il(r) for a survivor l
         (every comparison against the survivors of the previous round)."""
         means = self._sum[alive] / r
-        w = _kn.half_width(self.delta, self.h2, self._s2[alive][:, alive], r)
+        w = _kn.half_width(self.delta, self.h2, s2[alive][:, alive], r)
         margin = (means[None, :] - w) - means[:, None]      # [i, l]: how far i is below l's bar
         np.fill_diagonal(margin, -np.inf)
         for a in np.flatnonzero(margin.max(axis=1) > 0):
@@ -325,10 +337,10 @@ class Race:
         self._winner = None if winner is None else self.candidates[winner]
 
 
-def race(sample: Callable[[Hashable, int], float], candidates: Iterable[Hashable], *,
+def race(sample: Callable[[C, int], float], candidates: Iterable[C], *,
          delta: float, confidence: float = DEFAULT_CONFIDENCE, n0: int = DEFAULT_N0,
-         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost | None = None, maximize: bool = True,
-         quantum: float | None = None) -> Decision:
+         max_seeds: int = DEFAULT_MAX_SEEDS, cost: Cost[C] | None = None, maximize: bool = True,
+         quantum: float | None = None) -> Decision[C]:
     """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better, or
     smaller with ``maximize=False``; seed index r must mean the same random numbers for every
     candidate) and return the decision."""
@@ -350,12 +362,14 @@ def _hashable(x: object) -> bool:
 
 
 def _real(x: object) -> float | None:
+    if isinstance(x, float):                     # the usual case, first: no ABC check
+        return float(x)
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return None
     return float(x)
 
 
-def _check_candidates(candidates: Iterable[Hashable]) -> tuple[Hashable, ...]:
+def _check_candidates(candidates: Iterable[C]) -> tuple[C, ...]:
     try:
         cs = tuple(candidates)
     except TypeError:
@@ -403,7 +417,7 @@ def _check_quantum(quantum: object) -> float | None:
     return q
 
 
-def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | None:
+def _check_cost(cost: Cost[C] | None, candidates: tuple[C, ...]) -> Cost[C] | None:
     if cost is None or callable(cost):
         return cost
     if not isinstance(cost, Mapping):
@@ -416,7 +430,7 @@ def _check_cost(cost: Cost | None, candidates: tuple[Hashable, ...]) -> Cost | N
     return cost
 
 
-def _cost_of(cost: Cost, candidate: Hashable) -> float:
+def _cost_of(cost: Cost[C], candidate: C) -> float:
     v = _real(cost[candidate] if isinstance(cost, Mapping) else cost(candidate))
     if v is None or math.isnan(v) or v == -math.inf:
         raise ValueError(f"cost of {candidate!r} must be a number (+inf: unknown)")

@@ -26,9 +26,10 @@ trained for two of them counts once.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from gridsearch import stats
 from gridsearch.errors import GridsearchError

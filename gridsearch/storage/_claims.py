@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -103,9 +103,9 @@ class Claims:
         again in this run is not retried in a loop."""
         if claim.stale(unit, self.unit_of):
             return True
-        if claim.trial_id is None:
-            return time.time() - claim.updated > ORPHAN_AFTER_S
         trial = claim.trial
+        if trial is None:     # unbound (a bound claim whose trial is missing is stale: above)
+            return time.time() - claim.updated > ORPHAN_AFTER_S
         if trial.state != TrialState.FAIL:
             return False
         if "error" not in trial.user_attrs or trial.user_attrs.get("error_kind") == "device":
@@ -150,7 +150,7 @@ class Claims:
         for unit, c in self._rows().items():
             if c.stale(unit, self.unit_of):
                 continue
-            if c.trial_id is None:
+            if c.trial is None:   # unbound (not stale: so not a bound claim's missing trial)
                 n += time.time() - c.updated <= ORPHAN_AFTER_S
             elif c.trial.state == TrialState.RUNNING:
                 n += 1
@@ -175,7 +175,7 @@ class Claims:
         with self.engine.begin() as conn:
             return conn.execute(delete(claims).where(claims.c.study == self.study)).rowcount
 
-    def taken(self) -> dict[int, "Claim"]:
+    def taken(self) -> dict[int, Claim]:
         """unit -> its claim, for every claimed unit (stale claims are left out: their units are
         free)."""
         return {u: c for u, c in self._rows().items() if not c.stale(u, self.unit_of)}

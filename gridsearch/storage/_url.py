@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import optuna
 from sqlalchemy.engine import make_url
@@ -88,15 +89,16 @@ def open_storage(url: str, heartbeat: bool = True, heartbeat_interval: float = H
     else:
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
-    kwargs = {}
-    if heartbeat:
-        kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     try:
         with warnings.catch_warnings():   # heartbeats with ask/tell are chosen on purpose
             warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning,
                                     message=".*(heartbeat_interval|grace_period)")
+            # Optuna annotates both as int, and takes any number of seconds: [workers] allows
+            # fractions (heartbeat_interval = 0.5), so floats are passed on purpose.
             return retry_schema(lambda: optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_kwargs, **kwargs))
+                url, engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval if heartbeat else None,  # type: ignore[arg-type]
+                grace_period=grace_period if heartbeat else None))  # type: ignore[arg-type]
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage: cannot open {redact(url)}: {redact(first)}") from None

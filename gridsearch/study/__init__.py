@@ -2,7 +2,102 @@
 record, the runner of one trial, samplers, confirmation, the fidelity ladder's rungs, Pareto fronts, worker processes, and
 the line that submits workers to Slurm."""
 
+from typing import TYPE_CHECKING
+
 from gridsearch._lazy import attach
+
+if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded lazily below
+    from gridsearch.study._climb import (
+        CHECK_ATTR as CHECK_ATTR,
+        Climb as Climb,
+        Rung as Rung,
+        check_text as check_text,
+        climbed as climbed,
+        ladder_of as ladder_of,
+        ladder_text as ladder_text,
+        point_name as point_name,
+        rung_config as rung_config,
+        rung_label as rung_label,
+        stored_rung as stored_rung,
+    )
+    from gridsearch.study._confirm import (
+        SEED_OFFSET as SEED_OFFSET,
+        ConfirmOutcome as ConfirmOutcome,
+        Fidelity as Fidelity,
+        confirm_config as confirm_config,
+        confirm_outcome as confirm_outcome,
+        confirm_plan as confirm_plan,
+    )
+    from gridsearch.study._front import (
+        front_export as front_export,
+        objective_names as objective_names,
+        pareto as pareto,
+        store_front as store_front,
+        summary as summary,
+    )
+    from gridsearch.study._loop import run as run
+    from gridsearch.study._objectives import Limit as Limit
+    from gridsearch.study._plan import (
+        FixedPlan as FixedPlan,
+        Item as Item,
+        Opening as Opening,
+        Param as Param,
+        Plan as Plan,
+        SampledPlan as SampledPlan,
+        Unit as Unit,
+    )
+    from gridsearch.study._race import RaceOutcome as RaceOutcome, RacePlan as RacePlan
+    from gridsearch.study._record import (
+        COLUMNS as COLUMNS,
+        STATES as STATES,
+        Recorder as Recorder,
+        TrialRecord as TrialRecord,
+        compare_plan_key as compare_plan_key,
+        from_trial as from_trial,
+        read as read,
+        trial_ref as trial_ref,
+    )
+    from gridsearch.study._runner import Outcome as Outcome, Prepared as Prepared, Runner as Runner, prepare as prepare
+    from gridsearch.study._sampling import PRUNERS as PRUNERS, SAMPLERS as SAMPLERS, Infeasible as Infeasible
+    from gridsearch.study._search import (
+        DATA_ATTR as DATA_ATTR,
+        RACE_ATTR as RACE_ATTR,
+        Search as Search,
+        check_data as check_data,
+        decision_of as decision_of,
+        finished_of as finished_of,
+        plan_of as plan_of,
+        points_of as points_of,
+        quantum_of as quantum_of,
+        ranking as ranking,
+    )
+    from gridsearch.study._slurm import (
+        StorageVariable as StorageVariable,
+        sbatch_line as sbatch_line,
+        script_path as script_path,
+        storage_variable as storage_variable,
+        study_sbatch_line as study_sbatch_line,
+    )
+    from gridsearch.study._store import (
+        COMPARE_SUFFIX as COMPARE_SUFFIX,
+        CONFIRM_SUFFIX as CONFIRM_SUFFIX,
+        Store as Store,
+        compare_name as compare_name,
+        confirmation_name as confirmation_name,
+        rung_name as rung_name,
+        stored_config as stored_config,
+        verify_name as verify_name,
+    )
+    from gridsearch.study._workers import (
+        POOL_ENV as POOL_ENV,
+        Pool as Pool,
+        Slot as Slot,
+        exit_code as exit_code,
+        parse_gpus as parse_gpus,
+        placement as placement,
+        shared_timing_note as shared_timing_note,
+        worker_command as worker_command,
+    )
 
 __getattr__, __dir__, __all__ = attach(__name__, {
     "_search": ["Search", "plan_of", "points_of", "decision_of", "finished_of", "ranking",

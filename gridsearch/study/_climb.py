@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from gridsearch.config import StudyConfig, fidelity_of
 from gridsearch.errors import ConfigError, GridsearchError
@@ -76,7 +76,7 @@ class Rung:
     def name(self) -> str:
         return self.study.study_name
 
-    def result(self) -> "RungResult | None":
+    def result(self) -> RungResult | None:
         """Its points' results per seed (feasible, finished), a race's survivors; None without
         any."""
         from gridsearch.selection import RungResult, key, rank
@@ -85,7 +85,7 @@ class Rung:
         ranked = rank(self.records, **ranking(self.cfg))
         if not ranked:
             return None
-        survivors = ()
+        survivors: tuple[tuple[float, float, float], ...] = ()
         if self.race is not None:
             have = {key(c.point) for c in ranked}
             survivors = tuple(k for k in (key(p) for p in self.race.decision.survivors)
@@ -94,7 +94,11 @@ class Rung:
                           self.label)
 
 
-def stored_rung(search: "Search", r: int) -> Rung | None:
+@overload
+def stored_rung(search: Search, r: Literal[0]) -> Rung: ...
+@overload
+def stored_rung(search: Search, r: int) -> Rung | None: ...
+def stored_rung(search: Search, r: int) -> Rung | None:
     """Rung ``r`` of ``search`` as stored (r = 0: the search); None when it was never started."""
     from gridsearch.study._search import decision_of, plan_of
     from gridsearch.study._store import stored_config
@@ -118,7 +122,7 @@ def stored_rung(search: "Search", r: int) -> Rung | None:
                 rung_label(cfg, search.cfg))
 
 
-def climbed(search: "Search") -> list[Rung]:
+def climbed(search: Search) -> list[Rung]:
     """The rungs finished, from rung 0 up, stopping at the first that is not (or not there)."""
     out = []
     for r in range(1, MAX_RUNGS):
@@ -129,7 +133,7 @@ def climbed(search: "Search") -> list[Rung]:
     return out
 
 
-def ladder_of(search: "Search", rungs: list[Rung] | None = None) -> "Ladder | None":
+def ladder_of(search: Search, rungs: list[Rung] | None = None) -> Ladder | None:
     """The checks between the rungs climbed (rung 0 and those above it); None without a rung
     above the search."""
     from gridsearch.selection import ladder
@@ -138,9 +142,10 @@ def ladder_of(search: "Search", rungs: list[Rung] | None = None) -> "Ladder | No
     if not above:
         return None
     results = [x.result() for x in [stored_rung(search, 0), *above]]
-    if any(r is None for r in results):
+    got = [r for r in results if r is not None]
+    if len(got) < len(results):
         return None
-    return ladder(results, maximize=search.cfg.train.maximize)
+    return ladder(got, maximize=search.cfg.train.maximize)
 
 
 def point_name(p) -> str:
@@ -151,7 +156,7 @@ class Climb:
     """The climb of ``search``'s ladder (its ``[fidelity]``): which rung runs next, and each rung
     as a runnable :class:`Search`."""
 
-    def __init__(self, search: "Search") -> None:
+    def __init__(self, search: Search) -> None:
         f = search.cfg.fidelity
         if f is None:
             raise ConfigError("fidelity: the config has no [fidelity] section; add one to climb, "
@@ -208,7 +213,7 @@ class Climb:
                                   "finished point(s): nothing to climb")
         return tuple(points)
 
-    def rung(self, r: int) -> "Search":
+    def rung(self, r: int) -> Search:
         """Rung ``r`` ≥ 1 as a runnable Search on the same store (resumes where it stopped)."""
         from gridsearch.study._search import Search
 
@@ -218,7 +223,7 @@ class Climb:
         return Search(cfg, store=self.search.store.derived(cfg), train=self.search._fit)
 
 
-def check_text(search: "Search", point=None) -> str:
+def check_text(search: Search, point=None) -> str:
     """What the last ``verify`` said about ``point`` (default: the answer's):
     "checked at φ = 2: holds", "checked at φ = 2: reversed by …", or "not checked"."""
     from gridsearch.selection import key
@@ -236,7 +241,7 @@ def check_text(search: "Search", point=None) -> str:
     return str(got.get("short", "not checked"))
 
 
-def ladder_text(search: "Search") -> str:
+def ladder_text(search: Search) -> str:
     """The ladder's sentence over the rungs climbed ("" when none was climbed above the
     search)."""
     lad = ladder_of(search)

@@ -17,6 +17,7 @@ from typing import Any
 from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.scaling import Point
 from gridsearch.selection import Ranked, key, rank, select
 from gridsearch.study._record import read
 from gridsearch.study._search import Search, ranking
@@ -162,16 +163,16 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
                  for i, c in enumerate(confirmed_sel.ranked if confirmed_sel else [])}
     rows = []
     for p in confirmation.cfg.search.points:
-        k = tuple(round(x, 6) for x in p)
+        k = key(Point(*p))
         if k not in found:
             raise GridsearchError(f"confirmed point {k} is no longer feasible and finished in the "
                                   f"search {search.cfg.name!r}")
         s_rank, s = found[k]
         c_rank, c = confirmed.get(k, (None, None))
         rows.append(Row(k, s, c, s_rank, c_rank))
-    both = [r for r in rows if r.confirmed is not None]
-    xs = [r.search.value for r in both]
-    ys = [r.confirmed.value for r in both]
+    both = [(r.search.value, r.confirmed.value) for r in rows if r.confirmed is not None]
+    xs = [x for x, _ in both]
+    ys = [y for _, y in both]
     rho = stats.spearman(xs, ys) if len(both) >= 2 else None
     tau = stats.kendall(xs, ys) if len(both) >= 2 else None
     return ConfirmOutcome(rows, rho, tau, confirmed_sel.test if confirmed_sel else None,

@@ -23,8 +23,9 @@ import socket
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import Trial, TrialState
@@ -49,7 +50,7 @@ class Heartbeat:
         while True:
             try:
                 storage.record_heartbeat(trial_id)
-            except Exception:  # noqa: BLE001 - a missed beat is retried; never kill the trial
+            except Exception:  # a missed beat is retried; never kill the trial
                 log.debug("heartbeat failed", exc_info=True)
             if self._stop.wait(storage.heartbeat_interval):
                 return
@@ -160,8 +161,8 @@ def _interrupts_deferred():
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        for s in pending:               # as if it arrived now: the handler it would have met
-            signal.raise_signal(s)
+        for signum in pending:          # as if it arrived now: the handler it would have met
+            signal.raise_signal(signum)
 
 
 def _give_back(study: optuna.Study, trial: Trial | None, claims, unit, owner,
@@ -179,5 +180,5 @@ def _give_back(study: optuna.Study, trial: Trial | None, claims, unit, owner,
 def _safe(fn: Callable[[], Any]) -> None:
     try:
         fn()
-    except Exception:  # noqa: BLE001 - best effort while interrupted
+    except Exception:  # best effort while interrupted
         log.debug("cleanup step failed", exc_info=True)

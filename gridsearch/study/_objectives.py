@@ -3,8 +3,9 @@ constraints.  Pure logic over a trial's recorded attributes (no Optuna, no torch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gridsearch.config import ObjectivesConfig
 
@@ -22,7 +23,8 @@ def directions(o: ObjectivesConfig, direction: str = "maximize") -> list[str]:
 
 
 def describe(o: ObjectivesConfig, metric: str = ACCURACY, direction: str = "maximize") -> str:
-    return ", ".join(f"{n} ({d})" for n, d in zip(names(o, metric), directions(o, direction)))
+    return ", ".join(f"{n} ({d})"
+                     for n, d in zip(names(o, metric), directions(o, direction), strict=True))
 
 
 def values(o: ObjectivesConfig, accuracy: float, attrs: Mapping[str, Any]) -> list[float]:

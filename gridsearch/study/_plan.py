@@ -21,8 +21,9 @@ across workers and machines, and a resumed study continues where it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from gridsearch.scaling import Spec
 from gridsearch.study._record import TrialRecord

@@ -28,8 +28,9 @@ unit is still claimed and trained exactly once.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gridsearch.scaling import Point
 from gridsearch.study._plan import DONE, FixedPlan, Item, Opening
@@ -48,8 +49,8 @@ def name(p: Point) -> str:
 class RaceOutcome:
     """A race's decision in a study's terms: candidates are points (named α, β, γ)."""
 
-    decision: "Decision"
-    forecast: "Forecast | None"
+    decision: Decision
+    forecast: Forecast | None
     dropped: tuple[Point, ...] = ()     # points whose first stage failed
     merged: tuple[tuple[Point, Point], ...] = ()   # (point, the point it is the same network as)
     first_stage: tuple[int, int] | None = None     # (runs done, runs) while it runs
@@ -108,7 +109,7 @@ class RacePlan(FixedPlan):
     results are better; ``quantum``: their resolution (an accuracy over n images: 1/n), under
     which no paired variance is taken (:class:`gridsearch.selection.Race`)."""
 
-    def __init__(self, items: Sequence[Item], seed: int, select: "SelectConfig",
+    def __init__(self, items: Sequence[Item], seed: int, select: SelectConfig,
                  key: str = "", maximize: bool = True, quantum: float | None = None) -> None:
         super().__init__(items, [seed + i for i in range(select.max_seeds)], key)
         self.select = select
@@ -130,7 +131,7 @@ class RacePlan(FixedPlan):
         """(item, seed rank) -> why a settled unit gave no value (infeasible, an error)."""
         out: dict[tuple[int, int], str] = {}
         n = len(self.items)
-        why = {}
+        why: dict[int, str] = {}
         for r in records:
             u = self.unit_index(r) if self.mine(r) else None
             if u is not None and (r.budget_reason or r.error):
@@ -148,7 +149,7 @@ class RacePlan(FixedPlan):
                 if u < self.select.n0 * n and st in ("INFEASIBLE", "ERROR", "PRUNED")}
 
     def race(self, records: Sequence[TrialRecord], status: dict[int, str] | None = None
-             ) -> tuple["Race", tuple[Point, ...]] | None:
+             ) -> tuple[Race, tuple[Point, ...]] | None:
         """The race replayed from ``records``; None while the first stage is still running."""
         status = self.status(records) if status is None else status
         n0, n = self.select.n0, len(self.items)
@@ -158,7 +159,7 @@ class RacePlan(FixedPlan):
         if not all(status.get(u) in settled or u % n in out for u in range(n0 * n)):
             return None
         values = self._values(records)
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         candidates = [i for i in range(n) if i not in out
                       and all((i, k) in values for k in range(n0))]
         dropped = tuple(points[i] for i in range(n) if i not in candidates and i not in merged
@@ -172,10 +173,10 @@ class RacePlan(FixedPlan):
                 race.fail(points[i], k, why)
         return race, dropped
 
-    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> "Race":
+    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> Race:
         from gridsearch.selection import Race
 
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         flops: dict[Point, float] = {}
         for r in records:
             if self.mine(r) and r.point_index is not None and r.flops is not None:
@@ -188,7 +189,7 @@ class RacePlan(FixedPlan):
     def outcome(self, records: Sequence[TrialRecord]) -> RaceOutcome | None:
         """The race's decision so far; in its first stage, the race over the points with a
         result so far, marked as such; None before any point has one."""
-        points = [it.spec.point for it in self.items]
+        points = _points(self.items)
         merged = tuple((points[i], points[j]) for i, j in sorted(self.merged(records).items()))
         got = self.race(records)
         if got is not None:
@@ -239,3 +240,13 @@ class RacePlan(FixedPlan):
                     and (race.done or i not in alive):
                 out.skipped.add(u)
         return out
+
+
+def _points(items: Sequence[Item]) -> list[Point]:
+    """The raced points, one per item (a race plan's items are compound specs)."""
+    out = []
+    for it in items:
+        if it.spec.point is None:
+            raise ValueError(f"a race needs compound specs, got {it.spec!r}")
+        out.append(it.spec.point)
+    return out

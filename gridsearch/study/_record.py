@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from statistics import fmean
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from gridsearch.scaling import Point
 
@@ -117,7 +118,7 @@ class TrialRecord:
     @property
     def point(self) -> Point | None:
         """(α, β, γ): sampled, or derived (a width share's point, TPE's solved γ)."""
-        if None in (self.alpha, self.beta, self.gamma):
+        if self.alpha is None or self.beta is None or self.gamma is None:
             return None
         return Point(float(self.alpha), float(self.beta), float(self.gamma))
 
@@ -178,7 +179,7 @@ class Recorder:
     """Writes record fields onto a live trial as user attributes, as the trial goes (a killed
     worker's trial keeps what it had measured).  Field names are checked: a misspelt one raises."""
 
-    def __init__(self, trial: "optuna.Trial") -> None:
+    def __init__(self, trial: optuna.Trial) -> None:
         self.trial = trial
         self.attrs: dict[str, Any] = {}
 
@@ -195,7 +196,7 @@ class Recorder:
 
 
 # -- reading ------------------------------------------------------------------------------------
-def state_of(t: "FrozenTrial") -> str:
+def state_of(t: FrozenTrial) -> str:
     if t.state.name == "PRUNED" and t.user_attrs.get("verdict") == "infeasible":
         return "INFEASIBLE"
     return t.state.name
@@ -230,7 +231,7 @@ def compare_plan_key(phi: float, point: Point) -> str:
             f"{round(point.gamma, 6):g}")
 
 
-def from_trial(t: "FrozenTrial", study: str) -> TrialRecord:
+def from_trial(t: FrozenTrial, study: str) -> TrialRecord:
     """The record of one Optuna trial of ``study``."""
     u = _legacy(t.user_attrs, t.params)
     kw: dict[str, Any] = {}
@@ -250,13 +251,13 @@ def from_trial(t: "FrozenTrial", study: str) -> TrialRecord:
                        sampled=dict(t.params), **kw)
 
 
-def read(study: "optuna.Study", states: Iterable[Any] | None = None) -> list[TrialRecord]:
+def read(study: optuna.Study, states: Iterable[Any] | None = None) -> list[TrialRecord]:
     """Every trial of ``study`` (or those in ``states``), as records, by number."""
     trials = study.get_trials(deepcopy=False, states=tuple(states) if states else None)
     return [from_trial(t, study.study_name) for t in trials]
 
 
-def unit_of(t: "FrozenTrial", default: int) -> int:
+def unit_of(t: FrozenTrial, default: int) -> int:
     """The claims-table index a trial was bound to: its ``unit`` (a (point, seed) pair), else the
     grid index of older single-seed studies."""
     u = t.user_attrs

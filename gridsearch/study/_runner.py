@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from optuna.trial import Trial, TrialState
@@ -115,7 +116,7 @@ class Runner:
             accuracies = [r.value for r in results]
             accuracy = sum(accuracies) / len(accuracies)
             peak = max((r for r in results if r.peak_memory_mb is not None),
-                       key=lambda r: r.peak_memory_mb, default=None)
+                       key=lambda r: r.peak_memory_mb or 0.0, default=None)
             extras = _mean_metrics([r.metrics for r in results])
             rec.set(accuracy=accuracy, train_seconds=round(time.perf_counter() - started, 3),
                     **({"seed_accuracies": accuracies} if len(seeds) > 1 else {}),
@@ -139,7 +140,7 @@ class Runner:
             return Outcome(trial.number, spec, "PRUNED", None, rec.attrs)
         except KeyboardInterrupt:
             raise
-        except Exception as e:  # noqa: BLE001 - one bad candidate must not stop the study
+        except Exception as e:  # one bad candidate must not stop the study
             kind = fault_kind(e)
             if kind != "device" and probe_device(self.device) is not None:
                 kind = "device"      # the error left the device unusable: not this trial's fault
@@ -154,14 +155,20 @@ class Runner:
                 raise DeviceLost(reason) from e
             return Outcome(trial.number, spec, "FAIL", None, rec.attrs)
 
-    def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder) -> "Run":
+    def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder) -> Run:
         """One training run of the study's training function; the first seed's epochs are the
         trial's intermediate values (what the dashboard plots and the pruner judges).  A user's
         function that runs out of memory is retried once, after the memory is released, from the
         same initial weights (the built-in trainer retries in micro-batches itself)."""
-        from gridsearch.training import (PeakMemory, builtin_fit, call_fit, classify, release,
-                                         result_of)
-        from gridsearch.training import reason as fault_reason
+        from gridsearch.training import (
+            PeakMemory,
+            builtin_fit,
+            call_fit,
+            classify,
+            reason as fault_reason,
+            release,
+            result_of,
+        )
 
         cfg = self.cfg
         history: list[float] = []
@@ -187,7 +194,7 @@ class Runner:
                 with peak:
                     trained = result_of(call_fit(self.fit, module, ctx), cfg.train.metric)
                 break
-            except Exception as e:  # noqa: BLE001 - out of memory: once more, else re-raised
+            except Exception as e:  # out of memory: once more, else re-raised
                 if self.fit is builtin_fit or classify(e) != "oom":
                     raise
                 if attempt:
@@ -196,6 +203,8 @@ class Runner:
                 oom = fault_reason(e)
             del module
             release(self.device)          # the exception and its frames are gone by now
+        else:
+            raise AssertionError("unreachable: the second attempt returns or raises")
         res = trained.result
         if res is not None:
             if first:
@@ -250,14 +259,16 @@ def _suggest(trial: Trial, item: Item) -> None:
     for name, p in item.params.items():
         if p.choices:
             trial.suggest_categorical(name, list(p.choices))
-        else:
+        elif p.low is not None and p.high is not None:
             trial.suggest_float(name, p.low, p.high)
+        else:
+            raise ValueError(f"parameter {name!r} has neither choices nor a range")
 
 
 def _best_effort(fn: Callable[[], Any]) -> None:
     try:
         fn()
-    except Exception:  # noqa: BLE001 - a derived attribute must not fail the trial
+    except Exception:  # a derived attribute must not fail the trial
         log.debug("best-effort step failed", exc_info=True)
 
 

@@ -10,8 +10,9 @@ exactly; a width-share search proposes a and derives (α, β, γ) from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from gridsearch.scaling import Point, beta_bounds, solve_gamma, width_share_point
 
@@ -32,7 +33,7 @@ class Kind:
     """A registry entry: a name, what it does, and how to make it for a config."""
 
     description: str
-    make: Callable[["StudyConfig"], Any]
+    make: Callable[[StudyConfig], Any]
 
 
 def _assigned(cfg):
@@ -92,16 +93,16 @@ PRUNERS: dict[str, Kind] = {
 }
 
 
-def sampler(cfg: "StudyConfig") -> "optuna.samplers.BaseSampler":
+def sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
     """The sampler of a study: an explicit point list (a confirmation) is assigned like a grid."""
     return SAMPLERS["grid" if cfg.search.points else cfg.search.sampler].make(cfg)
 
 
-def pruner(cfg: "StudyConfig") -> "optuna.pruners.BasePruner":
+def pruner(cfg: StudyConfig) -> optuna.pruners.BasePruner:
     return PRUNERS[cfg.search.pruner].make(cfg)
 
 
-def propose(trial: "optuna.Trial", cfg: "StudyConfig") -> tuple[Point, float | None]:
+def propose(trial: optuna.Trial, cfg: StudyConfig) -> tuple[Point, float | None]:
     """A sampler's point for ``trial`` (and its width share, if it searches those), suggested
     through Optuna so samplers and the dashboard see it; γ solved from α and β."""
     s = cfg.search

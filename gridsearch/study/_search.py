@@ -10,7 +10,8 @@ back.  A confirmation is a Search over a derived config (:mod:`gridsearch.study.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gridsearch.config import StudyConfig
 from gridsearch.study import _loop as loop
@@ -66,7 +67,7 @@ def points_of(cfg: StudyConfig) -> list[Item]:
     shares = cfg.width_shares() if not s.points else []
     items = []
     for i, p in enumerate(pts):
-        if shares:
+        if shares and s.width_share is not None:
             params = {"width_share": Param(shares[i], s.width_share.min, s.width_share.max)}
         else:
             params = {k: Param(getattr(p, k), *span[k]) for k in ("alpha", "beta", "gamma")}

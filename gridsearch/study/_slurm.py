@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from gridsearch.config import STORAGE_ENV, STORAGE_FILE_ENV, StudyConfig, resolve_storage
 from gridsearch.errors import ConfigError

@@ -18,8 +18,7 @@ import optuna
 from gridsearch.config import StudyConfig, from_dict, storage_url, with_defaults
 from gridsearch.errors import StorageError
 from gridsearch.storage import open_storage, redact, sqlite_path
-from gridsearch.study import _objectives as objectives
-from gridsearch.study import _sampling as sampling
+from gridsearch.study import _objectives as objectives, _sampling as sampling
 from gridsearch.study._record import TrialRecord, read
 
 # Config keys that may differ between runs of one study without changing what it measures.
@@ -75,7 +74,7 @@ class Store:
         return self._storage
 
     def derived(self, cfg: StudyConfig, attrs: dict[str, Any] | None = None,
-                check: bool = True) -> "Store":
+                check: bool = True) -> Store:
         """Another study in the same store (a confirmation, a comparison): same storage.
         ``check``: refuse a stored config other than ``cfg`` (a comparison's runs differ in their
         seeds and φ, which are not part of its config)."""
@@ -106,8 +105,9 @@ class Store:
                 raise StorageError(f"no study {self.name!r} in {redact(self.url)} "
                                    "(run `gridsearch run` first)") from None
             try:
+                directions = objectives.directions(self.cfg.objectives, self.cfg.train.direction)
                 study = optuna.create_study(
-                    directions=objectives.directions(self.cfg.objectives, self.cfg.train.direction),
+                    directions=[optuna.study.StudyDirection[d.upper()] for d in directions],
                     **kwargs)
             except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
                 study = optuna.load_study(**kwargs)

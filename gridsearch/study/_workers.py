@@ -19,13 +19,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 from gridsearch.errors import ConfigError
-from gridsearch.training import choose_threads
-from gridsearch.training import DEVICE_LOAD_ENV, VISIBLE_ENV
-
+from gridsearch.training import DEVICE_LOAD_ENV, VISIBLE_ENV, choose_threads
 
 STOP_TIMEOUT_S = 60.0  # after Ctrl-C, a worker that has not stopped by then is killed
 
@@ -158,7 +156,8 @@ class Pool:
             t.start()
             self._readers.append(t)
 
-    def _read(self, i: int, p: subprocess.Popen) -> None:
+    def _read(self, i: int, p: subprocess.Popen[str]) -> None:
+        assert p.stdout is not None         # started with stdout=PIPE
         for line in p.stdout:
             self.on_line(i, line.rstrip("\n"))
 

@@ -24,8 +24,9 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ ENV = "GRIDSEARCH_CACHE_DIR"
 VERSION = 1   # bump when decoded pixels change for the same files and settings
 
 
-def default_dir(env: dict[str, str] | None = None) -> Path | None:
+def default_dir(env: Mapping[str, str] | None = None) -> Path | None:
     """The cache folder (see the module doc), or None when the environment turns it off."""
     env = os.environ if env is None else env
     v = env.get(ENV, "").strip()

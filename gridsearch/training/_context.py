@@ -17,9 +17,10 @@ import inspect
 import math
 import numbers
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gridsearch._imports import RefError, import_ref
 from gridsearch.errors import ConfigError, TrainingError
@@ -136,7 +137,7 @@ def call_fit(fit: Fit, model: Any, ctx: TrainContext) -> Any:
         return fit(model, ctx)
     except optuna.TrialPruned:
         raise
-    except Exception as e:  # noqa: BLE001 - sorted: the trial's fault unless the device's
+    except Exception as e:  # sorted: the trial's fault unless the device's
         if fit is builtin_fit or classify(e) != "trial" or isinstance(e, TrainingError):
             raise
         raise FunctionError(f"{type(e).__name__}: {_first_line(e)}{_where(e, fit)}") from e

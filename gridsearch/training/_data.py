@@ -21,14 +21,16 @@ import socket
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from gridsearch.config import CROPS
 from gridsearch.errors import DataError
 from gridsearch.training import _cache as cache_mod
 from gridsearch.training._manifest import Manifest
@@ -123,22 +125,22 @@ def load_data(source: str, root: str | Path = "", train_size: int = 512, val_siz
     """
     if source in GENERATED:
         return _generated(source, train_size, val_size, seed, image_size)
-    root = Path(root) if root else None
-    if root is None or not root.is_dir():
-        raise DataError(f"data.root: no such directory: {root}")
+    where = Path(root) if root else None
+    if where is None or not where.is_dir():
+        raise DataError(f"data.root: no such directory: {where}")
     if source == "imagefolder":
-        from gridsearch.training import _folders, _pixels
+        from gridsearch.training import _folders
 
-        if crop not in _pixels.CROPS:
-            raise DataError(f"data.crop: must be one of {', '.join(_pixels.CROPS)}, got {crop!r}")
-        src: Any = _folders.scan(root, layout, train_dir, val_dir)
+        if crop not in CROPS:
+            raise DataError(f"data.crop: must be one of {', '.join(CROPS)}, got {crop!r}")
+        src: Any = _folders.scan(where, layout, train_dir, val_dir)
         params = dict(image_size=image_size, crop=crop)
     else:
         from gridsearch.training import _standard
 
         if source not in _standard.STANDARD:
             raise DataError(f"data.source: unknown source {source!r}")
-        src = _standard.locate(source, root)
+        src = _standard.locate(source, where)
         params = {}
     params.update(source=source, seed=seed, train_size=train_size, val_size=val_size)
     folder = (cache_mod.default_dir() if cache is True else Path(cache) if cache else None)
@@ -175,8 +177,9 @@ def load_data(source: str, root: str | Path = "", train_size: int = 512, val_siz
         raise _unreadable_error(manifest.unreadable)
     manifest.warnings = list(manifest.warnings) + warn
     by = meta.get("decoded_by", {})
-    mapped = entry is not None and isinstance(pixels, np.memmap) and entry.pixels.exists()
-    manifest.cache = {"path": str(entry.pixels) if mapped else "", "key": digest, "hit": hit,
+    mapped = (entry.pixels if entry is not None and isinstance(pixels, np.memmap)
+              and entry.pixels.exists() else None)
+    manifest.cache = {"path": str(mapped) if mapped is not None else "", "key": digest, "hit": hit,
                       "decoded_by": by.get("pid"), "decoded_on": by.get("host"),
                       "decode_seconds": by.get("seconds"), "waited_seconds": round(waited, 3),
                       "bytes": int(pixels.nbytes)}
@@ -294,12 +297,13 @@ def _build_folder(folder, entry, train_size, val_size, seed, image_size, crop, s
     dims = Counter((infos[i].width, infos[i].height) for i in good)
     notes = Counter(note for i in good for note in infos[i].notes)
     small = sum(1 for i in good if _upscaled(infos[i].width, infos[i].height, image_size, crop))
+    skipped, skipped_examples = folder.skipped.as_dicts()
     m = Manifest("imagefolder", str(folder.root.resolve()), folder.layout, splits,
                  list(folder.classes), available,
                  {"train": np.bincount(train_y, minlength=k).tolist(),
                   "val": np.bincount(val_y, minlength=k).tolist()},
                  seed, image_size, crop, dict(modes), _sizes(dims), small, dict(notes),
-                 *folder.skipped.as_dicts(), unreadable,
+                 skipped, skipped_examples, unreadable,
                  list(folder.warnings))
     if small:
         m.warnings.append(f"{small} of {len(good)} images are smaller than data.image_size = "

@@ -17,8 +17,8 @@ trial; such a run is not guaranteed to reproduce.  The cost is measured by
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Iterator, MutableMapping
 
 CUBLAS_ENV = "CUBLAS_WORKSPACE_CONFIG"
 CUBLAS_VALUE = ":4096:8"

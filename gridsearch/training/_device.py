@@ -14,7 +14,8 @@ and is told in :data:`DEVICE_LOAD_ENV` how many workers share that device (itsel
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gridsearch.config import device_name
 from gridsearch.errors import ConfigError

@@ -27,6 +27,7 @@ names and messages, so it is pure and cheap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 OOM, DEVICE, TRIAL = "oom", "device", "trial"
@@ -74,7 +75,7 @@ _OOM_TEXT = (
 _OOM_TYPES = ("OutOfMemoryError", "MemoryError")
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     """The exception, then its causes and contexts (each once)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:

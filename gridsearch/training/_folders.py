@@ -97,7 +97,7 @@ class Folder:
             if s is None:
                 continue
             yield ["split", s.folder]
-            for p, y, st in zip(s.paths, s.labels, s.stats):
+            for p, y, st in zip(s.paths, s.labels, s.stats, strict=True):
                 yield [p, y, *st]
 
 
@@ -130,14 +130,14 @@ def _entries(folder: Path, root: Path, skipped: Skipped) -> tuple[list[Path], li
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as e:
         raise DataError(f"data.root: cannot list {folder}: {e.strerror or e}") from None
-    for e in entries:
-        rel = os.path.relpath(e.path, root)
-        if hidden(e.name):
-            skipped.add("hidden", rel + ("/" if e.is_dir() else ""))
-        elif e.is_dir():
-            dirs.append(Path(e.path))
+    for entry in entries:
+        rel = os.path.relpath(entry.path, root)
+        if hidden(entry.name):
+            skipped.add("hidden", rel + ("/" if entry.is_dir() else ""))
+        elif entry.is_dir():
+            dirs.append(Path(entry.path))
         else:
-            files.append(Path(e.path))
+            files.append(Path(entry.path))
     return dirs, files
 
 

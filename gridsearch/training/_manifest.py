@@ -47,7 +47,7 @@ class Manifest:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Manifest":
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -104,8 +104,8 @@ class Manifest:
             lines.append(f"  unreadable, skipped (data.skip_bad): {shown}{more}")
         c = self.cache
         if c.get("path"):
-            how = (f"mapped, decoded earlier by process {c.get('decoded_by')}" if c.get("hit")
-                   else f"decoded now in {c.get('decode_seconds', 0):.1f} s")
-            lines.append(f"  cache: {c['path']} ({c.get('bytes', 0) / 2**20:,.1f} MiB, {how})")
+            source = (f"mapped, decoded earlier by process {c.get('decoded_by')}" if c.get("hit")
+                      else f"decoded now in {c.get('decode_seconds', 0):.1f} s")
+            lines.append(f"  cache: {c['path']} ({c.get('bytes', 0) / 2**20:,.1f} MiB, {source})")
         lines += [f"  warning: {w}" for w in self.warnings]
         return lines

@@ -74,7 +74,7 @@ class PeakMemory:
     block: ``bytes`` (None if it cannot be measured here) and ``kind``.
     """
 
-    def __init__(self, device: Any = "cpu", method: str = "auto") -> None:
+    def __init__(self, device: Any = "cpu", method: str | None = "auto") -> None:
         import torch
 
         self.device = torch.device(device)
@@ -85,7 +85,7 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._sampled = 0
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         import torch
 
         if self.device.type == "cuda":

@@ -61,21 +61,20 @@ def decode(path: str, size: int, crop: str = "center", out: np.ndarray | None = 
     """The pixels of ``path`` as uint8 (3, size, size), written into ``out`` if given.
 
     Raises :class:`Unreadable` with the reason (never another exception for a bad file)."""
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            info = Decoded(im.mode, *im.size)
-            if im.format == "JPEG":
-                _draft(im, size, crop)
-            im = ImageOps.exif_transpose(im)
-            im, notes = to_rgb(im)
+        with Image.open(path) as opened:
+            info = Decoded(opened.mode, *opened.size)
+            if opened.format == "JPEG":
+                _draft(opened, size, crop)
+            im, notes = to_rgb(ImageOps.exif_transpose(opened))
             im = fit(im, size, crop)
             arr = np.asarray(im)
     except Image.DecompressionBombError as e:
         raise Unreadable(f"too large for PIL's decompression-bomb guard ({_first(e)}); "
                          "downscale or remove it") from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise Unreadable("not an image PIL can read (its format is not recognised)") from None
     except Unreadable:
         raise
@@ -113,7 +112,7 @@ def to_rgb(im):
     if mode == "RGB":
         return im, ()
     if mode in SIXTEEN_BIT:
-        a = np.asarray(im).astype(np.int64)
+        a: np.ndarray = np.asarray(im).astype(np.int64)
         a = (np.clip(a, 0, 65535) * 255 + 32767) // 65535
         return Image.fromarray(a.astype(np.uint8), "L").convert("RGB"), ()
     if mode == "F":
@@ -142,7 +141,7 @@ def fit(im, size: int, crop: str = "center"):
 
     w, h = im.size
     if crop == "stretch":
-        return im if (w, h) == (size, size) else im.resize((size, size), Image.BILINEAR)
+        return im if (w, h) == (size, size) else im.resize((size, size), Image.Resampling.BILINEAR)
     if crop != "center":
         raise ValueError(f"crop: must be one of {', '.join(CROPS)}, got {crop!r}")
     # torchvision: the shorter side becomes size, the longer int(size · long / short)
@@ -151,8 +150,8 @@ def fit(im, size: int, crop: str = "center"):
     else:
         nw, nh = int(size * w / h), size
     if (nw, nh) != (w, h):
-        im = im.resize((nw, nh), Image.BILINEAR)
-    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
+        im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+    top, left = round((nh - size) / 2.0), round((nw - size) / 2.0)
     if (nw, nh) == (size, size):
         return im
     return im.crop((left, top, left + size, top + size))

@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from gridsearch.training._data import Subsets
-from gridsearch.training._trainer import (Recipe, TrainResult, cosine, evaluate, inputs, optimizer,
-                                          precise_bn, resize)
+from gridsearch.training._trainer import Recipe, TrainResult, cosine, evaluate, inputs, optimizer, precise_bn, resize
 
 
 def naive_train(model: torch.nn.Module, data: Subsets, resolution: int, recipe: Recipe,

@@ -90,12 +90,10 @@ def _find(source, root: Path, inner: str, required: list[str], optional: list[st
 def _find_idx(source: str, root: Path, inner: str) -> Standard:
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
     for folder in (root / inner / "raw", root / "raw", root):
-        found = []
-        for n in names:
-            f = next((folder / (n + ext) for ext in ("", ".gz") if (folder / (n + ext)).is_file()),
-                     None)
-            found.append(f)
-        if all(found):
+        found = [f for n in names
+                 for f in [next((folder / (n + ext) for ext in ("", ".gz")
+                                 if (folder / (n + ext)).is_file()), None)] if f is not None]
+        if len(found) == len(names):
             return Standard(source, f"{folder.relative_to(root) if folder != root else '.'}/ "
                             f"({', '.join(f.name for f in found)})", found, folder)
     raise DataError(f"data.root: {source} expects {root}/{inner}/raw/{names[0]} and {names[1]} "

@@ -16,7 +16,7 @@ not import torch.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from gridsearch.errors import ConfigError
 

@@ -23,8 +23,9 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,12 +33,11 @@ from torch import nn
 
 from gridsearch import _compat
 from gridsearch.config import TrainConfig
-from gridsearch.training import _determinism, _faults
-from gridsearch.training import _precision as precisions
+from gridsearch.errors import TrainingError
+from gridsearch.training import _determinism, _faults, _precision as precisions
 from gridsearch.training._augment import Augmenter
 from gridsearch.training._data import Subsets
 from gridsearch.training._memory import PeakMemory, release
-from gridsearch.errors import TrainingError
 
 RETRY_SPLIT = 4      # after running out of memory: every batch in 4 micro-batches …
 BN_MIN_MICRO = 32    # … but none under 32 images in a network with BatchNorm
@@ -134,7 +134,7 @@ def precise_bn(model: nn.Module, x: torch.Tensor, resolution: int, batch_size: i
         for i in range(0, min(len(x), max_images), batch_size):
             xb = resize(inputs(x[i:i + batch_size], norm), resolution)
             model(xb.contiguous(memory_format=torch.channels_last) if cl else xb)
-    for m, mom in zip(bns, momenta):
+    for m, mom in zip(bns, momenta, strict=True):
         m.momentum = mom
 
 
@@ -193,17 +193,17 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                 if first is not None:
                     model.load_state_dict(initial)           # the same start as the first attempt
                 peak = PeakMemory(device)
-                oom = None
+                oom, result = None, None
                 try:
                     with peak:
                         result = _train(model, data, resolution, recipe, device, once, prec, cl,
                                         micro)
-                except Exception as e:  # noqa: BLE001 - sorted, re-raised unless out of memory
+                except Exception as e:  # sorted, re-raised unless out of memory
                     if _faults.classify(e) != _faults.OOM:
                         raise
                     oom = _faults.reason(e)
                 # here the exception, and with it the failed step's frames and tensors, is gone
-                if oom is None:
+                if result is not None:
                     result.precision = prec
                     result.peak_memory_mb, result.peak_memory_kind = peak.megabytes, peak.kind
                     if device.type == "cpu":
@@ -212,6 +212,7 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                         result.micro_batch = micro
                         result.oom_retry = first
                     return result
+                assert oom is not None          # no result: the attempt ran out of memory
                 model.zero_grad(set_to_none=True)
                 release(device)
                 if first is None:
@@ -233,7 +234,7 @@ def _clean_up(model: nn.Module, home: torch.device, contiguous: bool, device: to
         model.zero_grad(set_to_none=True)
         _put_back(model, home, contiguous)
         release(device)
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:  # see above
         if not failing:
             raise
 
@@ -272,8 +273,8 @@ def _home(model: nn.Module) -> torch.device:
     """Where the module's parameters (or buffers) are."""
     for t in model.parameters():
         return t.device
-    for t in model.buffers():
-        return t.device
+    for b in model.buffers():
+        return b.device
     return torch.device("cpu")
 
 
@@ -289,14 +290,16 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, scaler, xb: torch.Tensor
     gradients add up to the gradient of the batch's mean loss; returns that loss (detached)."""
     opt.zero_grad(set_to_none=True)
     n = len(xb)
-    total = None
-    for xm, ym in zip(xb.split(micro), yb.split(micro)):
+    total: torch.Tensor | None = None
+    for xm, ym in zip(xb.split(micro), yb.split(micro), strict=True):
         with precisions.precision_autocast(xb.device.type, precision):
             loss = F.cross_entropy(model(xm), ym, label_smoothing=label_smoothing)
         if len(xm) != n:
             loss = loss * (len(xm) / n)
         scaler.scale(loss).backward()
         total = loss.detach() if total is None else total + loss.detach()
+    if total is None:
+        raise ValueError("an empty batch")
     scaler.step(opt)
     scaler.update()
     return total

@@ -11,8 +11,7 @@ import pytest
 
 from gridsearch import cli, config
 from gridsearch.study import Search
-
-from helpers import error_lines, TINY, cli as run_cli, sql_dumps
+from helpers import TINY, cli as run_cli, error_lines, sql_dumps
 
 PASSWORD = "Sup3r-Secret-pw"
 UNREACHABLE = f"postgresql://gsuser:{PASSWORD}@127.0.0.1:1/gridsearch"

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from helpers import ROOT
 from gridsearch import __version__
 from gridsearch.cli import parse_args
+from helpers import ROOT
 
 
 def _readme_commands():
@@ -55,9 +55,9 @@ def test_version(capsys):
 def test_commands_that_train_nothing_import_no_heavy_library(argv):
     """--help and status (on a missing study) never import torch, matplotlib or the dashboard."""
     code = ("import sys\nfrom gridsearch.cli import main\n"
-            "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('torch', 'matplotlib', 'optuna_dashboard') "
-            "if m in sys.modules))" % argv)
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr

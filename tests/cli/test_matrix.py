@@ -9,7 +9,6 @@ import json
 import pytest
 
 from gridsearch.cli import main
-
 from helpers import TINY, own_training
 
 

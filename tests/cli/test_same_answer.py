@@ -12,7 +12,6 @@ import pytest
 from gridsearch import config
 from gridsearch.cli import main
 from gridsearch.study import Search
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow

@@ -13,14 +13,13 @@ import math
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from gridsearch import cli
-
 from helpers import ROOT
+
 DOCKER = ROOT / "docker"
 ENV = {"POSTGRES_PASSWORD": "s3cret", "STUDY": "quickstart", "WORKERS": "3", "WORKER_THREADS": "4"}
 VAR = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
@@ -117,7 +116,7 @@ def _k8s_commands(text=None):
         for c in spec.get("initContainers", []) + spec["containers"]:
             env = {e["name"]: e for e in c.get("env", [])}
             values = {name: _k8s_value(e, spec) for name, e in env.items()}
-            args = [re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], a) for a in c["args"]]
+            args = [re.sub(r"\$\((\w+)\)", lambda m, values=values: values[m.group(1)], a) for a in c["args"]]
             out.append((args, env))
     return out
 
@@ -153,9 +152,9 @@ def test_every_command_is_a_valid_gridsearch_command_line(name):
 
 
 def test_the_url_comes_from_the_environment():
-    for command, env in _compose_commands():
+    for _command, env in _compose_commands():
         assert env["GRIDSEARCH_STORAGE"] == "postgresql://gridsearch:s3cret@postgres:5432/gridsearch"
-    for command, env in _k8s_commands():
+    for _command, env in _k8s_commands():
         ref = env["GRIDSEARCH_STORAGE"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": "gridsearch-storage", "key": "url"}
     text = (DOCKER / "slurm-worker.sbatch").read_text()
@@ -238,7 +237,7 @@ def test_k8s_device_gpu_and_threads_are_configurable():
     assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {
         "memory": "8Gi", "nvidia.com/gpu": 1}
     assert gpu.count("\n") == text.count("\n") and sum(
-        a != b for a, b in zip(gpu.splitlines(), text.splitlines())) == 1   # that line only
+        a != b for a, b in zip(gpu.splitlines(), text.splitlines(), strict=True)) == 1   # that line only
     cpu_args = [a for a, _ in _k8s_commands(text)]
     assert cpu_args == [a for a, _ in _k8s_commands(gpu)]
 

@@ -5,9 +5,7 @@ path or the environment's variable, never the URL.  (It runs on a real Slurm in 
 import pytest
 
 from gridsearch import config
-from gridsearch.study import (StorageVariable, sbatch_line, script_path, storage_variable,
-                              study_sbatch_line)
-
+from gridsearch.study import StorageVariable, sbatch_line, script_path, storage_variable, study_sbatch_line
 from helpers import PG_PASSWORD, ROOT, cli
 
 URL = "postgresql://gridsearch:pw-Secret@db:5432/gridsearch"

@@ -28,7 +28,6 @@ from optuna.trial import TrialState
 
 from gridsearch import cli
 from gridsearch.storage import open_storage
-
 from helpers import PG_PASSWORD, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm, pytest.mark.postgres]

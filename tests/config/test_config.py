@@ -2,7 +2,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.errors import ConfigError
-
 from helpers import ROOT, cli
 
 
@@ -137,7 +136,7 @@ def test_every_numeric_key_declares_its_range():
     assert len(keys) >= 30  # the schema walk finds the nested tables too
     assert {"train.lr", "search.alpha.max", "search.width_share.step", "workers.grace_period",
             "objectives.max_latency_ms", "model.width_mult"} <= set(keys)
-    for key, (kind, bounds) in keys.items():
+    for key, (_kind, bounds) in keys.items():
         assert {"ge", "gt"} & set(bounds), f"{key} has no lower bound"
         assert {"le", "lt"} & set(bounds), f"{key} has no upper bound"
     # the generated cases cover every key with NaN/inf (floats) or a huge integer

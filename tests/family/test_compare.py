@@ -15,7 +15,6 @@ from optuna.trial import TrialState
 
 from gridsearch import config
 from gridsearch.study import Search
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow

@@ -16,17 +16,13 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 import gridsearch
-from gridsearch import config, models
-from gridsearch import family as export
-from gridsearch import family
-from gridsearch import family as freeze
-from gridsearch.selection import rank
-from gridsearch.study import Search, read
-from gridsearch.measure import ComplexityCounter, Realiser
+from gridsearch import config, family, family as export, family as freeze, models
 from gridsearch.cli import main as cli_main
 from gridsearch.errors import ConfigError, GridsearchError
+from gridsearch.measure import ComplexityCounter, Realiser
 from gridsearch.scaling import Point, Spec
-
+from gridsearch.selection import rank
+from gridsearch.study import Search, read
 from helpers import cli
 
 EFFNET = """
@@ -199,7 +195,7 @@ def test_scale_repair_lands_within_tolerance(tiny_config):
     plain = family.scale(r, point, phis, 2.0, repair=False, tolerance=0.05)
     fixed = family.scale(r, point, phis, 2.0, repair=True, tolerance=0.05)
     assert any(not m.within_tolerance for m in plain.members)  # rounding moves FLOPs ...
-    for p, m in zip(plain.members, fixed.members):
+    for p, m in zip(plain.members, fixed.members, strict=True):
         assert m.within_tolerance, m.verdict.reason                 # ... repair puts them back
         assert abs(m.verdict.deviation) <= 0.05 + 1e-9
         assert abs(m.verdict.deviation) <= abs(p.verdict.deviation) + 1e-9

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from gridsearch import cli
-
 from helpers import TINY, error_lines, own_training, sql_dumps
 
 CNN = '''

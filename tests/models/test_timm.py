@@ -17,14 +17,12 @@ import torchvision.models as tvm
 from torchvision.models import efficientnet as tve
 
 import gridsearch
-from gridsearch import models
-from gridsearch import family as export
+from gridsearch import family as export, models
 from gridsearch.errors import ModelError
 from gridsearch.family import scale
 from gridsearch.measure import Realiser
 from gridsearch.models.timm_models import ARCHITECTURES
 from gridsearch.scaling import Point
-
 
 
 def _fvcore(module, resolution):

@@ -1,7 +1,6 @@
 import pytest
 
-from gridsearch import models
-from gridsearch import scaling
+from gridsearch import models, scaling
 from gridsearch.scaling import Point, Spec
 
 
@@ -42,7 +41,7 @@ def test_efficientnet_layout_for_paper_point():
 def test_other_baselines_round_width_and_depth(name):
     r = models.build(name, width_mult=1.3, depth_mult=1.5, num_classes=7)
     base = models.build(name, 1.0, 1.0, 7)
-    for w1, w0 in zip(r.layout.widths, base.layout.widths):
+    for w1, w0 in zip(r.layout.widths, base.layout.widths, strict=True):
         assert w1 % 8 == 0 and w1 >= 0.9 * 1.3 * w0
-    for d1, d0 in zip(r.layout.depths, base.layout.depths):
+    for d1, d0 in zip(r.layout.depths, base.layout.depths, strict=True):
         assert d1 == -(-d0 * 3 // 2)  # ceil(d0 * 1.5)

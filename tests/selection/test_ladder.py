@@ -6,8 +6,7 @@ import math
 import pytest
 
 from gridsearch import stats
-from gridsearch.selection import (RungResult, agreement, carry, epsilon, ladder, stability,
-                                  standard_error)
+from gridsearch.selection import RungResult, agreement, carry, epsilon, ladder, stability, standard_error
 
 SPREAD = (-0.01, 0.0, 0.01)       # three seeds around each mean: s = 0.01 for every point
 

@@ -37,7 +37,7 @@ def test_rounds_by_hand():
     assert h2_hand == pytest.approx(38) and h2(alpha, k, n0) == pytest.approx(38)
 
     def s2(a, b):                       # sample variance of the paired differences, seeds 0..2
-        d = [x - y for x, y in zip(BANK[a][:3], BANK[b][:3])]
+        d = [x - y for x, y in zip(BANK[a][:3], BANK[b][:3], strict=True)]
         m = sum(d) / 3
         return sum((x - m) ** 2 for x in d) / 2
 

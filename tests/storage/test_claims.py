@@ -10,10 +10,9 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import _compat, config
+from gridsearch.cli import main
 from gridsearch.storage import Claims, open_storage
 from gridsearch.study import Search
-
-from gridsearch.cli import main
 
 OPTUNA = str(Path(sys.executable).parent / "optuna")
 

@@ -13,12 +13,10 @@ from urllib.parse import quote
 
 import pytest
 
-from gridsearch import cli, config
+from gridsearch import cli, config, study as workers
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
-from gridsearch import study as workers
-
-from helpers import PG_PASSWORD, TINY, cli as run_cli
+from helpers import PG_PASSWORD, TINY
 
 HOST = "127.0.0.1:1"  # nothing listens: every command fails at the store, with one line
 PW = "Sup3r-Secret-pw"
@@ -147,7 +145,7 @@ def test_unreadable_or_empty_storage_file_is_one_line(text, message, cfg, tmp_pa
         f.write_text(text)
     code = cli.main(["status", str(cfg), "--storage-file", str(f)])
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and f"--storage-file: " in err and message in err
+    assert code == 2 and err.count("\n") == 1 and "--storage-file: " in err and message in err
 
 
 def test_workers_get_the_url_in_their_environment_not_their_command_line():

@@ -15,7 +15,6 @@ import pytest
 from gridsearch import cli
 from gridsearch.config import load_config
 from gridsearch.study import Climb, Search
-
 from helpers import cli as run_cli, error_lines, sql_dumps
 
 TRAIN = '''

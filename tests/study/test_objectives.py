@@ -7,15 +7,13 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import config
-from gridsearch.study import _objectives as objectives
-from gridsearch.training import _trainer as trainer
 from gridsearch.cli import main
 from gridsearch.cli.common import write_json
-from gridsearch.measure import ComplexityCounter
 from gridsearch.errors import ConfigError
+from gridsearch.measure import ComplexityCounter
 from gridsearch.selection import dominates, front
-from gridsearch.study import Search, pareto
-
+from gridsearch.study import Search, _objectives as objectives, pareto
+from gridsearch.training import _trainer as trainer
 from helpers import cli
 
 MO = """

@@ -2,7 +2,6 @@
 candidate, a quantised tie is not taken as certainty, a partial confirmation replaces nothing,
 workers are kept busy without changing the decision, a minimised metric, one notion of ties."""
 
-import math
 
 import numpy as np
 import pytest
@@ -69,7 +68,7 @@ def test_a_later_seed_without_a_value_takes_its_point_out_and_the_race_ends(stat
     out = pl.outcome(records)
     assert out.done
     d = out.decision
-    assert d[POINTS[1]].left is not None and d[POINTS[1]].left.startswith(f"seed 3: ")
+    assert d[POINTS[1]].left is not None and d[POINTS[1]].left.startswith("seed 3: ")
     assert "left the race (no value)" in out.text()
     assert pl.open(records).finished and pl.progress(records)["left"] == 0
 

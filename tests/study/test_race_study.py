@@ -20,7 +20,6 @@ from gridsearch import config
 from gridsearch.scaling import Point
 from gridsearch.selection import Race
 from gridsearch.study import Search
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,6 @@ from gridsearch import config
 from gridsearch.cli import main
 from gridsearch.study import COLUMNS, Recorder, Search, TrialRecord, from_trial
 from gridsearch.study._record import ATTR_FIELDS
-
 from helpers import TINY
 
 DIST = {k: FloatDistribution(1.0, 3.0) for k in ("alpha", "beta", "gamma")}

@@ -8,13 +8,10 @@ import pytest
 from optuna.distributions import FloatDistribution
 
 from gridsearch import config, models
-from gridsearch.training import _data as data
-from gridsearch.training import _reference as reference
-from gridsearch.training import _trainer as trainer
 from gridsearch.study import Search
 from gridsearch.study._loop import _ask
 from gridsearch.study._sampling import propose
-
+from gridsearch.training import _data as data, _reference as reference, _trainer as trainer
 from helpers import TINY
 
 

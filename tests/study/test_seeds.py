@@ -7,12 +7,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from gridsearch import config
+from gridsearch import config, study as confirm
 from gridsearch.cli import main
-from gridsearch import study as confirm
 from gridsearch.selection import rank
 from gridsearch.study import Search, read
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-
 from helpers import cli
 
 
@@ -28,7 +27,7 @@ def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
     status = json.loads(cli("status", path, "--json").stdout)
     assert len(status) == n_points
     assert {s["state"] for s in status} <= {"COMPLETE", "INFEASIBLE"}
-    for row, p in zip(sorted(status, key=lambda s: s["number"]), planned):
+    for row, p in zip(sorted(status, key=lambda s: s["number"]), planned, strict=True):
         assert row["flops_ratio"] == pytest.approx(p["ratio"], abs=1e-3)  # measured, same figures
         assert (row["state"] == "INFEASIBLE") == (p["verdict"] != "ok")
 

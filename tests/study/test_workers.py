@@ -17,10 +17,9 @@ import pytest
 from optuna.trial import TrialState
 
 from gridsearch import config
-from gridsearch.study import Search
 from gridsearch.storage import open_storage
+from gridsearch.study import Search
 from gridsearch.study._workers import STOP_TIMEOUT_S
-
 from helpers import TINY, cli
 
 pytestmark = pytest.mark.slow
@@ -87,7 +86,7 @@ def _default_sigint():  # as a terminal's foreground job starts, whatever starte
 
 def _finish(procs, timeout=400):
     outs = [p.communicate(timeout=timeout) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
         assert "Traceback" not in err
     return outs

@@ -22,11 +22,7 @@ from torch import nn
 
 from gridsearch import models
 from gridsearch.errors import TrainingError
-from gridsearch.training import _data as data
-from gridsearch.training import _faults as faults
-from gridsearch.training import _precision as precision
-from gridsearch.training import _trainer as trainer
-
+from gridsearch.training import _data as data, _precision as precision, _trainer as trainer
 from helpers import ROOT, TINY, cli
 
 pytestmark = pytest.mark.cuda
@@ -74,7 +70,7 @@ def test_mixed_precision_and_channels_last_are_in_effect(dev, digits):
     for prec in ("auto", "fp16", "fp32") + (("bf16",) if auto == "bf16" or dev == "cpu" else ()):
         net = Probe()
         grads = []
-        net.fc.weight.register_hook(lambda g: grads.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, grads=grads: grads.append(g.abs().max().item()))
         res = trainer.train(net, digits, 16, trainer.Recipe(epochs=1, batch_size=32, seed=0),
                             dev, precision=prec)
         want = auto if prec == "auto" else prec
@@ -92,7 +88,7 @@ def test_fp16_uses_the_gradient_scaler(dev, digits):
         torch.manual_seed(0)
         net = Probe()
         grads = []
-        net.fc.weight.register_hook(lambda g: grads.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, grads=grads: grads.append(g.abs().max().item()))
         trainer.train(net, digits, 16, trainer.Recipe(epochs=1, batch_size=32, seed=0), dev,
                       precision=prec)
         raw[prec] = grads[0]

@@ -5,10 +5,7 @@ import pytest
 import torch
 
 from gridsearch import config
-from gridsearch.training import _augment as augment
-from gridsearch.training import _data as data
-from gridsearch.training import _shapes as shapes
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import _augment as augment, _data as data, _shapes as shapes, _trainer as trainer
 
 
 def _fresh(n, size, seed):
@@ -128,7 +125,7 @@ def test_hflip_mirrors_about_half_and_copies_the_rest():
     y = augment.Augmenter("none", True, 0)(x)
     mirrored = [torch.equal(y[i], x[i].flip(-1)) for i in range(len(x))]
     kept = [torch.equal(y[i], x[i]) for i in range(len(x))]
-    assert all(m != k for m, k in zip(mirrored, kept))
+    assert all(m != k for m, k in zip(mirrored, kept, strict=True))
     assert 70 < sum(mirrored) < 130
 
 
@@ -158,7 +155,7 @@ def test_trainer_augments_reproducibly():
         res = trainer.train(net, s, 16, r, "cpu")
         return res, torch.cat([p.detach().flatten() for p in net.parameters()])
 
-    (a, wa), (b, wb), (off, woff), (off2, woff2) = (run("crop", True), run("crop", True),
+    (a, wa), (b, wb), (_, woff), (_, woff2) = (run("crop", True), run("crop", True),
                                                     run("none", False), run("none", False))
     assert a.history == b.history and torch.equal(wa, wb)
     assert torch.equal(woff, woff2)

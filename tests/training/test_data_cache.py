@@ -12,9 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gridsearch.training import _cache as cache
-from gridsearch.training import _data as data
-from gridsearch.training import _trainer as trainer
+from gridsearch.training import _cache as cache, _data as data, _trainer as trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

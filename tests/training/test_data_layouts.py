@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import cli, error_lines, sql_dumps
 from gridsearch import config
 from gridsearch.errors import ConfigError, DataError
 from gridsearch.training import _data as data
+from helpers import cli, error_lines, sql_dumps
 
 COLOURS = {"blue": (20, 20, 230), "green": (20, 230, 20), "red": (230, 20, 20)}
 

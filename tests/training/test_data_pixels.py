@@ -7,8 +7,7 @@ import pytest
 from PIL import Image
 
 from gridsearch.errors import DataError
-from gridsearch.training import _data as data
-from gridsearch.training import _pixels as pixels
+from gridsearch.training import _data as data, _pixels as pixels
 
 
 @pytest.fixture(autouse=True)

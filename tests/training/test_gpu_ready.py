@@ -9,7 +9,6 @@ for every command, and one visible GPU per worker.  The CUDA-only checks are in 
 
 import gc
 import os
-import subprocess
 import sys
 
 import pytest
@@ -18,15 +17,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from gridsearch.errors import ConfigError, TrainingError
-from gridsearch.training import _data as data
-from gridsearch.training import _determinism as determinism
-from gridsearch.training import _device as device_mod
-from gridsearch.training import _faults as faults
-from gridsearch.training import _memory as memory
-from gridsearch.training import _precision as precision
-from gridsearch.training import _trainer as trainer
 from gridsearch.study import _workers as workers
-
+from gridsearch.training import (
+    _data as data,
+    _determinism as determinism,
+    _device as device_mod,
+    _faults as faults,
+    _memory as memory,
+    _precision as precision,
+    _trainer as trainer,
+)
 from helpers import cli, error_lines, sql_dumps
 
 
@@ -166,7 +166,7 @@ def test_a_wrapped_error_is_judged_by_its_whole_chain():
                 raise inner
             except Exception as e:
                 raise outer from e
-        except Exception as e:
+        except type(outer) as e:
             return e
 
     sticky = _accelerator("CUDA error: an illegal memory access was encountered", 700)
@@ -227,7 +227,7 @@ def test_fp16_trains_with_a_gradient_scaler(digits):
     for prec in ("fp32", "fp16"):
         net = _net()
         seen = []
-        net.fc.weight.register_hook(lambda g: seen.append(g.abs().max().item()))
+        net.fc.weight.register_hook(lambda g, seen=seen: seen.append(g.abs().max().item()))
         res = trainer.train(net, digits, 8, _recipe(epochs=2), "cpu", precision=prec)
         grads[prec] = seen[0]
         assert res.accuracy > 0.5, (prec, res.history)   # it learns (chance: 0.1)

@@ -16,7 +16,6 @@ import pytest
 from gridsearch import cli
 from gridsearch.config import load_config
 from gridsearch.study import Search
-
 from helpers import OWN_TRAIN, cli as run_cli, error_lines, own_training, sql_dumps
 
 
@@ -25,7 +24,7 @@ def _search(path, **kw):
 
 
 def _states(search):
-    return sorted((r.state for r in search.records()))
+    return sorted(r.state for r in search.records())
 
 
 # -- checked before anything is stored -----------------------------------------------------------

@@ -10,14 +10,11 @@ import textwrap
 import optuna
 import pytest
 
-from gridsearch import config
+from gridsearch import config, study as workers
 from gridsearch.errors import ConfigError
-from gridsearch import study as workers
 from gridsearch.study import Search
 from gridsearch.training import _threads as threads
-
 from helpers import ROOT, cli
-
 
 # -- the pure choice -----------------------------------------------------------------------------
 
