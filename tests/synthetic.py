@@ -18,7 +18,6 @@ import optuna
 from gridsearch import config
 from gridsearch.scaling import Point
 from gridsearch.study import Fidelity, Recorder, Search, Store, confirm_config, plan_of
-
 from helpers import TINY
 
 SEARCH = """alpha = {{ min = 1.0, max = 2.0, step = 1.0 }}

@@ -249,7 +249,8 @@ def scale_cmd(args) -> int:
     search = Search(cfg, args.storage) if cfg is not None else None
     study = search.study(create=False) if search is not None else None
     doc = document(fam, frozen, cfg, data=study.user_attrs.get("data") if study else None,
-                   fidelity=_chosen_fidelity(search, frozen) if search is not None else None)
+                   fidelity=_chosen_fidelity(search, frozen)
+                   if search is not None and frozen is not None else None)
     if study is not None:  # the report and the dashboard show the family stored on the study
         study.set_user_attr(FAMILY_ATTR, {**{k: doc[k] for k in STORED_KEYS},
                                           "members": doc["family"]})

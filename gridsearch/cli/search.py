@@ -6,15 +6,16 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
 from gridsearch.errors import ConfigError
-from gridsearch.training import DeviceLost
 from gridsearch.storage import redact
+from gridsearch.training import DeviceLost
 
 if TYPE_CHECKING:
     from gridsearch.study import Search
@@ -259,13 +260,13 @@ def progress(args, search: Search, total: int, initial: int, unit: str = "unit")
         def started(number, item):
             bar.set_postfix_str(f"trial {number}: {item.label}" if item else f"trial {number}")
 
-        def finished(o):
+        def finished_bar(o):
             p = search.progress()      # the store's count, as `status` and the lines below
             bar.total, bar.n = p["units"], p["done"] + p["failed"]
             bar.set_postfix_str(describe(o, search.cfg.train.metric))
             forecast(lambda text: bar.write(f"gridsearch: {text}", file=sys.stderr))
 
-        return started, finished, bar.close
+        return started, finished_bar, bar.close
 
     def finished(o):
         p = search.progress()          # the store's count of every worker's units, as `status`
@@ -364,8 +365,7 @@ def pool(args, search: Search, command) -> int:
     (``args.workers``, ``args.gpus``, ``args.device``), with progress."""
     import torch
 
-    from gridsearch.study import Pool, exit_code, parse_gpus, placement
-    from gridsearch.study import shared_timing_note
+    from gridsearch.study import Pool, exit_code, parse_gpus, placement, shared_timing_note
     from gridsearch.training import usable_cores
 
     cfg = search.cfg

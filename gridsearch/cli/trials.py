@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gridsearch.cli.common import (add_config, human, listing, load_config, print_json, table,
-                                   write_json)
+from gridsearch.cli.common import add_config, human, listing, load_config, print_json, table, write_json
 from gridsearch.storage import redact
 
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from gridsearch import _compat
-from gridsearch.storage import redact
 from gridsearch.cli import search as search_cli
 from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.storage import redact
 
 
 def register(sub) -> None:
@@ -165,7 +165,7 @@ def compare(args) -> int:
     shown = [{**r, "flops": human(r["flops"]), "params": human(r["params"]),
               "activations": human(r["activations"]),
               cfg.train.metric: e.summary.text() if e.summary else "-", "p_vs_compound": "-" if r["p_vs_compound"] is None
-              else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries)]
+              else f"{r['p_vs_compound']:.3g}"} for r, e in zip(rows, entries, strict=True)]
     print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
                         cfg.train.metric, "p_vs_compound"]))

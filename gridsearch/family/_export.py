@@ -14,15 +14,15 @@ import json
 import math
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridsearch._jsonfile import check_writable, write_json  # noqa: F401 - check_writable: used by the CLI
 from gridsearch.errors import GridsearchError
-from gridsearch.family._scale import Family
 from gridsearch.family._freeze import Frozen
+from gridsearch.family._scale import Family
 
 if TYPE_CHECKING:
     from torch import nn
@@ -50,11 +50,11 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _phi(v: float) -> float | int:
-    return int(v) if float(v).is_integer() else v
+def _phi(v: float | None) -> float | int | None:
+    return int(v) if v is not None and float(v).is_integer() else v
 
 
-def member_dict(m: "Measured") -> dict[str, Any]:
+def member_dict(m: Measured) -> dict[str, Any]:
     """A family member as the export (and the study's ``family`` attribute) stores it: the one
     serialisation of a measured network, with φ written as an integer where it is one."""
     return {**m.as_dict(), "phi": _phi(m.spec.phi)}
@@ -93,7 +93,7 @@ def provenance(frozen: Frozen | None = None, cfg=None, created: str | None = Non
         "objective": "validation accuracy (maximize)" if frozen else None,
         "dataset": None, "train_size": None, "val_size": None, "epochs": None,
         "versions": versions(),
-        "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": created or datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if cfg is not None:
         prov.update(objective=(f"validation {cfg.train.metric} ({cfg.train.direction})"
@@ -149,7 +149,7 @@ def document(family: Family, frozen: Frozen | None = None, cfg=None,
 STORED_KEYS = ("baseline", "coefficients", "target_multiplier", "scaling", "family")
 
 
-def from_stored(stored: dict[str, Any], frozen: Frozen, cfg, phis: list[float], repair: bool,
+def from_stored(stored: Any, frozen: Frozen, cfg, phis: list[float], repair: bool,
                 tolerance: float, data: dict[str, Any] | None = None,
                 fidelity: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The export document from a family ``gridsearch scale`` stored on the study, when it was
@@ -201,7 +201,7 @@ class Exported:
         raise GridsearchError(f"{self.path or 'family'}: no member with phi = {phi:g} "
                               f"(it has {have}); export again with --phi")
 
-    def build(self, phi: float) -> "nn.Module":
+    def build(self, phi: float) -> nn.Module:
         """The member's network (fresh weights); feed it ``member(phi)['resolution']`` pixels."""
         from gridsearch import models
 

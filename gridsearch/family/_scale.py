@@ -10,8 +10,9 @@ tolerance, as in the search's check.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from gridsearch.errors import ConfigError
 from gridsearch.scaling import Point, Spec
@@ -38,7 +39,7 @@ def parse_phis(text: str) -> list[float]:
                 raise ConfigError(f"--phi {text!r}: the step must be > 0")
             if hi < lo:
                 raise ConfigError(f"--phi {text!r}: {lo:g}..{hi:g} is empty (write the smaller first)")
-            n = int(math.floor((hi - lo) / step + 1e-9))
+            n = math.floor((hi - lo) / step + 1e-9)
             if n + 1 > MAX_PHIS:
                 raise ConfigError(f"--phi {text!r}: more than {MAX_PHIS} values")
             out.update(round(lo + i * step, 6) for i in range(n + 1))
@@ -75,19 +76,19 @@ class Family:
     target_multiplier: float
     repair: bool
     tolerance: float
-    members: tuple["Measured", ...] = field(default_factory=tuple)
+    members: tuple[Measured, ...] = field(default_factory=tuple)
 
-    def member(self, phi: float) -> "Measured":
+    def member(self, phi: float) -> Measured:
         for m in self.members:
-            if math.isclose(m.spec.phi, phi, abs_tol=1e-9):
+            if m.spec.phi is not None and math.isclose(m.spec.phi, phi, abs_tol=1e-9):
                 return m
         raise KeyError(phi)
 
 
-def scale(realiser: "Realiser", point: Point, phis: list[float], target: float,
+def scale(realiser: Realiser, point: Point, phis: list[float], target: float,
           repair: bool = False, tolerance: float = 0.05,
           on_start: Callable[[int, float], None] | None = None,
-          on_member: Callable[[int, "Measured"], None] | None = None) -> Family:
+          on_member: Callable[[int, Measured], None] | None = None) -> Family:
     """Realise and measure ``point`` at every φ in ``phis`` against ``target^φ``.
 
     Without ``repair`` each member is measured at round(r0·γ^φ) and its deviation from

@@ -15,11 +15,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.colors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.colors
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
 
 DPI = 110
 # The smallest difference the figures show (labels print 4 decimals): values closer than this are
@@ -123,7 +123,7 @@ def _frontier(xs: np.ndarray, ys: np.ndarray, maximize: bool) -> list[int]:
 def _identical(xs, ys) -> list[tuple[float, float, int]]:
     """Points drawn on top of each other (same x and y to the figures' resolution): (x, y, count)."""
     seen: dict[tuple[float, float], int] = {}
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         k = (round(float(x), 4), round(float(y) / RESOLUTION) * RESOLUTION)
         seen[k] = seen.get(k, 0) + 1
     return [(x, y, n) for (x, y), n in seen.items() if n > 1]
@@ -288,7 +288,7 @@ def learning_curves(groups: list[tuple[str, list[list[float]]]], path: str | Pat
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
-    styles = [dict(color="0.6", lw=0.8, alpha=0.6), dict(color="tab:blue", lw=1.0, alpha=0.7),
+    styles: list[dict[str, Any]] = [dict(color="0.6", lw=0.8, alpha=0.6), dict(color="tab:blue", lw=1.0, alpha=0.7),
               dict(color="tab:red", lw=2.2), dict(color="tab:orange", lw=2.2)]
     for i, (label, curves) in enumerate(groups):
         curves = [c for c in curves if c]
@@ -316,10 +316,10 @@ def family_plot(members: list[dict[str, Any]], path: str | Path, baseline: dict[
     members = sorted(members, key=lambda m: m["phi"])
     phis = [m["phi"] for m in members]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    for ax, key in zip(axes, ("flops", "params", "activations")):
-        pts = [(p, m[key]) for p, m in zip(phis, members) if m.get(key) is not None]
+    for ax, key in zip(axes, ("flops", "params", "activations"), strict=True):
+        pts = [(p, m[key]) for p, m in zip(phis, members, strict=True) if m.get(key) is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", label="measured")
+            ax.plot(*zip(*pts, strict=True), marker="o", label="measured")
         base = baseline.get(key) if baseline else None
         if base:
             ax.axhline(base, color="tab:gray", ls="--", lw=1, label="baseline")
@@ -366,7 +366,7 @@ def compare_plot(rows: list[dict[str, Any]], path: str | Path, tolerance: float 
                      if r["strategy"] == s and r.get("accuracy") is not None)
         if not pts:
             continue
-        xs, ys, es = zip(*pts)
+        xs, ys, es = zip(*pts, strict=True)
         ax.errorbar(xs, ys, yerr=es if any(es) else None, marker=markers.get(s, "D"),
                     ms=14 if s == "compound" else 8, lw=1.5, capsize=4, label=s)
     if flops and max(flops) / min(flops) > 4:

@@ -49,10 +49,13 @@ def predictor_text(corr: dict[str, float | None], n: int, alpha: float = 0.05) -
     """Which complexity measure predicts training time, claimed only when its correlation is
     distinguishable from noise (p < ``alpha``, two-sided, over ``n`` trials)."""
     ps = {k: pearson_p(r, n) for k, r in corr.items()}
-    found = {k: r for k, r in corr.items() if r is not None and r > 0 and ps[k] is not None
-             and ps[k] < alpha}
+    found: dict[str, float] = {}
+    for k, r in corr.items():
+        p = ps[k]
+        if r is not None and r > 0 and p is not None and p < alpha:
+            found[k] = r
     if found:
-        k = max(found, key=found.get)
+        k = max(found, key=lambda name: found[name])
         return (f"  best predictor of training time here: {k} (r = {found[k]:+.3f}, "
                 f"p = {ps[k]:.2g}, n = {n})")
     if not any(r is not None for r in corr.values()):
@@ -132,9 +135,9 @@ def summary_text(f: dict[str, Any]) -> str:
     lines.append(f"training time vs complexity over {f['timed_trials']} trained trials (Pearson r):")
     for k in PREDICTORS:
         r = f["pearson_r_vs_train_seconds"][k]
-        p = pearson_p(r, f["timed_trials"])
+        pv = pearson_p(r, f["timed_trials"])
         lines.append(f"  {k:>11}: " + ("n/a (fewer than 3 trials or no spread)" if r is None
-                                       else f"{r:+.3f} (p = {p:.2g})"))
+                                       else f"{r:+.3f} (p = {pv:.2g})"))
     lines.append(predictor_text(f["pearson_r_vs_train_seconds"], f["timed_trials"]))
     return "\n".join(lines)
 
@@ -219,7 +222,7 @@ def build(search, out_dir: str | Path) -> Report:
     if rows:
         files.append(plots.confirmation_plot(rows, out / "confirmation.png", cshort,
                                              search_fidelity=short, **common))
-    for name, race, study_name, how in (
+    for name, race, study_name, trained in (
             ("race", search.race(records), cfg.name, fid),
             ("race_confirmation", _confirm_race(search), confirm.study_name if confirm else "",
              cfid)):
@@ -231,7 +234,7 @@ def build(search, out_dir: str | Path) -> Report:
             what = "the confirmation's race" if name == "race_confirmation" else "the search's race"
             files.append(plots.race_plot(standings, out / f"{name}.png", d.delta,
                                          title=f"{what} (KN, δ = {d.delta:g}); × = eliminated",
-                                         metric=metric, study=study_name, fidelity=how))
+                                         metric=metric, study=study_name, fidelity=trained))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png", fid)
         files += [front] if front else []
@@ -279,7 +282,7 @@ def trials_table(records) -> pd.DataFrame:
     """Every trial as a row of the record's columns (the report's trials.csv)."""
     rows = [r.row() for r in records]
     extra = sorted({k for r in records for k in (r.metrics or {})})
-    for row, r in zip(rows, records):      # the training function's other numbers, one column each
+    for row, r in zip(rows, records, strict=True):      # the training function's other numbers, one column each
         row.update({f"metrics.{k}": (r.metrics or {}).get(k) for k in extra})
     return pd.DataFrame(rows, columns=[*COLUMNS, *(f"metrics.{k}" for k in extra)])
 

@@ -10,9 +10,7 @@ import re
 import pytest
 
 from gridsearch.study import SEED_OFFSET, plan_of, read
-
 from synthetic import RACE, accuracy, add, config_text, confirmed, grid, new_search, race
-
 
 # a grid of 4 points near the budget (2 feasible)
 SMALL = """alpha = {{ min = 1.6, max = 2.0, step = 0.4 }}

@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import pytest
 
 from gridsearch.viz import RESOLUTION, build, compare_plot
-
 from synthetic import KINDS, grid, race
+
 
 @pytest.fixture
 def kept(monkeypatch):
@@ -89,7 +89,9 @@ def test_every_plot_of_every_study_kind(kind, tmp_path, kept):
     assert y == pytest.approx(best["mean"], abs=1e-12)
     assert best["mean"] == pytest.approx(search.selection().winner.value)
     # infeasible points: a cross each in the strip below, none on the value axis
-    crosses = lambda a: sum(len(line.get_xdata()) for line in a.lines if line.get_marker() == "x")
+    def crosses(a):
+        return sum(len(line.get_xdata()) for line in a.lines if line.get_marker() == "x")
+
     infeasible = rep.facts["counts"]["INFEASIBLE"]
     assert crosses(ax) == 0
     if infeasible:
@@ -109,7 +111,6 @@ def test_near_equal_values_get_no_colour_scale_and_mean_labels(tmp_path, kept):
     assert not any(getattr(ax, "_colorbar", None) for ax in fig.axes)
     assert "equal" in fig.axes[0].get_title()
     # identical points are said, not silently drawn on top of each other
-    ax = kept["accuracy_vs_flops"].axes[0]
     assert any("identical points" in t.get_text() for t in _labels(kept["accuracy_vs_flops"]))
 
 

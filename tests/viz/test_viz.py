@@ -20,13 +20,10 @@ import numpy as np
 import optuna
 import pytest
 
-from gridsearch import config
-from gridsearch import scaling as strategies
+from gridsearch import config, scaling as strategies
 from gridsearch.family import stored_family as family_members
-from gridsearch.study import compare_name as compare_study_name
+from gridsearch.study import Search, compare_name as compare_study_name
 from gridsearch.viz import pearson
-from gridsearch.study import Search
-
 from helpers import TINY, cli
 
 MEASURED = ("flops", "flops_ratio", "params", "activations", "resolution", "effective_gamma",
@@ -95,7 +92,7 @@ class _Lines:
 
     def __init__(self, proc):
         self.q = queue.Queue()
-        threading.Thread(target=lambda: [self.q.put(l) for l in proc.stdout], daemon=True).start()
+        threading.Thread(target=lambda: [self.q.put(line) for line in proc.stdout], daemon=True).start()
 
     def until(self, pattern, timeout=120):
         deadline = time.monotonic() + timeout
