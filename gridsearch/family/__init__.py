@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         member_dict as member_dict,
         provenance as provenance,
         schema as schema,
+        trained_fidelity as trained_fidelity,
         write as write,
     )
     from gridsearch.family._freeze import (
