@@ -119,22 +119,24 @@ def fit(model, ctx):
 '''
 
 
-def own_training(config, module="owntrain", text=OWN_TRAIN, train="", data_external=True):
+def own_training(config, module="owntrain", text=OWN_TRAIN, train="", data_external=True,
+                 function="fit"):
     """Make the study config at ``config`` train with a function of its own: ``text`` written to
-    ``MODULE.py`` beside it, ``[train] function = "MODULE:fit"`` plus ``train`` (more [train]
+    ``MODULE.py`` beside it, ``[train] function = "MODULE:FUNCTION"`` plus ``train`` (more [train]
     keys), and (``data_external``) no data loaded by gridsearch.  Returns the config's path."""
     from pathlib import Path
 
     config = Path(config)
     (config.parent / f"{module}.py").write_text(text)
-    config.write_text(own_config(config.read_text(), module, train, data_external))
+    config.write_text(own_config(config.read_text(), module, train, data_external, function))
     return config
 
 
-def own_config(text, module="owntrain", train="", data_external=True):
-    """The config ``text`` (TINY's layout) switched to ``MODULE:fit``, as :func:`own_training`
-    does, for a test that writes the module itself."""
-    text = text.replace('device = "cpu"', f'device = "cpu"\nfunction = "{module}:fit"\n{train}', 1)
+def own_config(text, module="owntrain", train="", data_external=True, function="fit"):
+    """The config ``text`` (TINY's layout) switched to ``MODULE:FUNCTION``, as
+    :func:`own_training` does, for a test that writes the module itself."""
+    text = text.replace('device = "cpu"',
+                        f'device = "cpu"\nfunction = "{module}:{function}"\n{train}', 1)
     if data_external:
         text = text.replace('source = "digits"', 'source = "external"', 1)
     return text
