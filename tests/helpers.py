@@ -91,8 +91,11 @@ def error_lines(err: str) -> list[str]:
 # seeds differ, and nothing depends on a machine's float results.  ``ctx.args`` steers it:
 #   fail: list of [alpha, beta, gamma] points whose training raises (ValueError)
 #   offset: added to every value;  sign: -1 turns the value into a loss (for metric "val_loss")
+#   noise: the width of the per-seed deviation (default 0.01)
+#   sleep: seconds each epoch lasts (a trial long enough to be interrupted while it trains)
 OWN_TRAIN = '''
 import math
+import time
 import zlib
 
 
@@ -110,22 +113,30 @@ def fit(model, ctx):
         raise ValueError(f"this point always fails: {point}")
     v = value(model, ctx)
     for epoch in range(1, ctx.epochs + 1):
+        time.sleep(ctx.args.get("sleep", 0))
         ctx.report(epoch, v * epoch / ctx.epochs)
     return {ctx.metric: v, "train_loss": 1.0 - v / 2}
 '''
 
 
-def own_training(config, module="owntrain", text=OWN_TRAIN, train="", data_external=True):
+def own_training(config, module="owntrain", text=OWN_TRAIN, train="", data_external=True,
+                 function="fit"):
     """Make the study config at ``config`` train with a function of its own: ``text`` written to
-    ``MODULE.py`` beside it, ``[train] function = "MODULE:fit"`` plus ``train`` (more [train]
+    ``MODULE.py`` beside it, ``[train] function = "MODULE:FUNCTION"`` plus ``train`` (more [train]
     keys), and (``data_external``) no data loaded by gridsearch.  Returns the config's path."""
     from pathlib import Path
 
     config = Path(config)
     (config.parent / f"{module}.py").write_text(text)
-    cfg = config.read_text().replace(
-        'device = "cpu"', f'device = "cpu"\nfunction = "{module}:fit"\n{train}', 1)
-    if data_external:
-        cfg = cfg.replace('source = "digits"', 'source = "external"', 1)
-    config.write_text(cfg)
+    config.write_text(own_config(config.read_text(), module, train, data_external, function))
     return config
+
+
+def own_config(text, module="owntrain", train="", data_external=True, function="fit"):
+    """The config ``text`` (TINY's layout) switched to ``MODULE:FUNCTION``, as
+    :func:`own_training` does, for a test that writes the module itself."""
+    text = text.replace('device = "cpu"',
+                        f'device = "cpu"\nfunction = "{module}:{function}"\n{train}', 1)
+    if data_external:
+        text = text.replace('source = "digits"', 'source = "external"', 1)
+    return text

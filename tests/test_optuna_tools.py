@@ -1,7 +1,8 @@
 """Optuna's own tools on a gridsearch store (issue 14, part 3): the ``optuna`` command line,
 ``optuna.load_study(...).trials_dataframe()`` and the plain optuna-dashboard API.
 
-One tiny study (reject mode: some points infeasible) is run for the module; nothing is mocked.
+One tiny study (reject mode: some points infeasible) is run for the module, with the tests' own
+training function (tests/helpers.py OWN_TRAIN, through ``[train] function``); nothing is mocked.
 """
 
 import io
@@ -16,15 +17,16 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-from helpers import TINY
+from helpers import TINY, own_training
 
 OPTUNA = Path(sys.executable).parent / "optuna"
-# Every figure the search stores on a trial (the record's network fields and training).
+# Every figure the search stores on a trial (the record's network fields and training; a training
+# function's own numbers are the trial's "metrics").
 FIGURES = ("strategy", "d", "w", "r", "s", "depth_mult", "width_mult", "nominal_resolution",
            "resolution", "repaired", "effective_gamma", "flops", "flops_ratio", "params",
            "activations", "target", "deviation", "within_tolerance", "feasible", "verdict",
            "budget_reason", "layout", "unit", "point_index", "seed", "worker")
-TRAINED = ("train_seconds", "images_per_second", "device")
+TRAINED = ("train_seconds", "device", "metrics")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("optuna_tools")
     path = folder / "ot.toml"
     path.write_text(TINY.format(name="ot", mode="reject", storage=""))
-    cfg = config.load(path)
+    cfg = config.load(own_training(path))
     outcomes = Search(cfg).run()
     states = [o.state for o in outcomes]
     assert "COMPLETE" in states and "INFEASIBLE" in states, states
@@ -68,6 +70,8 @@ def test_trials_dataframe_has_every_figure_as_a_column(store):
     assert {"params_alpha", "params_beta", "params_gamma", "value", "state"} <= set(df.columns)
     done = df[df.state == "COMPLETE"]
     assert (done.user_attrs_flops > 0).all() and done.user_attrs_feasible.all()
+    assert all(m["train_loss"] == pytest.approx(1 - v / 2)
+               for m, v in zip(done.user_attrs_metrics, done.value, strict=True))   # the function's own number
     assert (df[df.state == "PRUNED"].user_attrs_verdict == "infeasible").all()
 
 
@@ -88,7 +92,6 @@ def test_plain_optuna_dashboard_shows_the_feasibility_notes(store):
     from gridsearch.viz._dashboard import annotate
 
     cfg, url = store
-    optuna.load_study(study_name="ot", storage=url)     # the study is there
     annotate(Search(cfg))                        # what `gridsearch dashboard` writes on start
     app = wsgi(optuna.storages.get_storage(url))  # the plain dashboard, no gridsearch code
     listed = _get(app, "/api/studies")["study_summaries"]

@@ -2,7 +2,8 @@
 
 Each case runs the real command line (``gridsearch.cli.main``) next to an existing study; the
 contents of every SQLite store in the folder are compared before and after.  A storage URL's
-password must never be shown.
+password must never be shown.  The subject is the input, not training: the studies train with the
+tests' own function (tests/helpers.py OWN_TRAIN) and load no data unless a case names a source.
 """
 
 import logging
@@ -11,14 +12,14 @@ import pytest
 
 from gridsearch import cli, config
 from gridsearch.study import Search
-from helpers import TINY, cli as run_cli, error_lines, sql_dumps
+from helpers import OWN_TRAIN, TINY, cli as run_cli, error_lines, own_config, sql_dumps
 
 PASSWORD = "Sup3r-Secret-pw"
 UNREACHABLE = f"postgresql://gsuser:{PASSWORD}@127.0.0.1:1/gridsearch"
 
 
 def _base(name="bad"):
-    return TINY.format(name=name, mode="reject", storage="")
+    return own_config(TINY.format(name=name, mode="reject", storage=""))
 
 
 def _edit(old, new, name="bad"):
@@ -37,9 +38,9 @@ CASES = [
     ("unknown model, init", ["init", "{cfg}"], _edit('name = "resnet18"', 'name = "nonet"')),
     ("unsupported timm model", ["run", "{cfg}"], _edit('name = "resnet18"', 'name = "timm:vit_base_patch16_224"')),
     ("missing dataset", ["run", "{cfg}"],
-     _edit('source = "digits"', 'source = "cifar10"\nroot = "no-such-data"')),
+     _edit('source = "external"', 'source = "cifar10"\nroot = "no-such-data"')),
     ("empty ImageFolder", ["run", "{cfg}"],
-     _edit('source = "digits"', 'source = "imagefolder"\nroot = "empty"')),
+     _edit('source = "external"', 'source = "imagefolder"\nroot = "empty"')),
     ("not a URL", ["run", "{cfg}", "--storage", "not a url"], _base()),
     ("unsupported database", ["run", "{cfg}", "--storage", "mongodb://h/db"], _base()),
     ("unreachable database", ["run", "{cfg}", "--storage", UNREACHABLE], _base()),
@@ -69,7 +70,7 @@ CASES = [
     ("unknown augmentation", ["run", "{cfg}"],
      _edit('device = "cpu"', 'device = "cpu"\naugment = "cutmix"')),
     ("shapes drawn too small", ["run", "{cfg}"],
-     _edit('source = "digits"', 'source = "shapes"\nimage_size = 4')),
+     _edit('source = "external"', 'source = "shapes"\nimage_size = 4')),
     ("same name, augmentation on", ["run", "{cfg}"],
      _edit('device = "cpu"', 'device = "cpu"\naugment = "crop"')),
     ("empty grid", ["run", "{cfg}"], _edit("target = 2.0", "target = 50.0")),
@@ -106,12 +107,12 @@ def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("bad")
     (d / "empty").mkdir()
     (d / "a-file").write_text("not a folder")
+    (d / "owntrain.py").write_text(OWN_TRAIN)
     path = d / "bad.toml"
     path.write_text(_base())
     Search(config.load(path)).run(max_trials=2)
     nofeas = d / "nofeas.toml"   # every point over the budget: infeasible, never trained
-    nofeas.write_text(TINY.format(name="nofeas", mode="reject", storage="").replace(
-        "tolerance = 0.08", "tolerance = 0.0001"))
+    nofeas.write_text(_base("nofeas").replace("tolerance = 0.08", "tolerance = 0.0001"))
     Search(config.load(nofeas)).run()
     return d
 
@@ -144,6 +145,7 @@ def test_password_never_shown_by_the_real_commands(tmp_path):
     """The console script, verbose, against an unreachable password-bearing URL: each command
     fails with one line, exit 2, and the password appears nowhere."""
     path = tmp_path / "pw.toml"
+    (tmp_path / "owntrain.py").write_text(OWN_TRAIN)
     path.write_text(_base("pw").replace('name = "pw"\n', f'name = "pw"\nstorage = "{UNREACHABLE}"\n'))
     for argv in (["-v", "run", path], ["-v", "worker", path], ["init", path], ["status", path],
                  ["-v", "run", path, "--storage", UNREACHABLE.replace("1/", "2/"), "--workers", "2"]):

@@ -1,5 +1,6 @@
 """Claims follow the study: a study deleted with Optuna's own tools and created again starts with
-every point free, and every point is trained exactly once."""
+every point free, and every point is trained exactly once (with the tests' own training function,
+tests/helpers.py OWN_TRAIN: the subject is the claims)."""
 
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from gridsearch import _compat, config
 from gridsearch.cli import main
 from gridsearch.storage import Claims, open_storage
 from gridsearch.study import Search
+from helpers import own_training
 
 OPTUNA = str(Path(sys.executable).parent / "optuna")
 
@@ -58,10 +60,7 @@ def test_claims_of_a_deleted_study_are_stale(backend, tmp_path, request):
 
 @pytest.mark.slow
 def test_optuna_delete_study_then_run_trains_every_point_once(tiny_config, tmp_path, capsys):
-    path = tiny_config(name="del")
-    path.write_text(path.read_text().replace("epochs = 2", "epochs = 1")
-                    .replace("train_size = 128", "train_size = 32")
-                    .replace("val_size = 64", "val_size = 32"))
+    path = own_training(tiny_config(name="del"))
     url = f"sqlite:///{tmp_path}/del.db"
     assert main(["run", str(path), "--no-progress"]) == 0  # in-process: no second torch import
     n = len(config.load(path).points())

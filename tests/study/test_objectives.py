@@ -1,4 +1,6 @@
-"""Objectives: accuracy alone, with activations / latency limits, or several at once (Pareto)."""
+"""Objectives: accuracy alone, with activations / latency limits, or several at once (Pareto).
+The subject is the objectives, not training: the studies train with the tests' own function
+(tests/helpers.py OWN_TRAIN: a value that grows with the network's parameters)."""
 
 import json
 
@@ -13,8 +15,7 @@ from gridsearch.errors import ConfigError
 from gridsearch.measure import ComplexityCounter
 from gridsearch.selection import dominates, front
 from gridsearch.study import Search, _objectives as objectives, pareto
-from gridsearch.training import _trainer as trainer
-from helpers import cli
+from helpers import cli, own_training
 
 MO = """
 name = "{name}"
@@ -66,7 +67,7 @@ def mo_config(tmp_path):
              objectives='minimize = ["activations", "latency_ms"]'):
         path = tmp_path / f"{name}.toml"
         path.write_text(MO.format(name=name, sampler=sampler, space=space, objectives=objectives))
-        return path
+        return own_training(path)
 
     return make
 
@@ -75,20 +76,6 @@ def mo_config(tmp_path):
 def counter():
     """One fvcore counter for the module: the same structures are traced once."""
     return ComplexityCounter()
-
-
-@pytest.fixture
-def fast_training(monkeypatch):
-    """Training replaced by a deterministic score that grows with width (no optimisation)."""
-
-    def fake(model, data, resolution, recipe, device="cpu", report=None):
-        params = sum(p.numel() for p in model.parameters())
-        acc = round(min(0.99, params / 2e6 + resolution / 1000), 4)
-        if report:
-            report(1, acc)
-        return trainer.TrainResult(acc, [acc], 0.01, 1.0, "cpu")
-
-    monkeypatch.setattr(trainer, "train", fake)
 
 
 # -- pure parts ----------------------------------------------------------------------------------
@@ -161,7 +148,7 @@ def test_width_share_points_lie_on_the_constraint():
 # -- studies ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sampler,space", [("grid", SHARES), ("tpe", SHARES), ("qmc", SHARES),
                                            ("random", COEFFICIENTS), ("tpe", COEFFICIENTS)])
-def test_multi_objective_with_every_sampler(mo_config, fast_training, counter, sampler, space):
+def test_multi_objective_with_every_sampler(mo_config, counter, sampler, space):
     cfg = config.load(mo_config(name=f"mo_{sampler}", sampler=sampler, space=space,
                                 objectives='minimize = ["activations"]'))
     outcomes = Search(cfg, counter=counter).run()
@@ -178,7 +165,7 @@ def test_multi_objective_with_every_sampler(mo_config, fast_training, counter, s
     assert {x["number"] for x in stored["trials"]} == optuna_front
 
 
-def test_single_objective_is_unchanged(mo_config, fast_training, counter):
+def test_single_objective_is_unchanged(mo_config, counter):
     cfg = config.load(mo_config(name="single", objectives="latency = true"))
     outcomes = Search(cfg, counter=counter).run()
     study = Search(cfg).study(create=False)
@@ -190,7 +177,7 @@ def test_single_objective_is_unchanged(mo_config, fast_training, counter):
             assert o.attrs["latency_device"] == "cpu" and o.attrs["latency_batch"] == 2
 
 
-def test_limits_make_candidates_infeasible_with_the_reason(mo_config, fast_training, counter):
+def test_limits_make_candidates_infeasible_with_the_reason(mo_config, counter):
     cfg = config.load(mo_config(name="lim", objectives="max_latency_ms = 1e-9"))
     outcomes = Search(cfg, counter=counter).run()
     assert outcomes and all(o.state == "INFEASIBLE" for o in outcomes)
@@ -212,10 +199,9 @@ def test_limits_make_candidates_infeasible_with_the_reason(mo_config, fast_train
 
 @pytest.mark.slow
 def test_multi_objective_study_end_to_end_exports_its_front(mo_config, tmp_path, capsys):
-    """Real training, through the CLI: run, then best, best --json --output (in-process)."""
+    """Through the command line (in-process): run, then best, best --json --output."""
     path = mo_config(name="e2e_mo")
-    r = cli("run", path, "--no-progress")
-    assert r.returncode == 0, r.stderr
+    assert main(["run", str(path), "--no-progress"]) == 0
     assert main(["best", str(path)]) == 0
     assert "Pareto front" in capsys.readouterr().out
     out = tmp_path / "front.json"
@@ -245,8 +231,8 @@ def test_multi_objective_study_end_to_end_exports_its_front(mo_config, tmp_path,
     assert sorted(on_front) == [x["number"] for x in study.user_attrs["pareto"]["trials"]]
 
 
-def test_report_of_a_multi_objective_study_draws_optunas_pareto_front(mo_config, fast_training,
-                                                                       counter, tmp_path, capsys):
+def test_report_of_a_multi_objective_study_draws_optunas_pareto_front(mo_config, counter,
+                                                                       tmp_path, capsys):
     path = mo_config(name="mo_report", sampler="grid", space=COEFFICIENTS,
                      objectives='minimize = ["activations"]')
     cfg = config.load(path)

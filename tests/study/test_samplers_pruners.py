@@ -1,4 +1,6 @@
-"""The faster search (issue 6): constrained samplers, pruner records, fast vs simple training path."""
+"""The faster search (issue 6): constrained samplers, pruner records, fast vs simple training path.
+The pruner's tests train with the tests' own function (tests/helpers.py OWN_TRAIN: its epoch
+values climb to the final value), the training paths with the built-in trainer."""
 
 import math
 import statistics
@@ -12,14 +14,16 @@ from gridsearch.study import Search
 from gridsearch.study._loop import _ask
 from gridsearch.study._sampling import propose
 from gridsearch.training import _data as data, _reference as reference, _trainer as trainer
-from helpers import TINY
+from helpers import TINY, own_training
 
 
-def _config(tmp_path, name, search_extra="", pruner="none"):
+def _config(tmp_path, name, search_extra="", pruner="none", own=False):
     text = TINY.format(name=name, mode="reject", storage="").replace(
         "target = 2.0", f'target = 2.0\npruner = "{pruner}"\n{search_extra}')
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
+    if own:           # each epoch lasts 10 ms: a pruned trial has trained for a measurable time
+        own_training(path, train="[train.args]\nsleep = 0.01")
     return config.load(path)
 
 
@@ -53,9 +57,9 @@ def _finished(study, value, epochs):
 
 @pytest.mark.slow
 def test_median_pruner_prunes_and_records_the_epoch(tmp_path):
-    """Two finished trials at 100% accuracy every epoch: a real proxy run falls below their median
-    after epoch 1 and is pruned there, recorded as such."""
-    cfg = _config(tmp_path, "pruned", pruner="median")
+    """Two finished trials at 100% accuracy every epoch: a run falls below their median after
+    epoch 1 and is pruned there, recorded as such."""
+    cfg = _config(tmp_path, "pruned", pruner="median", own=True)
     search = Search(cfg)
     study = search.study()
     for _ in range(2):
@@ -75,7 +79,7 @@ def test_median_pruner_prunes_and_records_the_epoch(tmp_path):
 
 
 def test_no_pruner_trains_every_epoch(tmp_path):
-    cfg = _config(tmp_path, "unpruned", pruner="none")
+    cfg = _config(tmp_path, "unpruned", pruner="none", own=True)
     search = Search(cfg)
     study = search.study()
     for _ in range(2):

@@ -1,5 +1,6 @@
 """Seeds as part of a point: every (point, seed) trained exactly once, with two workers and across
-an interrupted run; and a confirmation that resumes where it stopped."""
+an interrupted run; and a confirmation that resumes where it stopped.  The subject is the units,
+not training: the studies train with the tests' own function (tests/helpers.py OWN_TRAIN)."""
 
 from collections import Counter
 
@@ -11,7 +12,7 @@ from gridsearch import config, study as confirm
 from gridsearch.cli import main
 from gridsearch.selection import rank
 from gridsearch.study import Search, read
-from helpers import TINY, cli
+from helpers import TINY, cli, own_training
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +21,8 @@ def _config(tmp_path, name, seeds=3):
     text = TINY.format(name=name, mode="repair", storage="").replace("epochs = 2", "epochs = 1")
     text = text.replace("train_size = 128", "train_size = 64")
     path = tmp_path / f"{name}.toml"
-    path.write_text(text.replace("device = \"cpu\"", f"device = \"cpu\"\nseeds = {seeds}"))
-    return path
+    path.write_text(text)
+    return own_training(path, train=f"seeds = {seeds}")
 
 
 def _units(study):

@@ -1,4 +1,6 @@
-"""A whole small study on SQLite, through the library and the real CLI."""
+"""A whole small study on SQLite, through the library and the real CLI.  The end-to-end run and
+the NaN loss train for real; the tests of resuming and interrupting train with the tests' own
+function (tests/helpers.py OWN_TRAIN)."""
 
 import json
 
@@ -7,7 +9,7 @@ import pytest
 
 from gridsearch import config
 from gridsearch.study import Search
-from helpers import cli
+from helpers import OWN_TRAIN, cli, own_training
 
 
 @pytest.mark.slow
@@ -52,7 +54,7 @@ def test_tiny_study_end_to_end_through_cli(tiny_config, tmp_path):
 
 @pytest.mark.slow
 def test_resume_trains_only_what_is_left(tiny_config):
-    cfg = config.load(tiny_config(name="resume", mode="repair"))
+    cfg = config.load(own_training(tiny_config(name="resume", mode="repair")))
     first = Search(cfg).run(max_trials=2)
     assert len(first) == 2
     rest = Search(cfg).run()
@@ -62,32 +64,36 @@ def test_resume_trains_only_what_is_left(tiny_config):
     assert sorted(points) == list(range(len(cfg.points())))  # each point exactly once
 
 
-def test_interrupted_trial_is_failed_and_rerun(tiny_config, monkeypatch):
-    from gridsearch.training import _trainer as trainer
+INTERRUPTING = OWN_TRAIN + '''
 
-    cfg = config.load(tiny_config(name="ctrlc"))
-    real_train = trainer.train
-    calls = {"n": 0}
+calls = []
 
-    def interrupting(*a, **kw):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt
-        return real_train(*a, **kw)
 
-    monkeypatch.setattr(trainer, "train", interrupting)
+def interrupting(model, ctx):
+    """Ctrl-C in the first training run of this process, as a user presses it."""
+    calls.append(ctx.seed)
+    if len(calls) == 1:
+        raise KeyboardInterrupt
+    return fit(model, ctx)
+'''
+
+
+def test_interrupted_trial_is_failed_and_rerun(tiny_config):
+    cfg = config.load(own_training(tiny_config(name="ctrlc"), text=INTERRUPTING,
+                                   function="interrupting"))
     with pytest.raises(KeyboardInterrupt):
         Search(cfg).run()
     study = Search(cfg).study(create=False)
     failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
     assert len(failed) == 1 and failed[0].user_attrs["interrupted"]
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
-    monkeypatch.setattr(trainer, "train", real_train)
     Search(cfg).run()
     study = Search(cfg).study(create=False)
     finished = [t.user_attrs["point_index"] for t in study.trials
                 if t.state != optuna.trial.TrialState.FAIL]
     assert sorted(finished) == list(range(len(cfg.points())))
+    assert all(t.user_attrs.get("metrics", {}).get("train_loss") for t in study.trials
+               if t.state == optuna.trial.TrialState.COMPLETE)   # trained by the function
 
 
 @pytest.mark.slow

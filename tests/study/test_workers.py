@@ -1,7 +1,9 @@
 """Many workers on one study, on SQLite and on a real PostgreSQL: each grid point exactly once.
 
 Real processes (the console script), real databases, a real SIGKILL.  Each test prints a FIGURES
-line (trials, duplicates, retries) for the record.
+line (trials, duplicates, retries) for the record.  The subject is the workers, not training: the
+studies train with the tests' own function (tests/helpers.py OWN_TRAIN), each trial sleeping for
+a set time (long enough to be shared out, killed or interrupted while it trains).
 """
 
 import os
@@ -20,7 +22,7 @@ from gridsearch import config
 from gridsearch.storage import open_storage
 from gridsearch.study import Search
 from gridsearch.study._workers import STOP_TIMEOUT_S
-from helpers import TINY, cli
+from helpers import OWN_TRAIN, TINY, cli, own_training
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +35,16 @@ GRID = {  # 15 points on the constrained grid
 }
 
 
-def grid_config(tmp_path, name, storage=None, mode="repair", extra="", train_size=128,
-                min_points=12):
-    """A study config on the 15-point grid (``min_points=12``), or on TINY's own 3-point grid."""
+def grid_config(tmp_path, name, storage=None, mode="repair", extra="", sleep=0.3, min_points=12):
+    """A study config on the 15-point grid (``min_points=12``), or on TINY's own 3-point grid;
+    each trial trains for ``sleep`` seconds."""
     text = TINY.format(name=name, mode=mode, storage=f'storage = "{storage}"' if storage else "")
     for a, b in GRID.items():
         if min_points >= 12:  # the small grid keeps 2 epochs: long trials to interrupt
             text = text.replace(a, b)
-    text = text.replace("train_size = 128", f"train_size = {train_size}")
     path = tmp_path / f"{name}.toml"
     path.write_text(text + extra)
+    own_training(path, train=f"[train.args]\nsleep = {sleep}")
     assert len(config.load(path).points()) >= min_points
     return path
 
@@ -86,7 +88,7 @@ def _default_sigint():  # as a terminal's foreground job starts, whatever starte
 
 def _finish(procs, timeout=400):
     outs = [p.communicate(timeout=timeout) for p in procs]
-    for p, (_out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
         assert "Traceback" not in err
     return outs
@@ -131,7 +133,7 @@ def test_sigkill_mid_trial_point_is_retried(backend, tmp_path, request):
     grace) and another worker trains the point; the study completes with every point once."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
     extra = "\n[workers]\nheartbeat_interval = 1.0\ngrace_period = 3.0\n"
-    path = grid_config(tmp_path, f"kill_{backend}", storage=url, extra=extra, train_size=512)
+    path = grid_config(tmp_path, f"kill_{backend}", storage=url, extra=extra, sleep=1.0)
     r = cli("init", path, cwd=tmp_path)
     assert r.returncode == 0 and "created" in r.stdout, r.stderr
     procs = [_start("worker", path, "--no-progress", "--threads", "1", cwd=tmp_path)
@@ -168,7 +170,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
     which its workers inherit): the workers stop within seconds, their running trials are FAIL
     (interrupted), none is left RUNNING, the exit status is 130; a re-run then completes every
     point once."""
-    path = grid_config(tmp_path, "ctrlc", train_size=512, min_points=3)  # long trials, few points
+    path = grid_config(tmp_path, "ctrlc", sleep=1.5, min_points=3)  # long trials, few points
     p = _start("run", path, "--workers", "2", "--no-progress", cwd=tmp_path,
                preexec_fn=_default_sigint if how == "SIGINT" else _ignore_sigint)
     storage = None
@@ -199,22 +201,32 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path, how):
     assert f["duplicates"] == 0 and f["skipped"] == 0
 
 
-def test_retry_failed_reruns_error_failed_points_once(tiny_config, monkeypatch):
+FAILING = OWN_TRAIN + '''
+
+def failing(model, ctx):
+    """Fails while a file named FAIL lies beside this module."""
+    import os
+
+    if os.path.exists(os.path.join(os.path.dirname(__file__), "FAIL")):
+        raise RuntimeError("the FAIL file is there")
+    return fit(model, ctx)
+'''
+
+
+def test_retry_failed_reruns_error_failed_points_once(tiny_config):
     """Points whose trial failed with an error stay failed on a plain re-run, and are trained again
     (once each, even when they fail again) with retry_failed / --retry-failed."""
-    from gridsearch.training import _trainer as trainer
-
-    cfg = config.load(tiny_config(name="retry", mode="repair"))
-    real = trainer.train
-    monkeypatch.setattr(trainer, "train", lambda *a, **k: (_ for _ in ()).throw(
-        RuntimeError("CUDA out of memory (simulated)")))
+    path = own_training(tiny_config(name="retry", mode="repair"), text=FAILING, function="failing")
+    cfg = config.load(path)
+    (path.parent / "FAIL").write_text("")
     first = Search(cfg).run()
     failed = {o.number for o in first if o.state == "FAIL"}
-    assert failed and all("out of memory" in o.attrs["error"] for o in first if o.state == "FAIL")
+    assert failed and all("the FAIL file is there" in o.attrs["error"]
+                          for o in first if o.state == "FAIL")
     assert Search(cfg).run() == []                        # not retried unless asked
     again = Search(cfg).run(retry_failed=True)            # still failing: each retried once
     assert len(again) == len(failed) and all(o.state == "FAIL" for o in again)
-    monkeypatch.setattr(trainer, "train", real)
+    (path.parent / "FAIL").unlink()
     r = cli("run", cfg.path, "--retry-failed", "--no-progress")
     assert r.returncode == 0, r.stderr
     study = Search(cfg).study(create=False)
