@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 
 from gridsearch import cli
 from gridsearch.storage import open_storage
-from helpers import PG_PASSWORD, ROOT
+from helpers import PG_PASSWORD, ROOT, own_training
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm, pytest.mark.postgres]
 
@@ -253,3 +253,35 @@ def test_exit_status_is_the_scripts(slurm, postgres_url, tiny_config, tmp_path):
     assert "gridsearch: error:" in gpu_text and "Traceback" not in gpu_text
     assert "set GRIDSEARCH_STORAGE_FILE" in bare_text
     check_no_password(gpu_text, bare_text)
+
+
+def test_a_training_function_beside_the_config_runs_in_every_task(slurm, postgres_url, tiny_config,
+                                                                  tmp_path, monkeypatch, capsys):
+    """A training function in a module beside the config (not installed, no PYTHONPATH), the
+    job submitted from another folder: each array task imports it from the config's folder, and
+    every unit is trained by it exactly once (its extra metric on every trial)."""
+    t0 = time.perf_counter()
+    path = own_training(study_config(tiny_config, "slurm_own"), train="[train.args]\nsleep = 1.0")
+    secret = secret_file(tmp_path, postgres_url)
+    env = {k: v for k, v in job_env(GRIDSEARCH_STORAGE_FILE=str(secret)).items()
+           if k != "PYTHONPATH"}
+    out, _ = init(path, env, monkeypatch, capsys)
+    line = out.splitlines()[-1].strip().replace(f" {path.name}", f" {path}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    job = submitted(slurm.run("bash", "-c", line.replace(" sbatch ", " sbatch -c 1 ", 1),
+                              env=env, cwd=elsewhere))
+    tasks = slurm.wait(job)
+    storage = open_storage(postgres_url, heartbeat=False)
+    trials, done = unit_figures(storage, "slurm_own")
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    report("slurm: a training function beside the config", tasks=len(tasks), units=3,
+           trials=len(trials), complete=len(complete),
+           workers=len({t.user_attrs["worker"] for t in trials}),
+           wall_s=round(time.perf_counter() - t0, 1))
+    assert sorted(tasks) == [0, 1, 2]
+    assert all(f["ExitCode"] == "0:0" for f in tasks.values()), tasks
+    assert set(done) == {(p, 0) for p in range(3)} and set(done.values()) == {1}
+    assert complete and all(set(t.user_attrs["metrics"]) == {"train_loss"} for t in complete)
+    texts = outputs(elsewhere, job)
+    assert all("Traceback" not in text for text in texts.values()), texts
