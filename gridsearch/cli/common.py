@@ -42,6 +42,17 @@ def load_config(args) -> StudyConfig:
     return cfg
 
 
+def tolerance(args, default: float) -> float:
+    """``--tolerance`` (a fraction of the target FLOPs), else ``default``; one line naming the
+    flag when it is outside (0, 1).  The one check of every command that takes it."""
+    from gridsearch.errors import ConfigError
+
+    tol = default if args.tolerance is None else args.tolerance
+    if not 0 < tol < 1:
+        raise ConfigError(f"--tolerance: must be in (0, 1), got {tol}")
+    return tol
+
+
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, default=json_default)
     sys.stdout.write("\n")

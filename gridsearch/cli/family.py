@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gridsearch.cli import members as members_cli
-from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_storage, human, load_config, print_json, table, tolerance
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.scaling import Point
@@ -185,13 +185,6 @@ def _check_flags(args) -> None:
         raise ConfigError(f"--target: a FLOPs multiplier must be ≥ 1, got {args.target}")
 
 
-def _tolerance(args, default: float) -> float:
-    tol = default if args.tolerance is None else args.tolerance
-    if not 0 < tol < 1:
-        raise ConfigError(f"--tolerance: must be in (0, 1), got {tol}")
-    return tol
-
-
 def _scale(args, realiser: Realiser, point: Point, target: float, repair: bool,
            tolerance: float) -> Family:
     from gridsearch.family import parse_phis, scale
@@ -235,12 +228,12 @@ def scale_cmd(args) -> int:
     if args.config:
         cfg, frozen = _from_config(args)
         repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
-        tol = _tolerance(args, cfg.budget.tolerance)
+        tol = tolerance(args, cfg.budget.tolerance)
         fam = _scale(args, _study_realiser(args, cfg), frozen.point, cfg.search.target, repair,
                      tol)
     else:
         _check_flags(args)
-        tol = _tolerance(args, 0.05)
+        tol = tolerance(args, 0.05)
         cfg, frozen = None, None
         _note(args, f"measuring the baseline {args.model} at {args.base_resolution} px")
         realiser = Realiser(args.model, args.base_resolution, args.num_classes)
@@ -312,7 +305,7 @@ def export_cmd(args) -> int:
     search = Search(cfg, args.storage)
     study = search.study(create=False)
     repair = (cfg.budget.mode == "repair") if args.repair is None else args.repair
-    tol = _tolerance(args, cfg.budget.tolerance)
+    tol = tolerance(args, cfg.budget.tolerance)
     data = study.user_attrs.get("data")
     fidelity = _chosen_fidelity(search, frozen)
     doc = from_stored(study.user_attrs.get(FAMILY_ATTR), frozen, cfg, parse_phis(args.phi),

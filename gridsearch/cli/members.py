@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridsearch.cli.common import human, print_json, table
+from gridsearch.cli.common import human, print_json, table, tolerance
 from gridsearch.errors import ConfigError
 from gridsearch.scaling import DEFAULT_WIDTH_SHARE, STANDARD
 
@@ -30,7 +30,7 @@ def run(args) -> int:
     names = STANDARD if args.strategy == "all" else (args.strategy,)
     realiser = Realiser(args.model, args.base_resolution, args.num_classes)
     repair = bool(args.repair)
-    tol = 0.05 if args.tolerance is None else args.tolerance
+    tol = tolerance(args, 0.05)
     rows = []
     for name in names:
         m = realiser.strategy(name, args.flops_multiplier, args.a, repair=repair, tolerance=tol)
