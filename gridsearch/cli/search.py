@@ -190,10 +190,10 @@ def init(args) -> int:
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     created = search.init()
-    n = search.total()
+    p = search.progress()     # in status's units: an infeasible point found is one unit
     verb = "created" if created else "exists:"
-    left = search.remaining()
-    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({n} units, {left} left)")
+    left = p["left"] + p["running"]
+    print(f"{cfg.name}: {verb} study in {redact(search.url)} ({p['units']} units, {left} left)")
     line = study_sbatch_line(search, args.config, args.storage_file, left)  # None: SQLite, done
     if line:
         print(f"its workers on Slurm, submitted from this folder:\n  {line}")
