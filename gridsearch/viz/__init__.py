@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         confirmation_plot as confirmation_plot,
         family_plot as family_plot,
         label_points as label_points,
+        ladder_plot as ladder_plot,
         learning_curves as learning_curves,
         pareto_front as pareto_front,
         race_plot as race_plot,
@@ -45,6 +46,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                 "trials_table", "family_text", "pearson_p", "predictor_text", "fidelity"],
     "_plots": ["accuracy_vs_flops", "alpha_beta_plane", "learning_curves", "family_plot", "race_plot",
                "compare_plot", "confirmation_plot", "pareto_front", "axis_label", "label_points",
+               "ladder_plot",
                "RESOLUTION"],
     "_dashboard": ["Server", "annotate", "bind", "serve", "study_note", "trial_note"],
 })

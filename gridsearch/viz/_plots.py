@@ -422,7 +422,7 @@ def confirmation_plot(rows: list[dict[str, Any]], path: str | Path, fidelity: st
 
 def race_plot(standings: list[dict[str, Any]], path: str | Path, delta: float,
               title: str = "", metric: str = "accuracy", study: str = "",
-              fidelity: str = "") -> Path:
+              fidelity: str = "", bounds: tuple[float, float] | None = (0.0, 1.0)) -> Path:
     """A race: each point's running mean ± its 95% interval (error bars) against the seeds it was
     trained with; an eliminated point's line ends with a cross at the seeds it had then.  Points
     with the same values seed for seed are one line, named together.  The y range is the values'
@@ -445,7 +445,7 @@ def race_plot(standings: list[dict[str, Any]], path: str | Path, delta: float,
         if not ns:
             continue
         seen += vals
-        sums = [stats.summarise(vals[:n], bounds=(0.0, 1.0)) for n in ns]
+        sums = [stats.summarise(vals[:n], bounds=bounds) for n in ns]
         color = plt.cm.tab10(i % 10)
         means = np.array([s.mean for s in sums])
         err = [means - [s.ci_low for s in sums], [s.ci_high for s in sums] - means]
@@ -470,6 +470,49 @@ def race_plot(standings: list[dict[str, Any]], path: str | Path, delta: float,
     _title(ax, title or f"the race (KN, δ = {delta:g}); × = eliminated", study, fidelity)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
+def ladder_plot(rungs: list[dict[str, Any]], path: str | Path, metric: str = "accuracy",
+                study: str = "", verdict: str = "",
+                bounds: tuple[float, float] | None = (0.0, 1.0)) -> Path:
+    """The fidelity ladder: each point's mean ± 95% CI (over its seeds) at every rung it was
+    trained at, one line joining the same point across rungs; the points carried to the top rung
+    are drawn in colour, the others (left behind lower down) in grey.  ``rungs``: ``{"label",
+    "values": {name: [values]}}`` from rung 0 up; ``verdict``: the ladder's sentence (shortened
+    into the title)."""
+    from gridsearch import stats
+
+    fig, ax = plt.subplots(figsize=(7.0, 4.8))
+    top = set(rungs[-1]["values"]) if rungs else set()
+    names = list(dict.fromkeys(n for r in rungs for n in r["values"]))
+    seen: list[float] = []
+    for i, name in enumerate(sorted(names, key=lambda n: (n not in top, n))):
+        xs, means, lo, hi = [], [], [], []
+        for x, r in enumerate(rungs):
+            vals = [float(v) for v in r["values"].get(name, [])]
+            if not vals:
+                continue
+            s = stats.summarise(vals, bounds=bounds)
+            xs.append(x + (i - len(names) / 2) * 0.03)   # side by side, not on top of each other
+            means.append(s.mean)
+            lo.append(s.mean - (s.ci_low if s.n > 1 else s.mean))
+            hi.append((s.ci_high if s.n > 1 else s.mean) - s.mean)
+            seen += vals
+        carried = name in top
+        ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", ms=3.5 if carried else 2.5,
+                    lw=1.6 if carried else 0.8, capsize=2, elinewidth=0.8,
+                    color=plt.cm.tab10(i % 10) if carried else "0.7",
+                    label=name if carried else None)
+    _value_limits(ax, seen)
+    ax.set_xticks(range(len(rungs)))
+    ax.set_xticklabels([f"rung {x}\n{r['label']}" for x, r in enumerate(rungs)], fontsize=8)
+    ax.set_xlim(-0.4, len(rungs) - 0.6)
+    ax.set_ylabel(f"{axis_label(metric)}: mean, 95% CI over seeds")
+    short = verdict.split(":")[0] if verdict else ""
+    _title(ax, "the fidelity ladder" + (f": {short}" if short else ""), study)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best", title="carried to the top rung", title_fontsize=7)
     return _save(fig, path)
 
 

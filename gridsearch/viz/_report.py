@@ -234,7 +234,13 @@ def build(search, out_dir: str | Path) -> Report:
             what = "the confirmation's race" if name == "race_confirmation" else "the search's race"
             files.append(plots.race_plot(standings, out / f"{name}.png", d.delta,
                                          title=f"{what} (KN, δ = {d.delta:g}); × = eliminated",
-                                         metric=metric, study=study_name, fidelity=trained))
+                                         metric=metric, study=study_name, fidelity=trained,
+                                         bounds=how["bounds"]))
+    ladder = _ladder_rows(search)
+    if ladder is not None:
+        rows_, verdict = ladder
+        files.append(plots.ladder_plot(rows_, out / "ladder.png", metric=metric, study=cfg.name,
+                                       verdict=verdict, bounds=how["bounds"]))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png", fid)
         files += [front] if front else []
@@ -285,6 +291,25 @@ def trials_table(records) -> pd.DataFrame:
     for row, r in zip(rows, records, strict=True):      # the training function's other numbers, one column each
         row.update({f"metrics.{k}": (r.metrics or {}).get(k) for k in extra})
     return pd.DataFrame(rows, columns=[*COLUMNS, *(f"metrics.{k}" for k in extra)])
+
+
+def _ladder_rows(search) -> tuple[list[dict[str, Any]], str] | None:
+    """The rungs climbed (rung 0 up), each point's values per rung, and the ladder's sentence;
+    None when no rung above the search has finished."""
+    from gridsearch.study import climbed, ladder_of, stored_rung
+
+    above = climbed(search)
+    if not above:
+        return None
+    rows = []
+    for rung in [stored_rung(search, 0), *above]:
+        got = rung.result()
+        if got is None:
+            return None
+        rows.append({"label": rung.label, "values": {
+            f"α={a:g} β={b:g} γ={g:g}": list(v) for (a, b, g), v in got.values.items()}})
+    lad = ladder_of(search, above)
+    return rows, lad.text() if lad is not None else ""
 
 
 def _per_point(df: pd.DataFrame, records, how: dict[str, Any] | None = None) -> pd.DataFrame:

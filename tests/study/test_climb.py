@@ -133,6 +133,31 @@ def test_a_ladder_that_moves_climbs_to_the_top_and_every_screen_answers_with_it(
     best = json.loads(capsys.readouterr().out)
     assert {k: best[k] for k in answer} == answer and best["source"] == "rung 2"
     assert best["trial"].startswith("lad-r2#") and best["seeds"] == [2000, 2001]
+    # the report's ladder plot: one coloured line per point carried to the top rung, its values
+    # at each rung the rung's means
+    import matplotlib.figure
+
+    drawn = {}
+    real_save = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kw):
+        drawn[fig.get_label()] = [(c.get_label(), list(c.lines[0].get_ydata()))
+                                  for c in fig.axes[0].containers]
+        return real_save(fig, *args, **kw)
+
+    matplotlib.figure.Figure.savefig = keep
+    try:
+        assert cli.main(["report", str(path), "-o", str(tmp_path / "rep")]) == 0
+    finally:
+        matplotlib.figure.Figure.savefig = real_save
+    capsys.readouterr()
+    assert (tmp_path / "rep" / "ladder.png").is_file()
+    top = {f"α={c.point.alpha:g} β={c.point.beta:g} γ={c.point.gamma:g}": c.value
+           for c in sel.ranked}
+    lines = {name: ys for name, ys in drawn["ladder"] if name and not name.startswith("_")}
+    assert set(lines) == set(top)
+    for name, ys in lines.items():
+        assert ys[-1] == pytest.approx(top[name])      # the top rung's mean ends each line
 
     # one φ up: EfficientNet's 1.2/1.1/1.15 (γ = 1.15) is better once reversed: 0.351 vs 0.300
     assert cli.main(["freeze", str(path)]) == 0
