@@ -94,7 +94,10 @@ def test_rounds_by_hand():
                         "13 of 60 runs; eliminated after 3 seeds: B; after 5 seeds: C)")
     assert sum(s.p_best for s in d.standings) == pytest.approx(1.0)
     assert d["A"].p_best > 0.9 and d["B"].p_best < 0.01
-    json.dumps(d.as_dict())
+    back = json.loads(json.dumps(d.as_dict()))     # stored as JSON: the same decision read back
+    assert (back["winner"], back["status"], back["runs"], back["survivors"]) == ("A", "decided",
+                                                                                 13, ["A"])
+    assert back["text"] == d.text()
 
 
 def test_p_best_two_candidates_matches_the_normal_formula():
