@@ -115,9 +115,11 @@ class VerifyOutcome:
             return (f"{at} {_name(self.chosen)} is still the best within δ = {delta:g} of: "
                     f"{rivals} (KN, {self.seeds} seeds paired): holds")
         if self.verdict == "undecided":
+            alive = set(self.decision.survivors)
+            out = ", ".join(r.name for r in self.rows[1:] if r.label not in alive)
             return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
-                    f"{self.seeds} seeds paired, δ = {delta:g}): undecided; the others of "
-                    f"{rivals} are out")
+                    f"{self.seeds} seeds paired, δ = {delta:g}): undecided"
+                    + (f"; out: {out}" if out else ""))
         by, (m, se, n) = self._reversal()
         return (f"{at}: reversed: {by.name} is better than {_name(self.chosen)} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
