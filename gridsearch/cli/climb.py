@@ -42,13 +42,15 @@ def register(sub) -> None:
                                    "with its rivals solved to the same measured FLOPs: the next "
                                    "points of the highest rung climbed, EfficientNet's "
                                    "1.2/1.1/1.15, depth-, width- and resolution-only. Train each "
-                                   "at the highest rung's fidelity with S paired seeds (study "
-                                   "<name>-phiN; resumable; --workers) and replay Kim & Nelson's "
-                                   "procedure over them: holds, or reversed by a rival.")
+                                   "at the highest rung's fidelity (study "
+                                   "<name>-phiN; resumable; --workers), raced by Kim & Nelson's "
+                                   "procedure paired by seed: holds, reversed by a rival, or "
+                                   "undecided.")
     add_config(p)
     p.add_argument("--phi", type=float, required=True, help="the φ to check at, e.g. 2")
     p.add_argument("--seeds", type=int, metavar="S",
-                   help="paired seeds per network (default: select.n0)")
+                   help="the most paired seeds a network gets in the race (default: "
+                        "select.max_seeds; the first stage is min(select.n0, S))")
     _run_options(p)
     p.set_defaults(func=verify, create=True, max_trials=None, no_wait=False)
 
@@ -144,7 +146,8 @@ def verify(args) -> int:
     if not args.json:
         print(f"{cfg.name}: {_label((check.point.alpha, check.point.beta, check.point.gamma))} "
               f"({check.origin}) against {len(check.rivals)} rivals at φ = {args.phi:g}, "
-              f"{check.seeds} paired seeds each, at the fidelity of {check.rung}; "
+              f"raced on paired seeds (at most {check.seeds} each), at the fidelity of "
+              f"{check.rung}; "
               f"study {inner.cfg.name!r}", flush=True)
     if args.workers > 1 or args.gpus:
         options = ["--phi", str(args.phi), "--seeds", str(check.seeds), "--join"]
@@ -154,10 +157,11 @@ def verify(args) -> int:
         code = search_cli.run_one(args, inner)
     if code:
         return code
-    out = check.outcome()
+    out = check.outcome(inner.plan)
     if out.verdict is None:
-        raise GridsearchError("some networks lack seeds (failed trials: `gridsearch status` of "
-                              f"{inner.cfg.name!r}); run verify again with --retry-failed")
+        raise GridsearchError("the check's race has not finished (failed trials: `gridsearch "
+                              f"status` of {inner.cfg.name!r}); run verify again with "
+                              "--retry-failed")
     check.record(out)
     if args.json:
         print_json({**out.as_dict(), "text": out.text(cfg.select.delta)})

@@ -10,16 +10,18 @@ to the chosen network's *measured* FLOPs by the comparison's one mechanism
 * EfficientNet's α = 1.2, β = 1.1, γ = 1.15 (unless it is one of the above);
 * depth only, width only, resolution only.
 
-Each is trained at the highest rung's fidelity (its epochs and data sizes) with the same ``S``
-fresh seeds, as the study ``<name>-phiN`` of the same store (a plan run by the one loop: each
-(network, seed) once, resumable, workers). The seeds are paired: seed k is seed k for every
-network, and Kim & Nelson's procedure (:class:`gridsearch.selection.Race`, common random numbers)
-is replayed over them, first stage ``min(n0, S)`` seeds, then a seed at a time up to ``S``.
-The verdict: the choice *holds* when the procedure kept it alone or chose it (the best within δ
-with the stated confidence); it is *reversed* when the procedure eliminated it, by the best
-survivor, with the paired mean difference ± its standard error; *undecided* when it survived
-with others at S seeds (more seeds separate them). The procedure is replayed on a fixed number of seeds, not
-run sequentially: every network trains all S seeds.
+Each is trained at the highest rung's fidelity (its epochs and data sizes), as the study
+``<name>-phiN`` of the same store, and *raced*: Kim & Nelson's sequential procedure
+(:class:`gridsearch.selection.Race`, common random numbers: seed k is seed k for every network)
+run by the one loop as the search's race is (:class:`gridsearch.study.RacePlan`: each (network,
+seed) once, resumable, workers busy). A first stage of ``min(n0, S)`` seeds, then a seed at a
+time for the networks still in the race, up to ``S`` (``--seeds``, default ``max_seeds``): a
+rival far behind stops training after the first stage.
+
+The verdict: the choice *holds* when the procedure kept it alone (the best within δ with the
+stated confidence) or chose it; it is *reversed* when the procedure eliminated it — by the best
+survivor, with the paired mean difference ± its standard error over their common seeds;
+*undecided* when it survived with others at ``S`` seeds (more seeds may separate them).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._compare import check_phi, compound_point, matched
 from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
 from gridsearch.scaling import SINGLE, Point, from_coefficients, named
-from gridsearch.study import CHECK_ATTR, FixedPlan, Search, climbed, compare_plan_key, verify_name
+from gridsearch.study import CHECK_ATTR, Plan, RacePlan, Search, climbed, compare_plan_key, verify_name
 
 CHOSEN = "chosen"
 EFFICIENTNET = Point(1.2, 1.1, 1.15)   # Tan & Le 2019, found at φ = 1 on ImageNet
@@ -69,8 +71,8 @@ class VerifyOutcome:
     chosen: Point
     origin: str
     rows: list[VerifyRow]
-    seeds: int
-    decision: Any = None           # the race's Decision over the labels, None until all trained
+    seeds: int                     # the most seeds a network gets (the race's max_seeds)
+    decision: Any = None           # the race's Decision over the labels, None until it is done
     verdict: str | None = None     # "holds", "reversed" or "undecided"; None until all trained
     by: VerifyRow | None = None
     diff: tuple[float, float, int] | None = None   # paired mean, its standard error, n
@@ -107,22 +109,28 @@ class VerifyOutcome:
 
     def text(self, delta: float) -> str:
         if self.decision is None:
-            return "not every network has all its seeds yet: no verdict"
+            return "the race has not finished: no verdict"
         rivals = ", ".join(r.name for r in self.rows[1:])
         at = (f"at φ = {self.phi:g} (measured {self.ratio:.2f}× the baseline's FLOPs)"
               if self.ratio else f"at φ = {self.phi:g}")
         if self.verdict == "holds":
             return (f"{at} {_name(self.chosen)} is still the best within δ = {delta:g} of: "
-                    f"{rivals} (KN, {self.seeds} seeds paired): holds")
+                    f"{rivals} (KN, paired seeds, {self._seeds()}): holds")
         if self.verdict == "undecided":
             alive = set(self.decision.survivors)
             out = ", ".join(r.name for r in self.rows[1:] if r.label not in alive)
             return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
-                    f"{self.seeds} seeds paired, δ = {delta:g}): undecided"
+                    f"paired seeds, {self._seeds()}, δ = {delta:g}): undecided"
                     + (f"; out: {out}" if out else ""))
         by, (m, se, n) = self._reversal()
         return (f"{at}: reversed: {by.name} is better than {_name(self.chosen)} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
+
+    def _seeds(self) -> str:
+        """How many seeds the networks trained: "6 seeds" or "2–6 seeds"."""
+        got = sorted({len(r.values) for r in self.rows if r.values})
+        span = f"{got[0]}–{got[-1]}" if got and got[0] != got[-1] else f"{got[-1] if got else 0}"
+        return f"{span} seeds"
 
     def as_dict(self) -> dict[str, Any]:
         return {"phi": self.phi, "chosen": self.chosen.as_dict(), "origin": self.origin,
@@ -145,7 +153,7 @@ class Verify:
     def __init__(self, search: Search, phi: float, seeds: int | None = None) -> None:
         check_phi(phi)
         cfg = search.cfg
-        seeds = cfg.select.n0 if seeds is None else seeds
+        seeds = cfg.select.max_seeds if seeds is None else seeds
         if isinstance(seeds, bool) or not 2 <= seeds <= 1000:
             raise ConfigError(f"--seeds: must be 2 to 1000 (paired seeds need a spread), "
                               f"got {seeds}")
@@ -166,7 +174,8 @@ class Verify:
             search=dataclasses.replace(cfg.search, sampler="grid", pruner="none", points=(),
                                        width_share=None),
             objectives=dataclasses.replace(cfg.objectives, minimize=()),
-            select=dataclasses.replace(cfg.select, mode="fixed"))
+            select=dataclasses.replace(cfg.select, mode="race", n0=min(cfg.select.n0, self.seeds),
+                                       max_seeds=self.seeds))
         self.store = search.store.derived(self.inner_cfg, attrs={"source_study": cfg.name},
                                           check=False)
         self.key = compare_plan_key(self.phi, self.point)
@@ -192,48 +201,57 @@ class Verify:
         """The check as a runnable study: its store and its plan (measures every network)."""
         items = matched(self.search.realiser(), self.cfg, self.point, self.phi,
                         [(lb, s) for lb, _, s in self.rivals], first=CHOSEN, choices=CHOICES)
-        plan = FixedPlan(items, [self.inner_cfg.train.seed + k for k in range(self.seeds)],
-                         key=self.key, merge=False)
-        return Search(self.inner_cfg, store=self.store, plan=plan,
+        return Search(self.inner_cfg, store=self.store, plan=self.plan(items),
                       realiser=self.search.realiser(), train=self.search._fit)
 
-    def outcome(self) -> VerifyOutcome:
-        """The table and the verdict from what is stored."""
-        from gridsearch.selection import Race
+    def plan(self, items) -> RacePlan:
+        """The race over the measured networks ``items`` (the chosen one first, then the
+        rivals in the table's order), paired by seed."""
+        from gridsearch.study import quantum_of
 
-        labels = [CHOSEN, *(lb for lb, _, _ in self.rivals)]
+        return RacePlan(items, self.inner_cfg.train.seed, self.inner_cfg.select, key=self.key,
+                        maximize=self.cfg.train.maximize, quantum=quantum_of(self.inner_cfg),
+                        candidates=[CHOSEN, *(lb for lb, _, _ in self.rivals)], merge=False)
+
+    def outcome(self, plan: Plan | None = None) -> VerifyOutcome:
+        """The table and the verdict from what is stored (``plan``: the check's, from
+        :meth:`search_for`; without it the networks are measured again)."""
+        plan = plan if plan is not None else self.search_for().plan
+        if not isinstance(plan, RacePlan):
+            raise TypeError(f"a check's plan is a race, got {type(plan).__name__}")
+        labels = plan.candidates
         names = self.names()
-        rows = {lb: VerifyRow(lb, names[lb]) for lb in labels}
+        rows = {lb: VerifyRow(str(lb), names[str(lb)]) for lb in labels}
         n = len(labels)
-        sign = 1.0 if self.cfg.train.maximize else -1.0
         records = self.store.records() if self.store.exists() else []
         for r in sorted(records, key=lambda r: r.number):
-            if r.plan != self.key or r.unit is None:
+            u = plan.unit_index(r) if plan.mine(r) else None
+            if u is None:
                 continue
-            row = rows[labels[int(r.unit) % n]]
+            row = rows[labels[u % n]]
             if not row.attrs:
                 row.attrs = r.row()
             if r.state == "COMPLETE" and r.mean_accuracy is not None:
-                row.values[int(r.unit) // n] = float(r.mean_accuracy)
+                row.values[u // n] = float(r.mean_accuracy)
         out = VerifyOutcome(self.phi, self.point, self.origin, list(rows.values()), self.seeds,
-                      rung=self.rung, ratio=rows[CHOSEN].attrs.get("flops_ratio"))
-        full = [lb for lb in labels if len(rows[lb].values) == self.seeds]
-        if CHOSEN not in full or len(full) < 2:
+                            rung=self.rung, ratio=rows[CHOSEN].attrs.get("flops_ratio"))
+        race = plan.outcome(records)
+        if race is None or race.first_stage is not None or not race.done \
+                or CHOSEN not in race.decision.candidates:
             return out
-        s = self.cfg.select
-        race = Race(full, delta=s.delta, confidence=s.confidence,
-                    n0=min(s.n0, self.seeds), max_seeds=self.seeds,
-                    cost={lb: float(rows[lb].attrs.get("flops") or 0) for lb in full})
-        race.update({(lb, k): sign * v for lb in full for k, v in rows[lb].values.items()})
-        d = race.decision()
+        d = race.decision
         out.decision = d
         out.verdict = ("reversed" if CHOSEN not in d.survivors else
                        "holds" if d.decided or len(d.survivors) == 1 else "undecided")
-        if out.verdict == "reversed" and d.winner is not None:   # a finished race has a winner
-            by = rows[d.winner]
-            diffs = [sign * (by.values[k] - rows[CHOSEN].values[k]) for k in range(self.seeds)]
+        if out.verdict == "reversed":
+            sign = 1.0 if self.cfg.train.maximize else -1.0
+            mine = rows[CHOSEN].values
+            by = max((rows[str(c)] for c in d.survivors), key=lambda r: sign * (r.mean or 0.0))
+            common = sorted(set(by.values) & set(mine))
+            diffs = [sign * (by.values[k] - mine[k]) for k in common]
             out.by = by
-            out.diff = (fmean(diffs), stdev(diffs) / math.sqrt(len(diffs)), len(diffs))
+            out.diff = (fmean(diffs), stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1
+                        else math.nan, len(diffs))
         return out
 
     def record(self, out: VerifyOutcome) -> None:
@@ -254,10 +272,11 @@ class Verify:
 def verify(search: Search, phi: float, seeds: int | None = None) -> VerifyOutcome:
     """Run (or resume) the check at ``phi`` in this process and record its verdict."""
     v = Verify(search, phi, seeds)
-    v.search_for().run()
-    out = v.outcome()
+    inner = v.search_for()
+    inner.run()
+    out = v.outcome(inner.plan)
     if out.verdict is None:
-        raise GridsearchError("the check has networks without all their seeds (failed trials: "
-                              "see `gridsearch status`)")
+        raise GridsearchError("the check's race has not finished (failed trials: see "
+                              "`gridsearch status`)")
     v.record(out)
     return out

@@ -204,10 +204,14 @@ class FixedPlan(Plan):
     def item_of(self, r: TrialRecord) -> int | None:
         return self._item_of(r) if self._item_of else r.point_index
 
+    def merges(self, records: Sequence[TrialRecord]) -> dict[int, int]:
+        """:meth:`Plan.merged` where the plan merges (``merge``), else nothing."""
+        return self.merged(records) if self.merge else {}
+
     def open(self, records: Sequence[TrialRecord], ranks: int | None = None) -> Opening:
         """Units of the first ``ranks`` seeds (all by default) that may run now."""
         status = self.status(records)
-        merged = self.merged(records) if self.merge else {}
+        merged = self.merges(records)
         n, ranks = len(self.items), len(self.seeds) if ranks is None else ranks
         out = Opening()
         for k in range(ranks):

@@ -41,13 +41,19 @@ if TYPE_CHECKING:
     from gridsearch.selection import Decision, Forecast, Race
 
 
-def name(p: Point) -> str:
-    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}"
+def name(p: Any) -> str:
+    """How a raced candidate reads: a point's coefficients, else its label."""
+    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}" if isinstance(p, Point) else str(p)
+
+
+def _as_json(p: Any) -> Any:
+    return p.as_dict() if isinstance(p, Point) else p
 
 
 @dataclass(frozen=True)
 class RaceOutcome:
-    """A race's decision in a study's terms: candidates are points (named α, β, γ)."""
+    """A race's decision in a study's terms: candidates are points (named α, β, γ), or a
+    check's labelled networks."""
 
     decision: Decision
     forecast: Forecast | None
@@ -95,11 +101,11 @@ class RaceOutcome:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        d = self.decision.as_dict(name=lambda p: None if p is None else p.as_dict())
+        d = self.decision.as_dict(name=_as_json)
         d["text"] = self.text()
         d["forecast"] = self.forecast.as_dict() if self.forecast is not None else None
-        d["dropped"] = [p.as_dict() for p in self.dropped]
-        d["merged"] = [[p.as_dict(), q.as_dict()] for p, q in self.merged]
+        d["dropped"] = [_as_json(p) for p in self.dropped]
+        d["merged"] = [[_as_json(p), _as_json(q)] for p, q in self.merged]
         d["first_stage"] = list(self.first_stage) if self.first_stage is not None else None
         return d
 
@@ -110,11 +116,18 @@ class RacePlan(FixedPlan):
     which no paired variance is taken (:class:`gridsearch.selection.Race`)."""
 
     def __init__(self, items: Sequence[Item], seed: int, select: SelectConfig,
-                 key: str = "", maximize: bool = True, quantum: float | None = None) -> None:
-        super().__init__(items, [seed + i for i in range(select.max_seeds)], key)
+                 key: str = "", maximize: bool = True, quantum: float | None = None,
+                 candidates: Sequence[Any] | None = None, merge: bool = True) -> None:
+        super().__init__(items, [seed + i for i in range(select.max_seeds)], key, merge=merge)
         self.select = select
         self.maximize = maximize
         self.quantum = quantum
+        # what the race calls each item: its point (a search, a rung), else a label (a check's
+        # networks, which are not all compound)
+        self.candidates: list[Any] = _points(items) if candidates is None else list(candidates)
+        if len(self.candidates) != len(self.items) or \
+                len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("a race plan needs one distinct candidate per item")
 
     def _values(self, records: Sequence[TrialRecord]) -> dict[tuple[int, int], float]:
         """(item, seed rank) -> the result of every finished unit of this plan."""
@@ -153,13 +166,13 @@ class RacePlan(FixedPlan):
         """The race replayed from ``records``; None while the first stage is still running."""
         status = self.status(records) if status is None else status
         n0, n = self.select.n0, len(self.items)
-        merged = self.merged(records)
+        merged = self.merges(records)
         out = self._left_first_stage(status) | set(merged)
         settled = ("COMPLETE", "INFEASIBLE", "PRUNED", "ERROR")
         if not all(status.get(u) in settled or u % n in out for u in range(n0 * n)):
             return None
         values = self._values(records)
-        points = _points(self.items)
+        points = self.candidates
         candidates = [i for i in range(n) if i not in out
                       and all((i, k) in values for k in range(n0))]
         dropped = tuple(points[i] for i in range(n) if i not in candidates and i not in merged
@@ -173,11 +186,11 @@ class RacePlan(FixedPlan):
                 race.fail(points[i], k, why)
         return race, dropped
 
-    def _race(self, records: Sequence[TrialRecord], candidates: list[Point]) -> Race:
+    def _race(self, records: Sequence[TrialRecord], candidates: list[Any]) -> Race:
         from gridsearch.selection import Race
 
-        points = _points(self.items)
-        flops: dict[Point, float] = {}
+        points = self.candidates
+        flops: dict[Any, float] = {}
         for r in records:
             if self.mine(r) and r.point_index is not None and r.flops is not None:
                 flops.setdefault(points[r.point_index], float(r.flops))
@@ -189,8 +202,8 @@ class RacePlan(FixedPlan):
     def outcome(self, records: Sequence[TrialRecord]) -> RaceOutcome | None:
         """The race's decision so far; in its first stage, the race over the points with a
         result so far, marked as such; None before any point has one."""
-        points = _points(self.items)
-        merged = tuple((points[i], points[j]) for i, j in sorted(self.merged(records).items()))
+        points = self.candidates
+        merged = tuple((points[i], points[j]) for i, j in sorted(self.merges(records).items()))
         got = self.race(records)
         if got is not None:
             race, dropped = got
@@ -202,7 +215,7 @@ class RacePlan(FixedPlan):
         if not have:
             return None
         race = self._race(records, [points[i] for i in have])
-        left = self._left_first_stage(status) | set(self.merged(records))
+        left = self._left_first_stage(status) | set(self.merges(records))
         total = n0 * (n - len(left))
         done = sum(1 for (i, k) in values if k < n0 and i not in left)
         return RaceOutcome(race.decision(), None, (), merged, (done, total))
@@ -213,7 +226,7 @@ class RacePlan(FixedPlan):
         got = self.race(records, status)
         if got is None:                     # the first stage, then every feasible point ahead
             out = super().open(records, ranks=n0)
-            gone = self._left_first_stage(status) | set(self.merged(records))
+            gone = self._left_first_stage(status) | set(self.merges(records))
             out.units = [u for u in out.units if u % n not in gone or status.get(u) == "ERROR"]
             out.skipped |= {u for u in range(n0 * n) if u % n in gone
                             and status.get(u) not in DONE and status.get(u) != "ERROR"}
@@ -222,7 +235,7 @@ class RacePlan(FixedPlan):
             out.units += [u for u in ahead if status.get(u) not in DONE]
             return out
         race, dropped = got
-        index = {it.spec.point: i for i, it in enumerate(self.items)}
+        index = {c: i for i, c in enumerate(self.candidates)}
         units = [self.index(index[p], k) for p, k in race.next_units(ahead=True)]
         units = [u for u in units if status.get(u) not in DONE]
         # --retry-failed trains again the failures that took a point out of the race

@@ -57,6 +57,7 @@ tolerance = 0.6
 [select]
 delta = 0.002
 confidence = 0.6     # KN with 2 seeds separates a 0.05 gap at this confidence
+n0 = 2               # verify's first stage (the search and the rungs use fixed seeds)
 """
 
 # values at rung 0 (no flip): 1.6/1 0.712 > 1.4/1.1 0.708 > 1/1.3 0.700 > 1.2/1.1 0.694
@@ -111,6 +112,19 @@ def test_a_stable_ladder_stops_at_rung_1_with_the_top_points_carried(ladder, cap
     assert sel.winner.point.as_dict() == {"alpha": 1.6, "beta": 1.0, "gamma": 1.0}
     seeds = {s for _, s in _units(path, "lad-r1")}
     assert seeds == {(1000,), (1001,)}                   # fresh seeds: none of the search's
+
+    # one φ up, raced: the single-dimension networks (0.1, far behind) leave after the first
+    # stage's 2 seeds; the chosen point (0.712) holds against the next (0.708) and EfficientNet's
+    assert cli.main(["verify", str(path), "--phi", "2", "--seeds", "4", "--json",
+                     "--no-progress"]) == 0
+    v = json.loads(capsys.readouterr().out)
+    assert v["verdict"] == "holds" and v["short"] == "checked at φ = 2: holds", v["text"]
+    n = {r["name"]: r["n"] for r in v["rows"]}
+    assert n["depth only"] == n["width only"] == n["resolution only"] == 2, n
+    out_after = {s["candidate"]: s["eliminated_after"] for s in v["race"]["candidates"]}
+    assert out_after["depth"] == 2 and out_after["chosen"] is None, out_after
+    trained = sum(r.state == "COMPLETE" for r in search.records_of("lad-phi2"))
+    assert trained == sum(n.values()) < 7 * 4            # only what the race needed
 
 
 def test_a_ladder_that_moves_climbs_to_the_top_and_every_screen_answers_with_it(ladder, capsys,
