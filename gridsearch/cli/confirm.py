@@ -1,5 +1,6 @@
-"""gridsearch confirm: re-train the search's best points with fresh seeds (optionally at a higher
-fidelity) and report whether the proxy's ranking and its winner hold up."""
+"""gridsearch confirm: a one-rung climb given by flags — re-train the search's best points with fresh
+seeds (optionally at a higher fidelity) and report whether the proxy's ranking and its winner hold
+up, by the fidelity ladder's check."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from gridsearch.cli.common import add_config, load_config, print_json, table
 def register(sub) -> None:
     p = sub.add_parser("confirm", help="re-train the best K points with S fresh seeds; "
                                        "rank agreement and the winner's significance",
-                       description="Re-train the K best points of the search with S new seeds "
+                       description="A one-rung climb given by flags: re-train the K best points "
+                                   "of the search (a race's survivors first) with S new seeds "
                                    "(optionally more epochs or data), stored as the study "
-                                   "<name>-confirm in the same store (resumable; --workers). "
+                                   "<name>-confirm in the same store (resumable; --workers), and "
+                                   "check, as the fidelity ladder does, whether it keeps the "
+                                   "search's top group within ε (seed noise), with Kendall's τ. "
                                    "freeze, export, compare and report then rank by it.")
     add_config(p)
     p.add_argument("--top", type=int, default=3, metavar="K", help="points to confirm (3)")
@@ -76,7 +80,7 @@ def confirm(args) -> int:
     if out.race is not None:
         print("out_after: the seeds a point had when the race eliminated it (- : it survived)")
     rho = "n/a" if out.spearman is None else f"{out.spearman:.3f}"
-    tau = "n/a" if out.kendall is None else f"{out.kendall:.3f}"
+    tau = "n/a" if out.check is None else out.check.agreement.text()
     p = "n/a" if out.test is None else f"{out.test.p:.3g}"
     print(f"rank agreement over {sum(r.confirmed is not None for r in out.rows)} confirmed points: "
           f"Spearman ρ = {rho}, Kendall τ = {tau}; winner vs runner-up Welch p = {p}")

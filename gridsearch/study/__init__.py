@@ -9,7 +9,9 @@ from gridsearch._lazy import attach
 if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded lazily below
     from gridsearch.study._climb import (
         CHECK_ATTR as CHECK_ATTR,
+        SEED_OFFSET as SEED_OFFSET,
         Climb as Climb,
+        Fidelity as Fidelity,
         Rung as Rung,
         check_text as check_text,
         climbed as climbed,
@@ -18,12 +20,11 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         point_name as point_name,
         rung_config as rung_config,
         rung_label as rung_label,
+        stored_confirmation as stored_confirmation,
         stored_rung as stored_rung,
     )
     from gridsearch.study._confirm import (
-        SEED_OFFSET as SEED_OFFSET,
         ConfirmOutcome as ConfirmOutcome,
-        Fidelity as Fidelity,
         confirm_config as confirm_config,
         confirm_outcome as confirm_outcome,
         confirm_plan as confirm_plan,
@@ -113,11 +114,11 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_record": ["TrialRecord", "Recorder", "COLUMNS", "STATES", "read", "from_trial",
                 "trial_ref", "compare_plan_key"],
     "_sampling": ["SAMPLERS", "PRUNERS", "Infeasible"],
-    "_confirm": ["Fidelity", "ConfirmOutcome", "confirm_config", "confirm_plan",
-                 "confirm_outcome", "SEED_OFFSET"],
+    "_confirm": ["ConfirmOutcome", "confirm_config", "confirm_plan", "confirm_outcome"],
     "_objectives": ["Limit"],
     "_climb": ["Climb", "Rung", "rung_config", "climbed", "ladder_of", "ladder_text", "check_text",
-               "stored_rung", "rung_label", "point_name", "CHECK_ATTR"],
+               "stored_rung", "stored_confirmation", "rung_label", "point_name", "CHECK_ATTR",
+               "Fidelity", "SEED_OFFSET"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
     "_workers": ["Pool", "POOL_ENV", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "shared_timing_note"],

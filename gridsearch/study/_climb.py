@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from gridsearch.config import StudyConfig, fidelity_of
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.study._record import TrialRecord, read
-from gridsearch.study._store import rung_name
+from gridsearch.study._store import confirmation_name, rung_name
 
 if TYPE_CHECKING:
     from gridsearch.selection import Ladder, RungResult
@@ -34,16 +34,47 @@ CHECK_ATTR = "phi_check"   # search study attribute: the last `verify --phi`'s v
 MAX_RUNGS = 100
 
 
-def rung_config(cfg: StudyConfig, rung: int, points) -> StudyConfig:
+@dataclass(frozen=True)
+class Fidelity:
+    """A rung given on the command line (``gridsearch confirm``) instead of by ``[fidelity]``:
+    what it changes about training (None: as in the search), its seeds, and whether it races."""
+
+    seeds: int = 3
+    epochs: int | None = None
+    train_size: int | None = None
+    val_size: int | None = None
+    race: bool = False       # race the points (the config's [select]) instead of a fixed S
+
+    def check(self) -> None:
+        for name in ("seeds", "epochs", "train_size", "val_size"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or v < 1):
+                raise ConfigError(f"--{name.replace('_', '-')}: must be ≥ 1, got {v}")
+
+
+def rung_config(cfg: StudyConfig, rung: int, points, given: Fidelity | None = None
+                ) -> StudyConfig:
     """Rung ``rung``'s study config: the search's, over ``points``, at the rung's fidelity, with
-    fresh seeds (no [fidelity] of its own: it is one rung)."""
+    fresh seeds (no [fidelity] of its own: it is one rung). ``given``: a rung given on the
+    command line (``confirm``: rung 1, stored as ``<name>-confirm``) — its fidelity the flags'
+    (the search's where a flag is not given), its seeds ``given.seeds`` or a race."""
     t, d, o = cfg.train, cfg.data, cfg.objectives
-    epochs, train_size, val_size = fidelity_of(cfg, rung)
-    race = cfg.select.mode == "race"
+    if given is None:
+        name, how = rung_name(cfg.name, rung), cfg.select
+        epochs, train_size, val_size = fidelity_of(cfg, rung)
+        seeds = t.seeds
+    else:
+        name = confirmation_name(cfg.name)
+        how = dataclasses.replace(cfg.select, mode="race" if given.race else "fixed")
+        epochs, train_size, val_size = (given.epochs or t.epochs,
+                                        given.train_size or d.train_size,
+                                        given.val_size or d.val_size)
+        seeds = given.seeds
+    race = how.mode == "race"
     return dataclasses.replace(
-        cfg, name=rung_name(cfg.name, rung), fidelity=None,
+        cfg, name=name, fidelity=None, select=how,
         train=dataclasses.replace(t, seed=t.seed + SEED_OFFSET * rung, epochs=epochs,
-                                  seeds=cfg.select.max_seeds if race else t.seeds),
+                                  seeds=cfg.select.max_seeds if race else seeds),
         data=dataclasses.replace(d, train_size=train_size, val_size=val_size),
         search=dataclasses.replace(cfg.search, points=tuple(tuple(p) for p in points),
                                    sampler="grid", pruner="none", width_share=None),
@@ -100,8 +131,7 @@ def stored_rung(search: Search, r: Literal[0]) -> Rung: ...
 def stored_rung(search: Search, r: int) -> Rung | None: ...
 def stored_rung(search: Search, r: int) -> Rung | None:
     """Rung ``r`` of ``search`` as stored (r = 0: the search); None when it was never started."""
-    from gridsearch.study._search import decision_of, plan_of
-    from gridsearch.study._store import stored_config
+    from gridsearch.study._search import decision_of
 
     if r == 0:
         study = search.study(create=False)
@@ -109,7 +139,20 @@ def stored_rung(search: Search, r: int) -> Rung | None:
         p = search.plan.progress(records)
         return Rung(0, study, search.cfg, records, decision_of(study, records),
                     p["left"] + p["running"] == 0, rung_label(search.cfg))
-    study = search.store.load(rung_name(search.cfg.name, r))
+    return _stored(search, rung_name(search.cfg.name, r), r)
+
+
+def stored_confirmation(search: Search) -> Rung | None:
+    """The rung ``gridsearch confirm`` gave on the command line (``<name>-confirm``, rung 1), as
+    stored; None when none was started."""
+    return _stored(search, confirmation_name(search.cfg.name), 1)
+
+
+def _stored(search: Search, name: str, r: int) -> Rung | None:
+    from gridsearch.study._search import decision_of, plan_of
+    from gridsearch.study._store import stored_config
+
+    study = search.store.load(name)
     if study is None:
         return None
     cfg = stored_config(study)
