@@ -60,7 +60,8 @@ def _label(p) -> str:
 
 
 def climb(args) -> int:
-    from gridsearch.study import Climb, Search, rung_label, worker_command
+    from gridsearch.study import Climb, Search, rung_label
+    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
@@ -133,7 +134,8 @@ def _seconds(records) -> float:
 def verify(args) -> int:
     from gridsearch.errors import GridsearchError
     from gridsearch.family import Verify
-    from gridsearch.study import Search, worker_command
+    from gridsearch.study import Search
+    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)

@@ -90,7 +90,7 @@ def confirm(args) -> int:
 
 def _worker(args, slot) -> list[str]:
     """``gridsearch confirm … --join``: one worker of this confirmation."""
-    from gridsearch.study import worker_command
+    from gridsearch.workers import worker_command
 
     options = ["--top", str(args.top), "--seeds", str(args.seeds), "--join"]
     if args.race:

@@ -185,7 +185,8 @@ def _list(v) -> str:
 
 
 def init(args) -> int:
-    from gridsearch.study import Search, study_sbatch_line
+    from gridsearch.study import Search
+    from gridsearch.workers import study_sbatch_line
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -233,7 +234,7 @@ def next_steps(config: str) -> str:
 
 
 def worker_command(args, slot) -> list[str]:
-    from gridsearch.study import worker_command as command
+    from gridsearch.workers import worker_command as command
 
     return command(args.config, slot, args.retry_failed)
 
@@ -286,7 +287,7 @@ def _forecast(search: Search):
 def pooled() -> bool:
     """This process is one worker of a ``run --workers N`` pool: the pool's parent prints the
     race's forecast and decision once, for all of them."""
-    from gridsearch.study import POOL_ENV
+    from gridsearch.workers import POOL_ENV
 
     return bool(os.environ.get(POOL_ENV))
 
@@ -365,8 +366,8 @@ def pool(args, search: Search, command) -> int:
     (``args.workers``, ``args.gpus``, ``args.device``), with progress."""
     import torch
 
-    from gridsearch.study import Pool, exit_code, parse_gpus, placement, shared_timing_note
     from gridsearch.training import usable_cores
+    from gridsearch.workers import Pool, exit_code, parse_gpus, placement, shared_timing_note
 
     cfg = search.cfg
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -117,8 +117,9 @@ def compare(args) -> int:
     import pandas as pd
 
     from gridsearch.family import COMPOUND, Compare, check_phi
-    from gridsearch.study import Search, worker_command
+    from gridsearch.study import Search
     from gridsearch.viz import compare_plot
+    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)

@@ -1,6 +1,6 @@
 """Studies: the store (Optuna's study), plans of units, the one loop that runs them, the one trial
-record, the runner of one trial, samplers, confirmation, the fidelity ladder's rungs, Pareto fronts, worker processes, and
-the line that submits workers to Slurm."""
+record, the runner of one trial, samplers, confirmation, the fidelity ladder's rungs and Pareto
+fronts.  Running one study on many processes and machines is :mod:`gridsearch.workers`."""
 
 from typing import TYPE_CHECKING
 
@@ -72,13 +72,6 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         quantum_of as quantum_of,
         ranking as ranking,
     )
-    from gridsearch.study._slurm import (
-        StorageVariable as StorageVariable,
-        sbatch_line as sbatch_line,
-        script_path as script_path,
-        storage_variable as storage_variable,
-        study_sbatch_line as study_sbatch_line,
-    )
     from gridsearch.study._store import (
         COMPARE_SUFFIX as COMPARE_SUFFIX,
         CONFIRM_SUFFIX as CONFIRM_SUFFIX,
@@ -88,16 +81,6 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         rung_name as rung_name,
         stored_config as stored_config,
         verify_name as verify_name,
-    )
-    from gridsearch.study._workers import (
-        POOL_ENV as POOL_ENV,
-        Pool as Pool,
-        Slot as Slot,
-        exit_code as exit_code,
-        parse_gpus as parse_gpus,
-        placement as placement,
-        shared_timing_note as shared_timing_note,
-        worker_command as worker_command,
     )
 
 __getattr__, __dir__, __all__ = attach(__name__, {
@@ -120,8 +103,4 @@ __getattr__, __dir__, __all__ = attach(__name__, {
                "stored_rung", "stored_confirmation", "rung_label", "point_name", "CHECK_ATTR",
                "Fidelity", "SEED_OFFSET"],
     "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
-    "_workers": ["Pool", "POOL_ENV", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
-                 "shared_timing_note"],
-    "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",
-               "study_sbatch_line"],
 })

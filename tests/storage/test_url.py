@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from gridsearch import cli, config, study as workers
+from gridsearch import cli, config, workers
 from gridsearch.errors import ConfigError
 from gridsearch.storage import redact
 from helpers import PG_PASSWORD, TINY

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gridsearch import workers
 from gridsearch.errors import ConfigError, TrainingError
-from gridsearch.study import _workers as workers
 from gridsearch.training import (
     _data as data,
     _determinism as determinism,

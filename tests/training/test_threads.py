@@ -10,7 +10,7 @@ import textwrap
 import optuna
 import pytest
 
-from gridsearch import config, study as workers
+from gridsearch import config, workers
 from gridsearch.errors import ConfigError
 from gridsearch.study import Search
 from gridsearch.training import _threads as threads

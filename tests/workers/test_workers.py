@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 from gridsearch import config
 from gridsearch.storage import open_storage
 from gridsearch.study import Search
-from gridsearch.study._workers import STOP_TIMEOUT_S
+from gridsearch.workers._pool import STOP_TIMEOUT_S
 from helpers import OWN_TRAIN, TINY, cli, own_training
 
 pytestmark = pytest.mark.slow

@@ -1,11 +1,11 @@
-"""The sbatch line `gridsearch init` prints (gridsearch.study._slurm): the array from the units left,
+"""The sbatch line `gridsearch init` prints (gridsearch.workers._slurm): the array from the units left,
 the config as given, a GPU for a cuda config, and where the job finds the storage URL: a file's
-path or the environment's variable, never the URL.  (It runs on a real Slurm in test_slurm.py.)"""
+path or the environment's variable, never the URL.  (It runs on a real Slurm in tests/cluster/test_slurm.py.)"""
 
 import pytest
 
 from gridsearch import config
-from gridsearch.study import StorageVariable, sbatch_line, script_path, storage_variable, study_sbatch_line
+from gridsearch.workers import StorageVariable, sbatch_line, script_path, storage_variable, study_sbatch_line
 from helpers import PG_PASSWORD, ROOT, cli
 
 URL = "postgresql://gridsearch:pw-Secret@db:5432/gridsearch"

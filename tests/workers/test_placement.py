@@ -1,11 +1,9 @@
-"""Worker placement and data subsets: small pure functions, unit-tested."""
+"""Worker placement: where each worker runs and what it is told, a small pure function."""
 
-import numpy as np
 import pytest
 
-from gridsearch.errors import ConfigError, DataError
-from gridsearch.study import parse_gpus, placement
-from gridsearch.training import stratified_indices
+from gridsearch.errors import ConfigError
+from gridsearch.workers import parse_gpus, placement
 
 
 def test_workers_round_robin_over_gpus_and_share_the_cores():
@@ -32,17 +30,3 @@ def test_parse_gpus():
     for bad in ("", "a", "-1", "0,,1"):
         with pytest.raises(ConfigError):
             parse_gpus(bad)
-
-
-def test_stratified_indices_are_disjoint_balanced_and_seeded():
-    labels = np.repeat(np.arange(4), [100, 50, 30, 20])     # unbalanced classes
-    train, val = stratified_indices(labels, 100, 50, seed=3)
-    assert len(train) == 100 and len(val) == 50 and not set(train) & set(val)
-    for idx, n in ((train, 100), (val, 50)):
-        counts = np.bincount(labels[idx], minlength=4)
-        assert np.all(np.abs(counts - n * np.array([0.5, 0.25, 0.15, 0.1])) <= 1)
-    again = stratified_indices(labels, 100, 50, seed=3)
-    other = stratified_indices(labels, 100, 50, seed=4)
-    assert np.array_equal(train, again[0]) and not np.array_equal(train, other[0])
-    with pytest.raises(DataError):
-        stratified_indices(labels, 150, 100, seed=0)
