@@ -126,6 +126,12 @@ class VerifyOutcome:
         return (f"{at}: reversed: {by.name} is better than {_name(self.chosen)} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
 
+    def _out_after(self, label: str) -> int | None:
+        """The seeds a network had when the race eliminated it (None: it stayed, or no race)."""
+        if self.decision is None or label not in self.decision.candidates:
+            return None
+        return self.decision[label].eliminated_after
+
     def _seeds(self) -> str:
         """How many seeds the networks trained: "6 seeds" or "2–6 seeds"."""
         got = sorted({len(r.values) for r in self.rows if r.values})
@@ -140,6 +146,8 @@ class VerifyOutcome:
                 {"mean": self.diff[0], "se": self.diff[1], "n": self.diff[2]},
                 "flops_ratio": self.ratio, "rung": self.rung,
                 "rows": [{"strategy": r.label, "name": r.name, "mean": r.mean, "n": len(r.values),
+                          "values": [r.values[k] for k in sorted(r.values)],
+                          "eliminated_after": self._out_after(r.label),
                           "flops_ratio": r.attrs.get("flops_ratio"),
                           "within_tolerance": r.attrs.get("within_tolerance"),
                           "resolution": r.attrs.get("resolution"), "d": r.attrs.get("d"),
@@ -263,7 +271,8 @@ class Verify:
         study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(_key(self.point)),
                                          "verdict": out.verdict, "short": out.short(),
                                          "text": out.text(self.cfg.select.delta),
-                                         "study": self.store.name})
+                                         "study": self.store.name, "rung": out.rung,
+                                         "rows": out.as_dict()["rows"]})
         frozen = stored_frozen(study)
         if frozen is not None and _key(frozen.point) == _key(self.point):
             study.set_user_attr(FROZEN_ATTR, {**frozen.as_dict(), "checked": out.short()})

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.colors
 import matplotlib.pyplot as plt
 import matplotlib.ticker
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 
@@ -64,7 +65,8 @@ _OFFSETS = [(5, 4), (5, -12), (-5, 4), (-5, -12), (5, 14), (5, -22), (-5, 14), (
 
 def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7) -> None:
     """Annotate ``(text, x, y)`` points so that no two label boxes overlap: each label takes the
-    first offset whose box is clear of the labels already placed and inside the axes; a label that
+    first offset whose box is clear of the labels already placed, of the points' markers and of
+    the legend, and inside the axes; a label that
     fits nowhere is left out and counted in a note (the full table is trials.csv)."""
     fig = ax.figure
 
@@ -73,8 +75,14 @@ def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7
         frame = ax.get_window_extent(renderer)
         legend = ax.get_legend()
         boxes = [legend.get_window_extent(renderer)] if legend is not None else []
+        r = 4.0 * fig.dpi / 72                      # a marker's half width, in pixels
+        markers = []                                # no label over another point's marker
+        for _, x, y in labels:
+            px, py = ax.transData.transform((x, y))
+            markers.append(matplotlib.transforms.Bbox.from_extents(px - r, py - r, px + r, py + r))
         left = 0
-        for text, x, y in labels:
+        for i, (text, x, y) in enumerate(labels):
+            others = boxes + markers[:i] + markers[i + 1:]
             for dx, dy in _OFFSETS:
                 ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
                                   fontsize=fontsize, ha="left" if dx >= 0 else "right",
@@ -85,7 +93,7 @@ def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7
                 ann.set_in_layout(False)
                 box = ann.get_window_extent(renderer)
                 if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) \
-                        and not any(box.overlaps(b) for b in boxes):
+                        and not any(box.overlaps(b) for b in others):
                     boxes.append(box)
                     break
                 ann.remove()
@@ -513,6 +521,47 @@ def ladder_plot(rungs: list[dict[str, Any]], path: str | Path, metric: str = "ac
     _title(ax, "the fidelity ladder" + (f": {short}" if short else ""), study)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best", title="carried to the top rung", title_fontsize=7)
+    return _save(fig, path)
+
+
+def phi_up_plot(rows: list[dict[str, Any]], path: str | Path, phi: float, metric: str = "accuracy",
+                study: str = "", fidelity: str = "", verdict: str = "",
+                bounds: tuple[float, float] | None = (0.0, 1.0)) -> Path:
+    """The check one φ up: each network's mean ± 95% CI (over the seeds it trained) against its
+    *measured* FLOPs (× the baseline's); the chosen coefficients first, in colour; a network the
+    race eliminated is drawn hollow, with the seeds it had. ``rows``: ``{"name", "values",
+    "flops_ratio", "eliminated_after"}``, the chosen network first."""
+    from gridsearch import stats
+
+    fig, ax = plt.subplots(figsize=(7.0, 6.0))
+    seen: list[float] = []
+    labels = []
+    for i, r in enumerate(rows):
+        vals = [float(v) for v in r.get("values") or []]
+        x = r.get("flops_ratio")
+        if not vals or x is None:
+            continue
+        s = stats.summarise(vals, bounds=bounds)
+        lo = s.mean - s.ci_low if s.n > 1 else 0.0
+        hi = s.ci_high - s.mean if s.n > 1 else 0.0
+        out = r.get("eliminated_after")
+        color = "black" if i == 0 else plt.cm.tab10((i - 1) % 10)
+        ax.errorbar([x], [s.mean], yerr=[[lo], [hi]], fmt="o", ms=7 if i == 0 else 5,
+                    capsize=3, color=color, mfc="white" if out else color,
+                    label=f"{r['name']}: {s.mean:.4f} (n={s.n})"
+                          + (f", out after {out} seeds" if out else ""))
+        labels.append((r["name"].removesuffix(" (chosen)"), float(x), s.mean))
+        seen += vals
+    _value_limits(ax, seen)
+    label_points(ax, labels)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: f"{v:g}×"))
+    ax.set_xlabel(f"measured FLOPs at φ = {phi:g} (× the baseline's)")
+    ax.set_ylabel(f"{axis_label(metric)}: mean, 95% CI over seeds")
+    short = verdict.split(":", 1)[-1].split("(")[0].strip() if verdict else ""
+    _title(ax, f"one φ up (φ = {phi:g}), paired race" + (f": {short}" if short else ""),
+           study, fidelity)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     return _save(fig, path)
 
 

@@ -17,7 +17,7 @@ from gridsearch import stats
 from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen, stored_family, stored_frozen
 from gridsearch.selection import rank
-from gridsearch.study import COLUMNS, STATES, objective_names, read
+from gridsearch.study import CHECK_ATTR, COLUMNS, STATES, check_text, ladder_text, objective_names, read
 
 PREDICTORS = ("flops", "params", "activations")
 
@@ -91,7 +91,8 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     except GridsearchError:
         return out
     w = sel.winner
-    pool = records if sel.source == "search" else (confirmed or [])
+    pool = (records if sel.source == "search" else confirmed or [] if sel.source ==
+            "confirmation" else search.records_of(w.study))      # a rung of the ladder
     first = next((r for r in pool if r.number == w.trials[0]), None)
     out["best"] = {"trial": f"{w.study}#{w.trials[0]}", "study": w.study, **w.point.as_dict(),
                    **w.summary.as_dict(), "accuracy": w.value, "source": sel.source,
@@ -100,6 +101,8 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
                                 "activations")}}
     out["selection"] = sel.as_dict()
     out["selection"]["ties_text"] = sel.ties_text()
+    out["ladder"] = ladder_text(search) or None
+    out["checked"] = check_text(search, w.point)
     return out
 
 
@@ -128,6 +131,9 @@ def summary_text(f: dict[str, Any]) -> str:
             p = "n/a" if sel["p_value"] is None else f"{sel['p_value']:.3g}"
             lines.append(f"  margin over the runner-up {sel['margin']:+.4f} (Welch p = {p}); "
                          f"ties: {len(sel['ties'])}; {sel['verdict']}")
+        if f.get("ladder"):
+            lines.append(f"ladder: {f['ladder']}")
+        lines.append(f"one φ up: {f.get('checked') or 'not checked'}")
     else:
         lines.append("best: no feasible finished trial yet")
     if f.get("frozen"):
@@ -241,6 +247,14 @@ def build(search, out_dir: str | Path) -> Report:
         rows_, verdict = ladder
         files.append(plots.ladder_plot(rows_, out / "ladder.png", metric=metric, study=cfg.name,
                                        verdict=verdict, bounds=how["bounds"]))
+    check = study.user_attrs.get(CHECK_ATTR)
+    if isinstance(check, dict) and check.get("rows"):
+        files.append(plots.phi_up_plot(check["rows"], out / "phi_up.png", check["phi"],
+                                       metric=metric, study=str(check.get("study", "")),
+                                       fidelity=f"trained at the fidelity of "
+                                                f"{check.get('rung', 'the search')}",
+                                       verdict=str(check.get("short", "")),
+                                       bounds=how["bounds"]))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png", fid)
         files += [front] if front else []

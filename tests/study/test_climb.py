@@ -152,11 +152,14 @@ def test_a_ladder_that_moves_climbs_to_the_top_and_every_screen_answers_with_it(
     import matplotlib.figure
 
     drawn = {}
+    drawn_phi = []
     real_save = matplotlib.figure.Figure.savefig
 
     def keep(fig, *args, **kw):
         drawn[fig.get_label()] = [(c.get_label(), list(c.lines[0].get_ydata()))
                                   for c in fig.axes[0].containers]
+        if "phi_up" in str(args[0]):
+            drawn_phi.append(fig)
         return real_save(fig, *args, **kw)
 
     matplotlib.figure.Figure.savefig = keep
@@ -206,6 +209,31 @@ def test_a_ladder_that_moves_climbs_to_the_top_and_every_screen_answers_with_it(
     assert cli.main(["export", str(path), "-o", str(doc), "--phi", "0,1", "--no-progress"]) == 0
     prov = json.loads(doc.read_text())["provenance"]
     assert prov["study"] == "lad-r2" and prov["selection"]["checked"].startswith(short)
+
+    # the report and the dashboard note after the climb and the check: the rung's answer with its
+    # measured network, the ladder's sentence, the verdict one φ up, and the φ-up plot whose
+    # points are the check's networks at their measured FLOPs and means
+    matplotlib.figure.Figure.savefig = keep
+    try:
+        assert cli.main(["report", str(path), "-o", str(tmp_path / "rep2")]) == 0
+    finally:
+        matplotlib.figure.Figure.savefig = real_save
+    summary = capsys.readouterr().out
+    assert "best (rung 2): trial lad-r2#" in summary and "FLOPs ratio" in summary, summary
+    assert "ladder: the answer is stable from rung 1" in summary
+    assert f"one φ up: {short}" in summary
+    assert (tmp_path / "rep2" / "phi_up.png").is_file()
+    points = {c.get_label().split(":")[0]: (c.lines[0].get_xdata()[0], c.lines[0].get_ydata()[0])
+              for c in drawn_phi[0].axes[0].containers}
+    assert set(points) == set(names)
+    for row in v["rows"]:
+        x, y = points[row["name"]]
+        assert x == pytest.approx(row["flops_ratio"]) and y == pytest.approx(row["mean"])
+    from gridsearch.viz import study_note
+
+    note = study_note(search)
+    assert "**Fidelity ladder:** the answer is stable from rung 1" in note, note
+    assert f"**One φ up:** {short}" in note
 
 
 def test_resume_mid_rung_then_two_workers_train_each_unit_once(ladder):
