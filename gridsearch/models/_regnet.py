@@ -21,7 +21,7 @@ from torch import nn
 from torchvision.models import regnet as tv
 
 from gridsearch import _compat
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
 from gridsearch.scaling import make_divisible, round_repeats
 
 # torchvision's regnet_y_400mf.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torchvision.models import mobilenetv2 as tv
 
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
 from gridsearch.scaling import make_divisible, round_repeats
 
 # t (expansion), c (channels), n (repeats), s (stride): torchvision's default setting.

@@ -11,7 +11,7 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
 from gridsearch.scaling import make_divisible, round_repeats
 
 
