@@ -7,6 +7,7 @@ from torchvision.models import efficientnet as tv
 
 from gridsearch import _compat
 from gridsearch.models._base import Baseline, Layout, Realised
+from gridsearch.models._registry import register
 from gridsearch.scaling import make_divisible
 
 DROPOUT = 0.2
@@ -46,4 +47,5 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 
-EFFICIENTNET_B0 = Baseline("efficientnet_b0", build, "torchvision EfficientNet-B0 (MBConv, SiLU, SE)")
+EFFICIENTNET_B0 = register(Baseline("efficientnet_b0", build,
+                                    "torchvision EfficientNet-B0 (MBConv, SiLU, SE)"))

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridsearch.errors import ModelError as ModelError  # re-exported: the package's error
+
+# The built-in architectures: importing each registers its baselines in REGISTRY, so every
+# built-in name is there before this module answers a lookup, and torchvision loads only when a
+# name is first asked for (the package attaches this module lazily).  A new architecture is a
+# module in this package that calls ``register``, and its name on this line.
+from gridsearch.models import _efficientnet, _mobilenet, _regnet, _resnet  # noqa: F401  (see above)
 from gridsearch.models._base import Baseline, Realised
 from gridsearch.models._custom import is_factory_ref, load_factory
-from gridsearch.models._efficientnet import EFFICIENTNET_B0
-from gridsearch.models._mobilenet import MOBILENET_V2
-from gridsearch.models._regnet import REGNET_Y_400MF
-from gridsearch.models._resnet import RESNET18, RESNET50
+from gridsearch.models._registry import REGISTRY as REGISTRY  # re-exported: full once read here
 from gridsearch.models._timm import is_timm_ref, load as load_timm
-
-REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
-                                                     REGNET_Y_400MF)}
 
 
 def get_baseline(name: str, folders: tuple[Path | None, ...] = ()) -> Baseline:
