@@ -221,7 +221,7 @@ class Exported:
     def build_timm(self, phi: float) -> nn.Module:
         """The member's network built by timm from the file's own ``timm`` arguments
         (``builder(**kwargs)``); ``member(phi)['timm']`` says whether it is exact and its counts."""
-        from gridsearch.models.timm_models import create
+        from gridsearch import models
 
         entry = self.member(phi).get("timm")
         if not entry:
@@ -230,7 +230,7 @@ class Exported:
         if "kwargs" not in entry:
             raise GridsearchError(f"{self.path or 'family'}: its timm arguments predate 'kwargs'; "
                                   "export again to rebuild with timm")
-        return create(entry["builder"], entry["kwargs"])
+        return models.timm_network(entry["builder"], entry["kwargs"])
 
 
 def load(path: str | Path) -> Exported:

@@ -1,43 +1,35 @@
-"""Baseline registry: a name (or ``module:function``) to a scalable network builder."""
+"""Baselines: scalable networks built from (width_mult, depth_mult, num_classes) — torchvision's
+EfficientNet-B0, MobileNetV2, ResNet-18/50 and RegNetY-400MF, timm's generated families
+(``timm:NAME``) and a user's own ``package.module:function`` — with the layout each realised.
 
-from __future__ import annotations
+Importing the package loads no torch: a name loads its private module on first use.
 
-from pathlib import Path
+    >>> from gridsearch import models
+    >>> r = models.build("resnet18", width_mult=1.1, depth_mult=1.2, num_classes=10)
+    >>> r.module, r.layout.describe()
+"""
 
-from gridsearch.errors import ModelError
-from gridsearch.models.base import Baseline, Layout, Realised, signature
-from gridsearch.models.custom import is_factory_ref, load_factory
-from gridsearch.models.efficientnet import EFFICIENTNET_B0
-from gridsearch.models.mobilenet import MOBILENET_V2
-from gridsearch.models.regnet import REGNET_Y_400MF
-from gridsearch.models.resnet import RESNET18, RESNET50
-from gridsearch.models.timm_models import is_timm_ref, load as load_timm, measure_timm
+from typing import TYPE_CHECKING
 
-REGISTRY: dict[str, Baseline] = {b.name: b for b in (EFFICIENTNET_B0, MOBILENET_V2, RESNET18, RESNET50,
-                                                     REGNET_Y_400MF)}
+from gridsearch._lazy import attach
 
+if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded lazily below
+    from gridsearch.models._base import (
+        Baseline as Baseline,
+        Layout as Layout,
+        Realised as Realised,
+        signature as signature,
+    )
+    from gridsearch.models._lookup import (
+        REGISTRY as REGISTRY,
+        ModelError as ModelError,
+        build as build,
+        get_baseline as get_baseline,
+    )
+    from gridsearch.models._timm import measure_timm as measure_timm, timm_network as timm_network
 
-def get_baseline(name: str, folders: tuple[Path | None, ...] = ()) -> Baseline:
-    """The baseline called ``name``, ``timm:NAME`` (timm's generated families), or a user factory
-    given as ``package.module:function`` (imported from ``folders`` first: the config's)."""
-    if is_timm_ref(name):
-        return load_timm(name)
-    if is_factory_ref(name):
-        return load_factory(name, folders)
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY))
-        raise ModelError(f"unknown model {name!r} (known: {known}, timm:NAME, or package.module:function)") from None
-
-
-def build(name: str, width_mult: float = 1.0, depth_mult: float = 1.0,
-          num_classes: int = 1000, folders: tuple[Path | None, ...] = ()) -> Realised:
-    """Build ``name`` scaled by (width_mult, depth_mult)."""
-    if width_mult <= 0 or depth_mult <= 0:
-        raise ModelError(f"width and depth multipliers must be positive, got {width_mult}, {depth_mult}")
-    return get_baseline(name, folders).build(width_mult, depth_mult, num_classes)
-
-
-__all__ = ["ModelError", "Baseline", "Layout", "Realised", "REGISTRY", "build", "get_baseline",
-           "measure_timm", "signature"]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "_base": ["Baseline", "Layout", "Realised", "signature"],
+    "_lookup": ["REGISTRY", "get_baseline", "build", "ModelError"],
+    "_timm": ["measure_timm", "timm_network"],
+})

@@ -21,7 +21,7 @@ from gridsearch import family as export, models
 from gridsearch.errors import ModelError
 from gridsearch.family import scale
 from gridsearch.measure import Realiser
-from gridsearch.models.timm_models import ARCHITECTURES
+from gridsearch.models._timm import ARCHITECTURES
 from gridsearch.scaling import Point
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from gridsearch import _compat
 from gridsearch.errors import ModelError
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
 
 PREFIX = "timm:"
 _TF = {"bn_eps": 1e-3, "pad_type": "same"}  # timm's tf_* variants: TF BatchNorm eps, "same" padding
@@ -89,8 +89,8 @@ def recipe(fam: TimmArch, name: str, width_mult: float, depth_mult: float,
     return kwargs
 
 
-def create(builder: str, kwargs: dict[str, Any]):
-    """Build a network from an export's ``timm`` entry: ``builder(**kwargs)``."""
+def timm_network(builder: str, kwargs: dict[str, Any]):
+    """The network timm builds from an export's ``timm`` entry: ``builder(**kwargs)``."""
     return _compat.timm_generator(builder)(**kwargs)
 
 
@@ -124,7 +124,7 @@ def load(ref: str) -> Baseline:
                              f"(got depth {depth_mult:g}); use timm:mixnet_m")
         kwargs = recipe(fam, name, width_mult, depth_mult, num_classes)
         try:
-            module = create(fam.builder, kwargs)
+            module = timm_network(fam.builder, kwargs)
         except ImportError as e:
             raise ModelError(f"model {ref!r}: timm is not installed ({e})") from None
         rebuild = {"builder": fam.builder, "kwargs": kwargs, "exact": True,
@@ -151,7 +151,7 @@ def measure_timm(realised: Realised, model: str, resolution: int, counter) -> di
     if is_timm_ref(model):  # the measured network is timm's own
         return {**entry, "exact": True, "params": own.params, "flops": own.flops}
     try:
-        net = create(entry["builder"], entry["kwargs"])
+        net = timm_network(entry["builder"], entry["kwargs"])
     except Exception as e:  # noqa: BLE001 - say so in the file rather than fail the export
         return {**entry, "exact": False, "params": None, "flops": None,
                 "note": f"timm cannot build it here: {type(e).__name__}: {e}"}

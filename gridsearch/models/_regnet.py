@@ -21,7 +21,8 @@ from torch import nn
 from torchvision.models import regnet as tv
 
 from gridsearch import _compat
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
+from gridsearch.models._registry import register
 from gridsearch.scaling import make_divisible, round_repeats
 
 # torchvision's regnet_y_400mf.
@@ -68,5 +69,5 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
     return Realised(module, layout, torchvision=rebuild)
 
 
-REGNET_Y_400MF = Baseline("regnet_y_400mf", build,
-                          "torchvision RegNetY-400MF (grouped bottlenecks with SE)")
+REGNET_Y_400MF = register(Baseline("regnet_y_400mf", build,
+                                   "torchvision RegNetY-400MF (grouped bottlenecks with SE)"))

@@ -19,7 +19,7 @@ from torch import nn
 
 from gridsearch._imports import RefError, import_ref
 from gridsearch.errors import ModelError
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
 
 
 def is_factory_ref(name: str) -> bool:

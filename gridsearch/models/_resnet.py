@@ -11,7 +11,8 @@ from functools import partial
 from torch import nn
 from torchvision.models import resnet as tv
 
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
+from gridsearch.models._registry import register
 from gridsearch.scaling import make_divisible, round_repeats
 
 
@@ -71,7 +72,7 @@ def _build(block, layers, arch, width_mult: float, depth_mult: float, num_classe
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 
-RESNET18 = Baseline("resnet18", partial(_build, tv.BasicBlock, (2, 2, 2, 2), "resnet18"),
-                    "torchvision ResNet-18 (basic blocks)")
-RESNET50 = Baseline("resnet50", partial(_build, tv.Bottleneck, (3, 4, 6, 3), "resnet50"),
-                    "torchvision ResNet-50 (bottlenecks)")
+RESNET18 = register(Baseline("resnet18", partial(_build, tv.BasicBlock, (2, 2, 2, 2), "resnet18"),
+                             "torchvision ResNet-18 (basic blocks)"))
+RESNET50 = register(Baseline("resnet50", partial(_build, tv.Bottleneck, (3, 4, 6, 3), "resnet50"),
+                             "torchvision ResNet-50 (bottlenecks)"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torchvision.models import mobilenetv2 as tv
 
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
+from gridsearch.models._registry import register
 from gridsearch.scaling import make_divisible, round_repeats
 
 # t (expansion), c (channels), n (repeats), s (stride): torchvision's default setting.
@@ -27,4 +28,4 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
     return Realised(module, layout, torchvision=rebuild)
 
 
-MOBILENET_V2 = Baseline("mobilenet_v2", build, "torchvision MobileNetV2 (inverted residuals)")
+MOBILENET_V2 = register(Baseline("mobilenet_v2", build, "torchvision MobileNetV2 (inverted residuals)"))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from torchvision.models import efficientnet as tv
 
 from gridsearch import _compat
-from gridsearch.models.base import Baseline, Layout, Realised
+from gridsearch.models._base import Baseline, Layout, Realised
+from gridsearch.models._registry import register
 from gridsearch.scaling import make_divisible
 
 DROPOUT = 0.2
@@ -33,7 +34,7 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
     }
     # timm's generator builds the same layers from the same multipliers, except its head:
     # round(1280·w) channels where torchvision's is 4× the last stage.  scale() measures timm's
-    # network per member and fills in its counts (gridsearch.models.timm_models.measure_timm).
+    # network per member and fills in its counts (gridsearch.models.measure_timm).
     timm_head = make_divisible(1280 * width_mult)
     timm = {
         "builder": "timm.models.efficientnet._gen_efficientnet",
@@ -46,4 +47,5 @@ def build(width_mult: float, depth_mult: float, num_classes: int) -> Realised:
     return Realised(module, layout, torchvision=rebuild, timm=timm)
 
 
-EFFICIENTNET_B0 = Baseline("efficientnet_b0", build, "torchvision EfficientNet-B0 (MBConv, SiLU, SE)")
+EFFICIENTNET_B0 = register(Baseline("efficientnet_b0", build,
+                                    "torchvision EfficientNet-B0 (MBConv, SiLU, SE)"))
