@@ -88,7 +88,7 @@ def status(args) -> int:
             w = sel.winner
             how = f"{sel.source}, provisional: the race is running" if sel.provisional \
                 else sel.source
-            print(f"selected ({how}): {w.coefficients()}  {w.summary.text()}  "
+            print(f"selected ({how}): {w.point.label()}  {w.summary.text()}  "
                   f"[{w.refs[0]}]")
             print(f"verdict: {sel.verdict()}")
             ladder = ladder_text(search)

@@ -132,7 +132,7 @@ def compare(args) -> int:
     if not args.json:
         print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g}, "
               f"{args.seeds} seed(s) (stored as study {comp.store.name!r})\n"
-              f"compound point: α={point.alpha:g} β={point.beta:g} γ={point.gamma:g}, {origin}",
+              f"compound point: {point.label()}, {origin}",
               flush=True)
     if comp.store.exists() and not comp.left(inner):
         code = 0

@@ -41,10 +41,6 @@ if TYPE_CHECKING:
     from gridsearch.selection import Decision, Forecast, Race
 
 
-def name(p: Point) -> str:
-    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}"
-
-
 @dataclass(frozen=True)
 class RaceOutcome:
     """A race's decision in a study's terms: candidates are points (named α, β, γ)."""
@@ -86,12 +82,13 @@ class RaceOutcome:
             out = (f"racing ({d.procedure}, δ = {d.delta:g}, confidence {d.confidence:g}): first "
                    f"stage, {self.first_stage[0]} of {self.first_stage[1]} runs")
         else:
-            out = self.decision.text(name=name)
+            out = self.decision.text(name=Point.label)
         if self.merged:
             out += " (one network, raced once: " + "; ".join(
-                f"{name(p)} = {name(q)}" for p, q in self.merged) + ")"
+                f"{p.label()} = {q.label()}" for p, q in self.merged) + ")"
         if self.dropped:
-            out += f" (left out, failed in the first stage: {', '.join(map(name, self.dropped))})"
+            dropped = ", ".join(p.label() for p in self.dropped)
+            out += f" (left out, failed in the first stage: {dropped})"
         return out
 
     def as_dict(self) -> dict[str, Any]:

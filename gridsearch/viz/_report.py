@@ -16,6 +16,7 @@ import pandas as pd
 from gridsearch import stats
 from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen, stored_family, stored_frozen
+from gridsearch.scaling import Point
 from gridsearch.selection import rank
 from gridsearch.study import COLUMNS, STATES, objective_names, read
 
@@ -117,8 +118,8 @@ def summary_text(f: dict[str, Any]) -> str:
     b = f["best"]
     if b:
         acc = accuracy_text(b)
-        line = (f"best ({b['source']}): trial {b['trial']}  α={b['alpha']:g} β={b['beta']:g} "
-                f"γ={b['gamma']:g}  accuracy {acc}")
+        line = (f"best ({b['source']}): trial {b['trial']}  {Point.from_dict(b).label()}  "
+                f"accuracy {acc}")
         if b.get("resolution") is not None:
             line += (f"  resolution {b['resolution']} (effective γ {b['effective_gamma']:g})"
                      f"  FLOPs ratio {b['flops_ratio']:.3f}")
@@ -259,12 +260,10 @@ def build(search, out_dir: str | Path) -> Report:
 def _curve_groups(records, confirmed, best, fid: str, cfid: str):
     """The learning curves in groups, one legend entry each: the search's trials, the
     confirmation's, and the selected point's among each."""
-    key = best and (round(best["alpha"], 6), round(best["beta"], 6), round(best["gamma"], 6))
+    key = Point.from_dict(best).key() if best else None
 
     def selected(r) -> bool:
-        p = r.point
-        return bool(key) and p is not None and (round(p.alpha, 6), round(p.beta, 6),
-                                                round(p.gamma, 6)) == key
+        return key is not None and r.point is not None and r.point.key() == key
 
     def curves(rs, pick):
         return [list(r.history) for r in rs if r.history and selected(r) == pick]
@@ -307,7 +306,7 @@ def _ladder_rows(search) -> tuple[list[dict[str, Any]], str] | None:
         if got is None:
             return None
         rows.append({"label": rung.label, "values": {
-            f"α={a:g} β={b:g} γ={g:g}": list(v) for (a, b, g), v in got.values.items()}})
+            Point(*k).label(): list(v) for k, v in got.values.items()}})
     lad = ladder_of(search, above)
     return rows, lad.text() if lad is not None else ""
 
