@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         front_export as front_export,
         objective_names as objective_names,
         pareto as pareto,
+        selected_export as selected_export,
         store_front as store_front,
         summary as summary,
     )
@@ -118,7 +119,8 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_objectives": ["Limit"],
     "_climb": ["Climb", "Rung", "rung_config", "climbed", "ladder_of", "ladder_text", "check_text",
                "stored_rung", "rung_label", "point_name", "CHECK_ATTR"],
-    "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
+    "_front": ["objective_names", "pareto", "store_front", "front_export", "selected_export",
+               "summary"],
     "_workers": ["Pool", "POOL_ENV", "Slot", "parse_gpus", "placement", "worker_command", "exit_code",
                  "shared_timing_note"],
     "_slurm": ["StorageVariable", "sbatch_line", "script_path", "storage_variable",

@@ -18,7 +18,7 @@ from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen, stored_family, stored_frozen
 from gridsearch.scaling import Point
 from gridsearch.selection import rank
-from gridsearch.study import COLUMNS, STATES, objective_names, read
+from gridsearch.study import COLUMNS, STATES, objective_names, read, selected_export
 
 PREDICTORS = ("flops", "params", "activations")
 
@@ -91,23 +91,18 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
         sel = search.selection(records, confirmed)
     except GridsearchError:
         return out
-    w = sel.winner
-    pool = records if sel.source == "search" else (confirmed or [])
-    first = next((r for r in pool if r.number == w.trials[0]), None)
-    out["best"] = {"trial": f"{w.study}#{w.trials[0]}", "study": w.study, **w.point.as_dict(),
-                   **w.summary.as_dict(), "accuracy": w.value, "source": sel.source,
-                   **{k: getattr(first, k) if first else None
-                      for k in ("resolution", "effective_gamma", "flops_ratio", "flops", "params",
-                                "activations")}}
+    out["best"] = selected_export(search, sel, records, confirmed)
     out["selection"] = sel.as_dict()
     out["selection"]["ties_text"] = sel.ties_text()
     return out
 
 
 def accuracy_text(best: dict[str, Any]) -> str:
-    """The selected point's accuracy in :func:`facts` as every screen prints it
+    """The selected point's value over seeds in :func:`facts` as every screen prints it
     (``stats.Summary.text``: ``0.8672 ± 0.0123 (n=3)``, ``0.8672 (n=1)``)."""
-    return stats.Summary(best["mean"], best["std"], best["n"], *best["ci95"]).text()
+    m = best["metric"]
+    return stats.Summary(best[f"{m}_mean"], best[f"{m}_std"], best[f"{m}_n"],
+                         *best[f"{m}_ci95"]).text()
 
 
 def summary_text(f: dict[str, Any]) -> str:
@@ -209,8 +204,8 @@ def build(search, out_dir: str | Path) -> Report:
     chosen = None
     if best:
         by = f"the confirmation ({cshort})" if best["source"] == "confirmation" else "the search"
-        chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["accuracy"],
-                  "label": f"selected by {by}, mean {best['accuracy']:.4f}\n({best['trial']})"}
+        chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["value"],
+                  "label": f"selected by {by}, mean {best['value']:.4f}\n({best['trial']})"}
     common = dict(metric=metric, study=cfg.name)
     files.append(plots.accuracy_vs_flops(per_point, cfg.target_multiplier, cfg.budget.tolerance,
                                          out / "accuracy_vs_flops.png", chosen,
