@@ -116,7 +116,7 @@ def compare(args) -> int:
 
     import pandas as pd
 
-    from gridsearch.family import COMPOUND, Compare, check_phi
+    from gridsearch.family import Compare, check_phi, compare_rows, compare_verdict, unmatched_note
     from gridsearch.study import Search, worker_command
     from gridsearch.viz import compare_plot
 
@@ -149,13 +149,10 @@ def compare(args) -> int:
     if code:
         return code
     entries = comp.entries(args.phi, point)
-    base = next((e for e in entries if e.strategy == COMPOUND), None)
-    rows = [e.row(base) for e in entries]
+    rows = compare_rows(entries)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    all_entries = comp.entries()
-    bases = {round(e.phi, 6): e for e in all_entries if e.strategy == COMPOUND}
-    all_rows = [e.row(bases.get(round(e.phi, 6))) for e in all_entries]
+    all_rows = compare_rows(comp.entries())         # every φ compared so far: the CSV and plot
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
     png = compare_plot(all_rows, out / "compare.png", cfg.budget.tolerance, study=comp.store.name,
                        fidelity=f"{cfg.train.epochs} epochs, {args.seeds} seed(s) each")
@@ -169,32 +166,12 @@ def compare(args) -> int:
     print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
                         cfg.train.metric, "p_vs_compound"]))
-    missing = {COMPOUND, *comp.names} - {e.strategy for e in entries}
+    missing = comp.missing(entries)
     if missing:
-        print(f"not trained (failed, see `gridsearch status`): {', '.join(sorted(missing))}")
-    if base is not None:
-        print(_compare_verdict(rows, cfg.train.metric))
-    off = [r["strategy"] for r in rows if r["within_tolerance"] is False and r["strategy"] != "compound"]
-    if off:
-        print(f"note: {', '.join(off)} could not match the compound FLOPs within "
-              f"{cfg.budget.tolerance:.0%} (rounding); compared at the closest measured FLOPs")
+        print(f"not trained (failed, see `gridsearch status`): {', '.join(missing)}")
+    for line in (compare_verdict(rows, cfg.train.metric),
+                 unmatched_note(rows, cfg.budget.tolerance)):
+        if line is not None:
+            print(line)
     print(f"wrote {out / 'compare.csv'}, {png}")
     return 0
-
-
-def _compare_verdict(rows, metric: str = "accuracy") -> str:
-    """Is compound's gap to each strategy significant (Welch's t-test, p < stats.ALPHA)?"""
-    from gridsearch.stats import ALPHA
-
-    base = next(r for r in rows if r["strategy"] == "compound")
-    if base["n"] < 2:
-        return "no noise estimate (one seed each): re-run with --seeds 3 to test the gaps"
-    parts = []
-    for r in rows:
-        if r["strategy"] == "compound" or r["accuracy"] is None:
-            continue
-        gap = base["accuracy"] - r["accuracy"]
-        p = r["p_vs_compound"]
-        sig = "significant" if p is not None and p < ALPHA else "not significant"
-        parts.append(f"{r['strategy']} {gap:+.4f} (p = {'n/a' if p is None else f'{p:.3g}'}, {sig})")
-    return f"compound minus ({metric}): " + "; ".join(parts)
