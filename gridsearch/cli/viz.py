@@ -7,7 +7,7 @@ import sys
 
 from gridsearch import _compat
 from gridsearch.cli import search as search_cli
-from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_workers, human, load_config, print_json, table
 from gridsearch.storage import redact
 
 
@@ -48,16 +48,9 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=1, metavar="S",
                    help="train every network with S seeds (train.seed, +1, …): mean ± std and "
                         "Welch's p of each strategy against compound (default 1)")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
-    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
-    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (one line per finished trial instead)")
-    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    add_workers(p)
     p.add_argument("--json", action="store_true", help="print the table as JSON")
-    p.set_defaults(func=compare, create=True, max_trials=None, retry_failed=False,
-                   no_wait=False)
+    p.set_defaults(func=compare)
 
 
 def _port(text: str) -> int:
