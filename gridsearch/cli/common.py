@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -27,6 +28,21 @@ def add_storage(p) -> None:
                         "environment")
     p.add_argument("--storage-file", metavar="FILE",
                    help="a file holding the study store URL (e.g. /run/secrets/gridsearch-storage)")
+
+
+def add_workers(p) -> None:
+    """The options of a command that trains a plan of its own beside the search (compare, confirm,
+    climb, verify): the device, this process's threads, worker processes and their GPUs, the
+    progress bar, and ``--join``, hidden, with which each worker of ``--workers`` runs; and the
+    defaults of the search's run options it does not take."""
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
+    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one line per finished trial instead)")
+    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    p.set_defaults(create=True, max_trials=None, retry_failed=False, no_wait=False)
 
 
 def load_config(args) -> StudyConfig:

@@ -88,7 +88,7 @@ def status(args) -> int:
             w = sel.winner
             how = f"{sel.source}, provisional: the race is running" if sel.provisional \
                 else sel.source
-            print(f"selected ({how}): {w.coefficients()}  {w.summary.text()}  "
+            print(f"selected ({how}): {w.point.label()}  {w.summary.text()}  "
                   f"[{w.refs[0]}]")
             print(f"verdict: {sel.verdict()}")
             ladder = ladder_text(search)
@@ -113,7 +113,7 @@ def work_text(p: dict[str, int]) -> str:
 
 
 def best(args) -> int:
-    from gridsearch.study import Search, check_text, front_export, ladder_text, read, summary
+    from gridsearch.study import Search, check_text, front_export, ladder_text, read, selected_export
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -126,29 +126,15 @@ def best(args) -> int:
         confirm = search.confirmation()
         confirmed = read(confirm) if confirm is not None else []
         sel = search.selection(records, confirmed)
-        w = sel.winner
-        pool = (records if sel.source == "search" else confirmed if sel.source == "confirmation"
-                else search.records_of(sel.study))      # a rung of the fidelity ladder
-        mine = [r for r in pool if r.number in w.trials]
-        first = mine[0]
-        metric = cfg.train.metric
-        out = {**summary(first), **w.point.as_dict(),
-               "metric": metric, "direction": cfg.train.direction, "value": w.value,
-               metric: w.value, **{f"{metric}_{k}": v for k, v in w.summary.as_dict().items()},
-               "study": w.study, "trial": w.refs[0], "trials": w.refs,
-               "seeds": sorted(s for r in mine for s in r.seeds),
-               "source": sel.source, "provisional": sel.provisional, "margin": sel.margin,
-               "p_value": sel.test.p if sel.test else None,
-               "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict(),
-               "ladder": ladder_text(search) or None, "checked": check_text(search, w.point)}
-        if metric != "accuracy":
-            out.pop("accuracy", None)      # summary()'s name for the first trial's value
-        if sel.race is not None:
-            out["race"] = sel.race.as_dict()
-            out["p_best"] = _p_best(sel.race, w.point)
+        out = {**selected_export(search, sel, records, confirmed),
+               "ladder": ladder_text(search) or None,
+               "checked": check_text(search, sel.winner.point)}
+        for k in ("race", "p_best"):       # the race's, when one chose, last as before
+            if k in out:
+                out[k] = out.pop(k)
         if not args.json:
             out["ties"] = sel.ties_text()
-            out["trials"] = listing(w.refs)
+            out["trials"] = listing(sel.winner.refs)
             out["seeds"] = listing(out["seeds"])
     if args.output:
         write_json(args.output, out)
@@ -164,14 +150,6 @@ def best(args) -> int:
     if args.output and not args.json:
         print(f"written to {args.output}")
     return 0
-
-
-def _p_best(race, point) -> float | None:
-    """The race's P(best) of ``point`` (None where it computed none)."""
-    try:
-        return race.decision[point].p_best
-    except (KeyError, AttributeError):
-        return None
 
 
 def _value(key: str, v) -> str:

@@ -7,7 +7,7 @@ import sys
 
 from gridsearch import _compat
 from gridsearch.cli import search as search_cli
-from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_workers, human, load_config, print_json, table
 from gridsearch.storage import redact
 
 
@@ -48,16 +48,9 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=1, metavar="S",
                    help="train every network with S seeds (train.seed, +1, …): mean ± std and "
                         "Welch's p of each strategy against compound (default 1)")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
-    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
-    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (one line per finished trial instead)")
-    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    add_workers(p)
     p.add_argument("--json", action="store_true", help="print the table as JSON")
-    p.set_defaults(func=compare, create=True, max_trials=None, retry_failed=False,
-                   no_wait=False)
+    p.set_defaults(func=compare)
 
 
 def _port(text: str) -> int:
@@ -116,7 +109,7 @@ def compare(args) -> int:
 
     import pandas as pd
 
-    from gridsearch.family import COMPOUND, Compare, check_phi
+    from gridsearch.family import Compare, check_phi, compare_rows, compare_verdict, unmatched_note
     from gridsearch.study import Search
     from gridsearch.viz import compare_plot
     from gridsearch.workers import worker_command
@@ -133,7 +126,7 @@ def compare(args) -> int:
     if not args.json:
         print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g}, "
               f"{args.seeds} seed(s) (stored as study {comp.store.name!r})\n"
-              f"compound point: α={point.alpha:g} β={point.beta:g} γ={point.gamma:g}, {origin}",
+              f"compound point: {point.label()}, {origin}",
               flush=True)
     if comp.store.exists() and not comp.left(inner):
         code = 0
@@ -150,13 +143,10 @@ def compare(args) -> int:
     if code:
         return code
     entries = comp.entries(args.phi, point)
-    base = next((e for e in entries if e.strategy == COMPOUND), None)
-    rows = [e.row(base) for e in entries]
+    rows = compare_rows(entries)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    all_entries = comp.entries()
-    bases = {round(e.phi, 6): e for e in all_entries if e.strategy == COMPOUND}
-    all_rows = [e.row(bases.get(round(e.phi, 6))) for e in all_entries]
+    all_rows = compare_rows(comp.entries())         # every φ compared so far: the CSV and plot
     pd.DataFrame(all_rows).to_csv(out / "compare.csv", index=False)
     png = compare_plot(all_rows, out / "compare.png", cfg.budget.tolerance, study=comp.store.name,
                        fidelity=f"{cfg.train.epochs} epochs, {args.seeds} seed(s) each")
@@ -170,32 +160,12 @@ def compare(args) -> int:
     print(table(shown, ["strategy", "d", "w", "resolution", "flops",
                         "flops_ratio", "params", "activations", "within_tolerance",
                         cfg.train.metric, "p_vs_compound"]))
-    missing = {COMPOUND, *comp.names} - {e.strategy for e in entries}
+    missing = comp.missing(entries)
     if missing:
-        print(f"not trained (failed, see `gridsearch status`): {', '.join(sorted(missing))}")
-    if base is not None:
-        print(_compare_verdict(rows, cfg.train.metric))
-    off = [r["strategy"] for r in rows if r["within_tolerance"] is False and r["strategy"] != "compound"]
-    if off:
-        print(f"note: {', '.join(off)} could not match the compound FLOPs within "
-              f"{cfg.budget.tolerance:.0%} (rounding); compared at the closest measured FLOPs")
+        print(f"not trained (failed, see `gridsearch status`): {', '.join(missing)}")
+    for line in (compare_verdict(rows, cfg.train.metric),
+                 unmatched_note(rows, cfg.budget.tolerance)):
+        if line is not None:
+            print(line)
     print(f"wrote {out / 'compare.csv'}, {png}")
     return 0
-
-
-def _compare_verdict(rows, metric: str = "accuracy") -> str:
-    """Is compound's gap to each strategy significant (Welch's t-test, p < stats.ALPHA)?"""
-    from gridsearch.stats import ALPHA
-
-    base = next(r for r in rows if r["strategy"] == "compound")
-    if base["n"] < 2:
-        return "no noise estimate (one seed each): re-run with --seeds 3 to test the gaps"
-    parts = []
-    for r in rows:
-        if r["strategy"] == "compound" or r["accuracy"] is None:
-            continue
-        gap = base["accuracy"] - r["accuracy"]
-        p = r["p_vs_compound"]
-        sig = "significant" if p is not None and p < ALPHA else "not significant"
-        parts.append(f"{r['strategy']} {gap:+.4f} (p = {'n/a' if p is None else f'{p:.3g}'}, {sig})")
-    return f"compound minus ({metric}): " + "; ".join(parts)

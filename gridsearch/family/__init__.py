@@ -13,8 +13,11 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         Entry as Entry,
         check_phi as check_phi,
         compare_config as compare_config,
+        compare_rows as compare_rows,
+        compare_verdict as compare_verdict,
         compound_point as compound_point,
         matched as matched,
+        unmatched_note as unmatched_note,
     )
     from gridsearch.family._export import (
         SCHEMA as SCHEMA,
@@ -57,6 +60,6 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_export": ["Exported", "load", "document", "member_dict", "from_stored", "write", "schema",
                 "check_writable", "provenance", "trained_fidelity", "STORED_KEYS", "SCHEMA"],
     "_compare": ["Compare", "Entry", "COMPOUND", "check_phi", "compound_point", "compare_config",
-                 "matched"],
+                 "matched", "compare_rows", "compare_verdict", "unmatched_note"],
     "_verify": ["Verify", "VerifyOutcome", "VerifyRow", "verify", "EFFICIENTNET"],
 })

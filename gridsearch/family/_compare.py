@@ -58,6 +58,7 @@ class Entry:
     history: list[float] | None = None
     trial: int | None = None
     study: str = ""
+    plan: str = ""         # the comparison's plan key (its φ and compound point)
 
     @property
     def accuracy(self) -> float | None:
@@ -206,6 +207,10 @@ class Compare:
             inner.run(device=device, on_trial=on_trial, wait=wait, load=load)
         return self.entries(phi, self.point()[0])
 
+    def missing(self, entries: list[Entry]) -> list[str]:
+        """The strategies of one comparison without a finished trial (each of them failed)."""
+        return sorted({COMPOUND, *self.names} - {e.strategy for e in entries})
+
     def left(self, inner: Search) -> int:
         p = inner.plan.progress(self.store.records())
         return p["left"] + p["running"]
@@ -230,11 +235,48 @@ class Compare:
             e = merged.get(k)
             if e is None:
                 e = merged[k] = Entry(r.strategy, _phi_of(base), r.row(), {}, list(r.history),
-                                      r.number, r.study)
+                                      r.number, r.study, base)
             seed = r.seed if r.seed is not None else self.cfg.train.seed
             e.accuracies[seed] = r.mean_accuracy     # records in order: the latest run wins
         order = {n: i for i, n in enumerate(CHOICES)}
         return sorted(merged.values(), key=lambda e: (e.phi, order.get(e.strategy, 99)))
+
+
+def compare_rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    """The entries' table rows (compare.csv), each with Welch's p against the compound network of
+    its own comparison (the same φ and compound point)."""
+    compound = {e.plan: e for e in entries if e.strategy == COMPOUND}
+    return [e.row(compound.get(e.plan)) for e in entries]
+
+
+def compare_verdict(rows: list[dict[str, Any]], metric: str = "accuracy") -> str | None:
+    """Compound's gap to each strategy of one comparison and whether it is significant (Welch's
+    t-test, p < :data:`gridsearch.stats.ALPHA`); None without a compound row."""
+    base = next((r for r in rows if r["strategy"] == COMPOUND), None)
+    if base is None:
+        return None
+    if base["n"] < 2:
+        return "no noise estimate (one seed each): re-run with --seeds 3 to test the gaps"
+    parts = []
+    for r in rows:
+        if r["strategy"] == COMPOUND or r["accuracy"] is None:
+            continue
+        gap = base["accuracy"] - r["accuracy"]
+        p = r["p_vs_compound"]
+        sig = "significant" if p is not None and p < stats.ALPHA else "not significant"
+        parts.append(f"{r['strategy']} {gap:+.4f} (p = {'n/a' if p is None else f'{p:.3g}'}, {sig})")
+    return f"compound minus ({metric}): " + "; ".join(parts)
+
+
+def unmatched_note(rows: list[dict[str, Any]], tolerance: float) -> str | None:
+    """The strategies whose solved network missed the compound FLOPs by more than ``tolerance``
+    (rounding), in a sentence; None when every one matched."""
+    off = [r["strategy"] for r in rows
+           if r["within_tolerance"] is False and r["strategy"] != COMPOUND]
+    if not off:
+        return None
+    return (f"note: {', '.join(off)} could not match the compound FLOPs within {tolerance:.0%} "
+            "(rounding); compared at the closest measured FLOPs")
 
 
 def _phi_of(key: str) -> float:

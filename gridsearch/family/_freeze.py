@@ -87,7 +87,7 @@ class Frozen:
     def text(self) -> str:
         """One line: α, β, γ (effective γ), the metric with its noise, the margin and p."""
         acc = f"{self.value:.4f}" + (f" ± {self.std:.4f}" if self.n > 1 else "") + f" (n={self.n})"
-        out = (f"frozen: α={self.alpha:g} β={self.beta:g} γ={self.gamma:g} "
+        out = (f"frozen: {self.point.label()} "
                f"(effective γ {self.effective_gamma:g}), trial {self.study}#{self.trial}, "
                f"{self.metric} {acc} [{self.source}]")
         if self.margin is not None and self.margin < 0:   # a race chose it within δ, for cost

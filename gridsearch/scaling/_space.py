@@ -8,8 +8,11 @@ and the count is known before anything is trained.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+KEY_DIGITS = 6   # decimals that tell two points apart (:meth:`Point.key`)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,22 @@ class Point:
 
     def as_dict(self) -> dict[str, float]:
         return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Point:
+        """The point of a mapping that holds ``alpha``, ``beta`` and ``gamma`` (other keys are
+        ignored): :meth:`as_dict`'s inverse, and how a stored row or document names its point."""
+        return cls(float(d["alpha"]), float(d["beta"]), float(d["gamma"]))
+
+    def label(self) -> str:
+        """How every output names the point: ``α=1.2 β=1.1 γ=1.15``."""
+        return f"α={self.alpha:g} β={self.beta:g} γ={self.gamma:g}"
+
+    def key(self) -> tuple[float, float, float]:
+        """How trials of one point are matched: the coefficients rounded to 6 decimals, so a
+        value read back through float arithmetic or JSON is still the same point."""
+        return (round(self.alpha, KEY_DIGITS), round(self.beta, KEY_DIGITS),
+                round(self.gamma, KEY_DIGITS))
 
 
 def nominal_multiplier(alpha: float, beta: float, gamma: float, phi: float = 1.0) -> float:

@@ -82,8 +82,7 @@ class Spec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Spec:
-        point = (Point(float(d["alpha"]), float(d["beta"]), float(d["gamma"]))
-                 if d.get("alpha") is not None else None)
+        point = Point.from_dict(d) if d.get("alpha") is not None else None
         phi = None if d.get("phi") is None else float(d["phi"])
         if point is not None and phi is not None:   # exact again, not the rounded d, w, r
             return cls.compound(point, phi, d.get("width_share"))
@@ -92,7 +91,6 @@ class Spec:
 
     def describe(self) -> str:
         if self.point is not None:
-            p = self.point
-            return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g} at φ={self.phi:g}"
+            return f"{self.point.label()} at φ={self.phi:g}"
         share = f", a={self.width_share:g}" if self.width_share is not None else ""
         return f"{self.strategy} at s={self.s:g}{share}"

@@ -39,8 +39,8 @@ SHOWN_TIES = 5   # long tie lists print as a count and the first few
 
 
 def key(point: Point) -> tuple[float, float, float]:
-    """How trials of one point are matched (rounded against float noise)."""
-    return (round(point.alpha, 6), round(point.beta, 6), round(point.gamma, 6))
+    """:meth:`Point.key` (kept for callers that pass the function; new code calls the method)."""
+    return point.key()
 
 
 def network(record: Any) -> tuple[str, int] | None:
@@ -85,8 +85,7 @@ class Ranked:
         return [f"{self.study}#{n}" for n in self.trials]
 
     def coefficients(self) -> str:
-        p = self.point
-        return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}"
+        return self.point.label()
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.point.as_dict(), **self.summary.as_dict(), "study": self.study,
@@ -105,7 +104,7 @@ def rank(records: Iterable[Any], maximize: bool = True,
     groups: dict[tuple[float, float, float], list] = {}
     for r in records:
         if r.state == "COMPLETE" and r.feasible and r.point is not None and r.accuracies:
-            groups.setdefault(key(r.point), []).append(r)
+            groups.setdefault(r.point.key(), []).append(r)
     for rs in groups.values():
         rs.sort(key=lambda r: r.number)
     by_network: dict[Any, list[tuple[float, float, float]]] = {}
@@ -199,7 +198,7 @@ class Selection:
         """The ties in one short line: a count and the first few."""
         if not self.ties:
             return "none"
-        shown = "; ".join(t.coefficients() for t in self.ties[:most])
+        shown = "; ".join(t.point.label() for t in self.ties[:most])
         more = f" and {len(self.ties) - most} more" if len(self.ties) > most else ""
         return f"{len(self.ties)}: {shown}{more}"
 
@@ -242,21 +241,21 @@ def select(search: Sequence[Any], study_name: str,
         seen = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items())) or "no trials"
         raise GridsearchError(f"study {study_name!r}: no trial is both feasible and finished "
                               f"({seen}); run or resume the search first")
-    by_key = {key(c.point): c for c in ranked}
+    by_key = {c.point.key(): c for c in ranked}
     for c in ranked:
         for p in c.merged:
-            by_key.setdefault(key(p), c)
+            by_key.setdefault(p.key(), c)
     lead = None
     if decision is not None:
         leader = getattr(decision, "leader", None) if decision.done or \
             getattr(decision, "seeds", 1) else None
-        lead = by_key.get(key(leader)) if leader is not None else None
+        lead = by_key.get(leader.key()) if leader is not None else None
         if lead is not None:   # the race's winner (or leader) first, then the rest as they rank
             ranked = [lead] + [c for c in ranked if c is not lead]
     best = ranked[0]
     tests = {i: stats.welch(best.accuracies, c.accuracies) for i, c in enumerate(ranked[1:], 1)}
     if lead is not None:       # one notion of ties: the race's survivors other than the winner
-        tied = {id(by_key[key(p)]) for p in decision.ties if key(p) in by_key}
+        tied = {id(by_key[p.key()]) for p in decision.ties if p.key() in by_key}
         ties = [c for c in ranked[1:] if id(c) in tied]
     else:
         ties = [ranked[i] for i, t in tests.items() if t is not None and not t.significant]

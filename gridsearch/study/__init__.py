@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         front_export as front_export,
         objective_names as objective_names,
         pareto as pareto,
+        selected_export as selected_export,
         store_front as store_front,
         summary as summary,
     )
@@ -102,5 +103,6 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "_climb": ["Climb", "Rung", "rung_config", "climbed", "ladder_of", "ladder_text", "check_text",
                "stored_rung", "stored_confirmation", "rung_label", "point_name", "CHECK_ATTR",
                "Fidelity", "SEED_OFFSET"],
-    "_front": ["objective_names", "pareto", "store_front", "front_export", "summary"],
+    "_front": ["objective_names", "pareto", "store_front", "front_export", "selected_export",
+               "summary"],
 })

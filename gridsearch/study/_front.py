@@ -1,5 +1,7 @@
-"""A multi-objective study's answer: the Pareto front of its feasible, finished trials, stored on
-the study (user attribute ``pareto``) and exported by ``gridsearch best --json``."""
+"""A study's answer as ``gridsearch best --json`` exports it: the selected point with its value
+over seeds and how sure the choice is (one objective; the report's ``best`` is the same
+document), or the Pareto front of its feasible, finished trials (several objectives, stored on the
+study as the user attribute ``pareto``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from gridsearch.study._record import TrialRecord, read
 
 if TYPE_CHECKING:
     import optuna
+
+    from gridsearch.selection import Selection
+    from gridsearch.study._search import Search
 
 
 def objective_names(study: optuna.Study) -> list[str]:
@@ -44,6 +49,43 @@ def summary(r: TrialRecord) -> dict[str, Any]:
             **(r.point.as_dict() if r.point else {}), **r.sampled,
             **{k: row[k] for k in SUMMARY if row.get(k) is not None}, "seeds": list(r.seeds),
             "history": list(r.history)}
+
+
+def selected_export(search: Search, sel: Selection, records: list[TrialRecord],
+                    confirmed: list[TrialRecord]) -> dict[str, Any]:
+    """The selection's winner as ``best`` exports it: its first trial's :func:`summary`, the point,
+    its value as ``[train] metric`` with mean, std, n and 95% CI over seeds, its trials and seeds,
+    and the selection's source, margin, p-value, ties and verdict (the race's decision and the
+    winner's P(best) when a race chose). ``records`` / ``confirmed``: the search's and the
+    confirmation's trials, as ``sel`` was made from."""
+    w = sel.winner
+    pool = (records if sel.source == "search" else confirmed if sel.source == "confirmation"
+            else search.records_of(sel.study))      # a rung of the fidelity ladder
+    mine = [r for r in pool if r.number in w.trials]
+    metric = search.cfg.train.metric
+    out = {**(summary(mine[0]) if mine else {}), **w.point.as_dict(),
+           "metric": metric, "direction": search.cfg.train.direction, "value": w.value,
+           metric: w.value, **{f"{metric}_{k}": v for k, v in w.summary.as_dict().items()},
+           "study": w.study, "trial": w.refs[0], "trials": w.refs,
+           "seeds": sorted(s for r in mine for s in r.seeds),
+           "source": sel.source, "provisional": sel.provisional, "margin": sel.margin,
+           "p_value": sel.test.p if sel.test else None,
+           "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
+    if metric != "accuracy":
+        out.pop("accuracy", None)      # summary()'s name for the first trial's value
+    if sel.race is not None:
+        out["race"] = sel.race.as_dict()
+        out["p_best"] = _p_best(sel.race, w.point)
+    return out
+
+
+def _p_best(race: Any, point: Any) -> float | None:
+    """The race's P(best) of ``point`` (None where it computed none)."""
+    try:
+        p: float | None = race.decision[point].p_best
+        return p
+    except (KeyError, AttributeError):
+        return None
 
 
 def store_front(study: optuna.Study) -> dict[str, Any]:

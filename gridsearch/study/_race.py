@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 def name(p: Any) -> str:
     """How a raced candidate reads: a point's coefficients, else its label."""
-    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}" if isinstance(p, Point) else str(p)
+    return p.label() if isinstance(p, Point) else str(p)
 
 
 def _as_json(p: Any) -> Any:
@@ -97,7 +97,8 @@ class RaceOutcome:
             out += " (one network, raced once: " + "; ".join(
                 f"{name(p)} = {name(q)}" for p, q in self.merged) + ")"
         if self.dropped:
-            out += f" (left out, failed in the first stage: {', '.join(map(name, self.dropped))})"
+            dropped = ", ".join(name(p) for p in self.dropped)
+            out += f" (left out, failed in the first stage: {dropped})"
         return out
 
     def as_dict(self) -> dict[str, Any]:

@@ -227,8 +227,7 @@ def _legacy(u: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
 
 def compare_plan_key(phi: float, point: Point) -> str:
     """The plan of a comparison: the φ and the compound point every strategy is matched to."""
-    return (f"phi={round(phi, 6):g};point={round(point.alpha, 6):g},{round(point.beta, 6):g},"
-            f"{round(point.gamma, 6):g}")
+    return f"phi={round(phi, 6):g};point=" + ",".join(f"{v:g}" for v in point.key())
 
 
 def from_trial(t: FrozenTrial, study: str) -> TrialRecord:

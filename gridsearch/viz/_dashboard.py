@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from gridsearch import _compat
 from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen
+from gridsearch.scaling import Point
 from gridsearch.study import from_trial, objective_names
 from gridsearch.viz._report import accuracy_text, facts
 
@@ -43,7 +44,7 @@ def selected_text(search, f: dict | None = None) -> str | None:
     if not b:
         return None
     acc = accuracy_text(b)
-    return (f"α={b['alpha']:g} β={b['beta']:g} γ={b['gamma']:g}, {f['metric']} {acc} "
+    return (f"{Point.from_dict(b).label()}, {f['metric']} {acc} "
             f"[{b['source']}, {b['trial']}]: {f['selection']['verdict']}")
 
 

@@ -22,6 +22,8 @@ import matplotlib.transforms
 import numpy as np
 import pandas as pd
 
+from gridsearch.scaling import Point
+
 DPI = 110
 # The smallest difference the figures show (labels print 4 decimals): values closer than this are
 # "equal" here, and a colour scale over a smaller range would only colour noise.
@@ -111,9 +113,10 @@ def _coords(p: dict[str, Any]) -> str:
 
 
 def _same(df: pd.DataFrame, p: dict[str, Any]) -> pd.Series:
-    return ((df["alpha"].round(6) == round(p["alpha"], 6))
-            & (df["beta"].round(6) == round(p["beta"], 6))
-            & (df["gamma"].round(6) == round(p["gamma"], 6)))
+    """Which rows of ``df`` are the point ``p`` (matched by :meth:`Point.key`)."""
+    k = Point.from_dict(p).key()
+    rows = zip(df["alpha"], df["beta"], df["gamma"], strict=True)
+    return pd.Series([Point(a, b, g).key() == k for a, b, g in rows], index=df.index, dtype=bool)
 
 
 def _frontier(xs: np.ndarray, ys: np.ndarray, maximize: bool) -> list[int]:

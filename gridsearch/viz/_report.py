@@ -16,8 +16,18 @@ import pandas as pd
 from gridsearch import stats
 from gridsearch.errors import GridsearchError
 from gridsearch.family import Frozen, stored_family, stored_frozen
+from gridsearch.scaling import Point
 from gridsearch.selection import rank
-from gridsearch.study import CHECK_ATTR, COLUMNS, STATES, check_text, ladder_text, objective_names, read
+from gridsearch.study import (
+    CHECK_ATTR,
+    COLUMNS,
+    STATES,
+    check_text,
+    ladder_text,
+    objective_names,
+    read,
+    selected_export,
+)
 
 PREDICTORS = ("flops", "params", "activations")
 
@@ -90,26 +100,20 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
         sel = search.selection(records, confirmed)
     except GridsearchError:
         return out
-    w = sel.winner
-    pool = (records if sel.source == "search" else confirmed or [] if sel.source ==
-            "confirmation" else search.records_of(w.study))      # a rung of the ladder
-    first = next((r for r in pool if r.number == w.trials[0]), None)
-    out["best"] = {"trial": f"{w.study}#{w.trials[0]}", "study": w.study, **w.point.as_dict(),
-                   **w.summary.as_dict(), "accuracy": w.value, "source": sel.source,
-                   **{k: getattr(first, k) if first else None
-                      for k in ("resolution", "effective_gamma", "flops_ratio", "flops", "params",
-                                "activations")}}
+    out["best"] = selected_export(search, sel, records, confirmed)
     out["selection"] = sel.as_dict()
     out["selection"]["ties_text"] = sel.ties_text()
     out["ladder"] = ladder_text(search) or None
-    out["checked"] = check_text(search, w.point)
+    out["checked"] = check_text(search, sel.winner.point)
     return out
 
 
 def accuracy_text(best: dict[str, Any]) -> str:
-    """The selected point's accuracy in :func:`facts` as every screen prints it
+    """The selected point's value over seeds in :func:`facts` as every screen prints it
     (``stats.Summary.text``: ``0.8672 ± 0.0123 (n=3)``, ``0.8672 (n=1)``)."""
-    return stats.Summary(best["mean"], best["std"], best["n"], *best["ci95"]).text()
+    m = best["metric"]
+    return stats.Summary(best[f"{m}_mean"], best[f"{m}_std"], best[f"{m}_n"],
+                         *best[f"{m}_ci95"]).text()
 
 
 def summary_text(f: dict[str, Any]) -> str:
@@ -120,8 +124,8 @@ def summary_text(f: dict[str, Any]) -> str:
     b = f["best"]
     if b:
         acc = accuracy_text(b)
-        line = (f"best ({b['source']}): trial {b['trial']}  α={b['alpha']:g} β={b['beta']:g} "
-                f"γ={b['gamma']:g}  accuracy {acc}")
+        line = (f"best ({b['source']}): trial {b['trial']}  {Point.from_dict(b).label()}  "
+                f"accuracy {acc}")
         if b.get("resolution") is not None:
             line += (f"  resolution {b['resolution']} (effective γ {b['effective_gamma']:g})"
                      f"  FLOPs ratio {b['flops_ratio']:.3f}")
@@ -214,8 +218,8 @@ def build(search, out_dir: str | Path) -> Report:
     chosen = None
     if best:
         by = f"the confirmation ({cshort})" if best["source"] == "confirmation" else "the search"
-        chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["accuracy"],
-                  "label": f"selected by {by}, mean {best['accuracy']:.4f}\n({best['trial']})"}
+        chosen = {**{k: best[k] for k in ("alpha", "beta", "gamma")}, "value": best["value"],
+                  "label": f"selected by {by}, mean {best['value']:.4f}\n({best['trial']})"}
     common = dict(metric=metric, study=cfg.name)
     files.append(plots.accuracy_vs_flops(per_point, cfg.target_multiplier, cfg.budget.tolerance,
                                          out / "accuracy_vs_flops.png", chosen,
@@ -273,12 +277,10 @@ def build(search, out_dir: str | Path) -> Report:
 def _curve_groups(records, confirmed, best, fid: str, cfid: str):
     """The learning curves in groups, one legend entry each: the search's trials, the
     confirmation's, and the selected point's among each."""
-    key = best and (round(best["alpha"], 6), round(best["beta"], 6), round(best["gamma"], 6))
+    key = Point.from_dict(best).key() if best else None
 
     def selected(r) -> bool:
-        p = r.point
-        return bool(key) and p is not None and (round(p.alpha, 6), round(p.beta, 6),
-                                                round(p.gamma, 6)) == key
+        return key is not None and r.point is not None and r.point.key() == key
 
     def curves(rs, pick):
         return [list(r.history) for r in rs if r.history and selected(r) == pick]
@@ -321,7 +323,7 @@ def _ladder_rows(search) -> tuple[list[dict[str, Any]], str] | None:
         if got is None:
             return None
         rows.append({"label": rung.label, "values": {
-            f"α={a:g} β={b:g} γ={g:g}": list(v) for (a, b, g), v in got.values.items()}})
+            Point(*k).label(): list(v) for k, v in got.values.items()}})
     lad = ladder_of(search, above)
     return rows, lad.text() if lad is not None else ""
 

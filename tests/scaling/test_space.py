@@ -38,3 +38,14 @@ def test_solved_gamma_meets_target_and_beta_bounds():
             assert math.isclose(alpha * beta**2 * g**2, 2.0)
             assert 1 - 1e-9 <= g <= 1.5 + 1e-9
     assert space.beta_bounds(3.0, Range(1, 1.5, 0.1), Range(1, 1.5, 0.1), 2.0) is None
+
+
+def test_a_point_is_named_and_matched_one_way():
+    from gridsearch.scaling import Point
+
+    p = Point(1.2, 1.1, 1.15)
+    assert p.label() == "α=1.2 β=1.1 γ=1.15"
+    noisy = Point(0.1 + 1.1, 1.1, 1.15 + 1e-9)      # float arithmetic, not another point
+    assert noisy != p and noisy.key() == p.key() == (1.2, 1.1, 1.15)
+    assert Point(1.2, 1.1, 1.15 + 1e-5).key() != p.key()
+    assert Point.from_dict({**p.as_dict(), "trial": 3, "alpha": "1.2"}) == p

@@ -86,8 +86,8 @@ def test_every_plot_of_every_study_kind(kind, tmp_path, kept):
     marks = [c for c in ax.collections if c.get_gid() == "selected"]
     assert len(marks) == 1
     x, y = marks[0].get_offsets()[0]
-    assert y == pytest.approx(best["mean"], abs=1e-12)
-    assert best["mean"] == pytest.approx(search.selection().winner.value)
+    assert y == pytest.approx(best["value"], abs=1e-12)
+    assert best["value"] == pytest.approx(search.selection().winner.value)
     # infeasible points: a cross each in the strip below, none on the value axis
     def crosses(a):
         return sum(len(line.get_xdata()) for line in a.lines if line.get_marker() == "x")
