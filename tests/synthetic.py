@@ -153,12 +153,10 @@ def race(tmp_path, name="race", equal=False, memory=True):
 def confirmed(tmp_path, name="conf", raced=False, top=3, memory=True, **kw):
     """A grid (a race when ``raced``) confirmed by a 4-epoch confirmation of its top points
     (raced, or 3 seeds)."""
-    from gridsearch.selection import key
-
     search = (race(tmp_path, name, memory=memory) if raced
               else grid(tmp_path, name, seeds=2, memory=memory, **kw))
     cfg = search.cfg
-    points = [key(c.point) for c in search.selection().ranked[:top]]
+    points = [c.point.key() for c in search.selection().ranked[:top]]
     ccfg = confirm_config(cfg, points, Fidelity(seeds=3, epochs=4, race=raced))
     study = search.store.derived(ccfg).study(create=True)
     plan = plan_of(ccfg)

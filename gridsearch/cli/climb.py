@@ -5,19 +5,13 @@ from __future__ import annotations
 import argparse
 
 from gridsearch.cli import search as search_cli
-from gridsearch.cli.common import add_config, human, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_workers, human, load_config, print_json, table
 
 
-def _run_options(p, with_seeds: bool = False) -> None:
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
-    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
-    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
+def _run_options(p) -> None:
+    add_workers(p)
     p.add_argument("--retry-failed", action="store_true",
                    help="also re-run units whose trial failed with an error")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (one line per finished trial instead)")
-    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
 
@@ -35,7 +29,7 @@ def register(sub) -> None:
     add_config(p)
     _run_options(p)
     p.add_argument("--rung", type=int, help=argparse.SUPPRESS)   # the rung a --join worker runs
-    p.set_defaults(func=climb, create=True, max_trials=None, no_wait=False)
+    p.set_defaults(func=climb)
 
     p = sub.add_parser("verify", help="the chosen coefficients against their rivals one φ up",
                        description="Realise the frozen (else selected) coefficients at --phi, "
@@ -52,11 +46,7 @@ def register(sub) -> None:
                    help="the most paired seeds a network gets in the race (default: "
                         "select.max_seeds; the first stage is min(select.n0, S))")
     _run_options(p)
-    p.set_defaults(func=verify, create=True, max_trials=None, no_wait=False)
-
-
-def _label(p) -> str:
-    return f"α={p[0]:g} β={p[1]:g} γ={p[2]:g}"
+    p.set_defaults(func=verify)
 
 
 def climb(args) -> int:
@@ -94,6 +84,7 @@ def climb(args) -> int:
 
 
 def _print_ladder(args, search) -> int:
+    from gridsearch.scaling import Point
     from gridsearch.study import check_text, climbed, ladder_of, point_name as name, stored_rung
 
     rungs = [stored_rung(search, 0), *climbed(search)]
@@ -110,7 +101,7 @@ def _print_ladder(args, search) -> int:
     points = results[-1].points if results[-1] is not None else ()
     rows = []
     for p in points:
-        row = {"point": _label(p)}
+        row = {"point": Point(*p).label()}
         for x, res in zip(rungs, results, strict=True):
             row[f"r{x.rung}"] = (f"{res.mean(p):.4f} (n={res.n(p)})"
                                  if res is not None and p in res.values else "-")
@@ -122,7 +113,7 @@ def _print_ladder(args, search) -> int:
         print(f"rung {check.lower} → {check.upper}: {check.text(name=name)}")
     print(lad.text(name=name) if lad else "no rung climbed above the search")
     w = sel.winner
-    print(f"answer ({sel.source}): {w.coefficients()}  {w.summary.text()}  [{w.refs[0]}]")
+    print(f"answer ({sel.source}): {w.point.label()}  {w.summary.text()}  [{w.refs[0]}]")
     print(f"verdict: {sel.verdict()}")
     return 0
 
@@ -146,7 +137,7 @@ def verify(args) -> int:
         args.create = False
         return search_cli.run_one(args, inner)
     if not args.json:
-        print(f"{cfg.name}: {_label((check.point.alpha, check.point.beta, check.point.gamma))} "
+        print(f"{cfg.name}: {check.point.label()} "
               f"({check.origin}) against {len(check.rivals)} rivals at φ = {args.phi:g}, "
               f"raced on paired seeds (at most {check.seeds} each), at the fidelity of "
               f"{check.rung}; "

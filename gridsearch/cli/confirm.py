@@ -4,10 +4,8 @@ up, by the fidelity ladder's check."""
 
 from __future__ import annotations
 
-import argparse
-
 from gridsearch.cli import search as search_cli
-from gridsearch.cli.common import add_config, load_config, print_json, table
+from gridsearch.cli.common import add_config, add_workers, load_config, print_json, table
 
 
 def register(sub) -> None:
@@ -30,16 +28,9 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the search's)")
     p.add_argument("--train-size", type=int, metavar="N", help="training subset size")
     p.add_argument("--val-size", type=int, metavar="N", help="validation subset size")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's)")
-    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads of this process")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (1)")
-    p.add_argument("--gpus", metavar="LIST", help="GPUs to spread the workers over, e.g. 0,1")
-    p.add_argument("--join", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (one line per finished trial instead)")
+    add_workers(p)
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    p.set_defaults(func=confirm, create=True, max_trials=None, retry_failed=False,
-                   no_wait=False)
+    p.set_defaults(func=confirm)
 
 
 def confirm(args) -> int:

@@ -45,14 +45,6 @@ CHOICES = (CHOSEN, *(f"rival{i}" for i in range(1, MAX_RIVALS + 1)), "efficientn
 SEED_OFFSET = 7000     # the check's seeds: train.seed + SEED_OFFSET + k, never a search's
 
 
-def _name(p: Point) -> str:
-    return f"α={p.alpha:g} β={p.beta:g} γ={p.gamma:g}"
-
-
-def _key(p: Point) -> tuple[float, float, float]:
-    return (round(p.alpha, 6), round(p.beta, 6), round(p.gamma, 6))
-
-
 @dataclass
 class VerifyRow:
     label: str                 # the trial parameter ``strategy``
@@ -114,16 +106,16 @@ class VerifyOutcome:
         at = (f"at φ = {self.phi:g} (measured {self.ratio:.2f}× the baseline's FLOPs)"
               if self.ratio else f"at φ = {self.phi:g}")
         if self.verdict == "holds":
-            return (f"{at} {_name(self.chosen)} is still the best within δ = {delta:g} of: "
+            return (f"{at} {self.chosen.label()} is still the best within δ = {delta:g} of: "
                     f"{rivals} (KN, paired seeds, {self._seeds()}): holds")
         if self.verdict == "undecided":
             alive = set(self.decision.survivors)
             out = ", ".join(r.name for r in self.rows[1:] if r.label not in alive)
-            return (f"{at} {_name(self.chosen)} is not separated from {self._open()} (KN, "
+            return (f"{at} {self.chosen.label()} is not separated from {self._open()} (KN, "
                     f"paired seeds, {self._seeds()}, δ = {delta:g}): undecided"
                     + (f"; out: {out}" if out else ""))
         by, (m, se, n) = self._reversal()
-        return (f"{at}: reversed: {by.name} is better than {_name(self.chosen)} by "
+        return (f"{at}: reversed: {by.name} is better than {self.chosen.label()} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
 
     def _out_after(self, label: str) -> int | None:
@@ -192,18 +184,18 @@ class Verify:
         """(label, name, strategy) of every rival, in the table's order."""
         sel = self.search.selection()
         top = self.cfg.fidelity.top if self.cfg.fidelity is not None else 3
-        mine = _key(self.point)
-        nxt = [c.point for c in sel.ranked if _key(c.point) != mine][:min(top - 1, MAX_RIVALS)]
-        out = [(f"rival{i + 1}", _name(p), from_coefficients(p.alpha, p.beta, p.gamma))
+        mine = self.point.key()
+        nxt = [c.point for c in sel.ranked if c.point.key() != mine][:min(top - 1, MAX_RIVALS)]
+        out = [(f"rival{i + 1}", p.label(), from_coefficients(p.alpha, p.beta, p.gamma))
                for i, p in enumerate(nxt)]
-        if _key(EFFICIENTNET) not in {mine, *(_key(p) for p in nxt)}:
-            out.append(("efficientnet", f"EfficientNet {_name(EFFICIENTNET)}",
+        if EFFICIENTNET.key() not in {mine, *(p.key() for p in nxt)}:
+            out.append(("efficientnet", f"EfficientNet {EFFICIENTNET.label()}",
                         from_coefficients(EFFICIENTNET.alpha, EFFICIENTNET.beta, EFFICIENTNET.gamma)))
         out += [(n, f"{n} only", named(n)) for n in SINGLE]
         return out
 
     def names(self) -> dict[str, str]:
-        return {CHOSEN: f"{_name(self.point)} (chosen)", **{lb: nm for lb, nm, _ in self.rivals}}
+        return {CHOSEN: f"{self.point.label()} (chosen)", **{lb: nm for lb, nm, _ in self.rivals}}
 
     def search_for(self) -> Search:
         """The check as a runnable study: its store and its plan (measures every network)."""
@@ -268,13 +260,13 @@ class Verify:
         if out.verdict is None:
             return
         study = self.search.study(create=False)
-        study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(_key(self.point)),
+        study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(self.point.key()),
                                          "verdict": out.verdict, "short": out.short(),
                                          "text": out.text(self.cfg.select.delta),
                                          "study": self.store.name, "rung": out.rung,
                                          "rows": out.as_dict()["rows"]})
         frozen = stored_frozen(study)
-        if frozen is not None and _key(frozen.point) == _key(self.point):
+        if frozen is not None and frozen.point.key() == self.point.key():
             study.set_user_attr(FROZEN_ATTR, {**frozen.as_dict(), "checked": out.short()})
 
 

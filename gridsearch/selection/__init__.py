@@ -58,14 +58,13 @@ if TYPE_CHECKING:  # the names as an editor and a type checker see them; loaded 
         SHOWN_TIES as SHOWN_TIES,
         Ranked as Ranked,
         Selection as Selection,
-        key as key,
         network as network,
         rank as rank,
         select as select,
     )
 
 __getattr__, __dir__, __all__ = attach(__name__, {
-    "_rule": ["Ranked", "Selection", "key", "network", "rank", "select", "SHOWN_TIES"],
+    "_rule": ["Ranked", "Selection", "network", "rank", "select", "SHOWN_TIES"],
     "_pareto": ["dominates", "front"],
     "_race": ["Race", "race", "SelectionError", "DEFAULT_N0", "DEFAULT_MAX_SEEDS",
               "DEFAULT_CONFIDENCE"],

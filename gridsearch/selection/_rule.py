@@ -38,11 +38,6 @@ from gridsearch.scaling import Point
 SHOWN_TIES = 5   # long tie lists print as a count and the first few
 
 
-def key(point: Point) -> tuple[float, float, float]:
-    """:meth:`Point.key` (kept for callers that pass the function; new code calls the method)."""
-    return point.key()
-
-
 def network(record: Any) -> tuple[str, int] | None:
     """What identifies a record's network: its recorded layout and resolution (None when either
     was not recorded). Two points with the same network train identically seed for seed."""
@@ -83,9 +78,6 @@ class Ranked:
     def refs(self) -> list[str]:
         """The trials as ``study#number``: which study they belong to is part of the name."""
         return [f"{self.study}#{n}" for n in self.trials]
-
-    def coefficients(self) -> str:
-        return self.point.label()
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.point.as_dict(), **self.summary.as_dict(), "study": self.study,

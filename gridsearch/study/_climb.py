@@ -110,7 +110,7 @@ class Rung:
     def result(self) -> RungResult | None:
         """Its points' results per seed (feasible, finished), a race's survivors; None without
         any."""
-        from gridsearch.selection import RungResult, key, rank
+        from gridsearch.selection import RungResult, rank
         from gridsearch.study._search import ranking
 
         ranked = rank(self.records, **ranking(self.cfg))
@@ -118,10 +118,10 @@ class Rung:
             return None
         survivors: tuple[tuple[float, float, float], ...] = ()
         if self.race is not None:
-            have = {key(c.point) for c in ranked}
-            survivors = tuple(k for k in (key(p) for p in self.race.decision.survivors)
+            have = {c.point.key() for c in ranked}
+            survivors = tuple(k for k in (p.key() for p in self.race.decision.survivors)
                               if k in have)
-        return RungResult(self.rung, {key(c.point): c.accuracies for c in ranked}, survivors,
+        return RungResult(self.rung, {c.point.key(): c.accuracies for c in ranked}, survivors,
                           self.label)
 
 
@@ -192,7 +192,10 @@ def ladder_of(search: Search, rungs: list[Rung] | None = None) -> Ladder | None:
 
 
 def point_name(p) -> str:
-    return f"α={p[0]:g} β={p[1]:g} γ={p[2]:g}"
+    """How a rung's point (its key: α, β, γ) reads."""
+    from gridsearch.scaling import Point
+
+    return Point(*p).label()
 
 
 class Climb:
@@ -269,8 +272,6 @@ class Climb:
 def check_text(search: Search, point=None) -> str:
     """What the last ``verify`` said about ``point`` (default: the answer's):
     "checked at φ = 2: holds", "checked at φ = 2: reversed by …", or "not checked"."""
-    from gridsearch.selection import key
-
     got = search.study(create=False).user_attrs.get(CHECK_ATTR)
     if not isinstance(got, dict):
         return "not checked"
@@ -279,7 +280,7 @@ def check_text(search: Search, point=None) -> str:
             point = search.selection().winner.point
         except GridsearchError:
             return "not checked"
-    if tuple(got.get("point", ())) != key(point):
+    if tuple(got.get("point", ())) != point.key():
         return "not checked"
     return str(got.get("short", "not checked"))
 

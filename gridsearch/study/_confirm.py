@@ -21,7 +21,7 @@ from typing import Any
 from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.selection import Ranked, key, rank, select
+from gridsearch.selection import Ranked, rank, select
 from gridsearch.study._climb import Fidelity, point_name, rung_config, stored_rung
 from gridsearch.study._record import read
 from gridsearch.study._search import Search, ranking
@@ -111,7 +111,7 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
     from gridsearch.study._climb import stored_confirmation
 
     how = ranking(search.cfg)
-    found = {key(c.point): (i + 1, c)
+    found = {c.point.key(): (i + 1, c)
              for i, c in enumerate(rank(read(search.study(create=False)), **how))}
     study = confirmation.study(create=False)
     records = read(study)
@@ -120,11 +120,11 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
         confirmed_sel = select(records, study.study_name, race=race, **how)
     except GridsearchError:
         confirmed_sel = None
-    confirmed = {key(c.point): (i + 1, c)
+    confirmed = {c.point.key(): (i + 1, c)
                  for i, c in enumerate(confirmed_sel.ranked if confirmed_sel else [])}
     rows = []
     for p in confirmation.cfg.search.points:
-        k = key(Point(*p))
+        k = Point(*p).key()
         if k not in found:
             raise GridsearchError(f"confirmed point {k} is no longer feasible and finished in the "
                                   f"search {search.cfg.name!r}")
