@@ -51,28 +51,21 @@ def register(sub) -> None:
 
 def climb(args) -> int:
     from gridsearch.study import Climb, Search, rung_label
-    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
     search = Search(cfg, args.storage)
     ladder = Climb(search)
     if args.join:                               # one worker of `climb --workers N`
-        args.create = False
-        return search_cli.run_one(args, ladder.rung(args.rung))
+        return search_cli.run_plan(args, ladder.rung(args.rung), "climb", [])
     while (r := ladder.next_rung()) is not None:
         rung = ladder.rung(r)
         if not args.json:
             print(f"{cfg.name}: rung {r} ({rung_label(rung.cfg, cfg)}): "
                   f"{len(rung.cfg.search.points)} points carried from rung {r - 1}, study "
                   f"{rung.cfg.name!r}", flush=True)
-        if args.workers > 1 or args.gpus:
-            options = ["--rung", str(r), "--join"] + (["--retry-failed"] if args.retry_failed
-                                                      else [])
-            code = search_cli.pool(args, rung, lambda slot, o=options: worker_command(
-                args.config, slot, command="climb", options=o))
-        else:
-            code = search_cli.run_one(args, rung)
+        code = search_cli.run_plan(args, rung, "climb", ["--rung", str(r)] + (
+            ["--retry-failed"] if args.retry_failed else []))
         if code:
             return code
         if ladder.next_rung() == r:             # failed units left: the climb cannot go on
@@ -126,7 +119,6 @@ def verify(args) -> int:
     from gridsearch.errors import GridsearchError
     from gridsearch.family import Verify
     from gridsearch.study import Search
-    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
@@ -134,20 +126,15 @@ def verify(args) -> int:
     check = Verify(search, args.phi, args.seeds)
     inner = check.search_for()
     if args.join:
-        args.create = False
-        return search_cli.run_one(args, inner)
+        return search_cli.run_plan(args, inner, "verify", [])
     if not args.json:
         print(f"{cfg.name}: {check.point.label()} "
               f"({check.origin}) against {len(check.rivals)} rivals at φ = {args.phi:g}, "
               f"raced on paired seeds (at most {check.seeds} each), at the fidelity of "
               f"{check.rung}; "
               f"study {inner.cfg.name!r}", flush=True)
-    if args.workers > 1 or args.gpus:
-        options = ["--phi", str(args.phi), "--seeds", str(check.seeds), "--join"]
-        code = search_cli.pool(args, inner, lambda slot: worker_command(
-            args.config, slot, command="verify", options=options))
-    else:
-        code = search_cli.run_one(args, inner)
+    code = search_cli.run_plan(args, inner, "verify",
+                               ["--phi", str(args.phi), "--seeds", str(check.seeds)])
     if code:
         return code
     out = check.outcome(inner.plan)

@@ -42,13 +42,8 @@ def confirm(args) -> int:
     race = args.race or cfg.select.mode == "race"   # a config that races its search races this too
     fid = Fidelity(args.seeds, args.epochs, args.train_size, args.val_size, race=race)
     confirmation = confirm_plan(search, args.top, fid)
-    if args.join:                                   # one worker of `confirm --workers N`
-        return search_cli.run_one(args, confirmation)
-    if args.workers > 1 or args.gpus:
-        code = search_cli.pool(args, confirmation, lambda slot: _worker(args, slot))
-    else:
-        code = search_cli.run_one(args, confirmation)
-    if code:
+    code = search_cli.run_plan(args, confirmation, "confirm", _options(args))
+    if code or args.join:
         return code
     out = confirm_outcome(search, confirmation)
     if args.json:
@@ -79,15 +74,13 @@ def confirm(args) -> int:
     return 0
 
 
-def _worker(args, slot) -> list[str]:
-    """``gridsearch confirm … --join``: one worker of this confirmation."""
-    from gridsearch.workers import worker_command
-
-    options = ["--top", str(args.top), "--seeds", str(args.seeds), "--join"]
+def _options(args) -> list[str]:
+    """The options that make a worker run this confirmation (``gridsearch confirm … --join``)."""
+    options = ["--top", str(args.top), "--seeds", str(args.seeds)]
     if args.race:
         options.append("--race")
     for flag in ("epochs", "train_size", "val_size"):
         v = getattr(args, flag)
         if v is not None:
             options += [f"--{flag.replace('_', '-')}", str(v)]
-    return worker_command(args.config, slot, command="confirm", options=options)
+    return options

@@ -351,6 +351,22 @@ def run_one(args, search: Search, runner: Callable | None = None) -> int:
     return 0
 
 
+def run_plan(args, search: Search, command: str, options: list[str]) -> int:
+    """Run a plan of its own beside the search (``confirm``, ``climb``, ``verify``, ``compare``)
+    as the command line says: as one worker of a pool (``--join``), as a pool of ``--workers`` /
+    ``--gpus`` processes that each run ``gridsearch COMMAND CONFIG OPTIONS --join``, or in this
+    process."""
+    if args.join:
+        args.create = False                 # the pool's parent created the study
+        return run_one(args, search)
+    if args.workers > 1 or args.gpus:
+        from gridsearch.workers import worker_command as line
+
+        return pool(args, search, lambda slot: line(args.config, slot, command=command,
+                                                    options=[*options, "--join"]))
+    return run_one(args, search)
+
+
 def print_race(search: Search, out=None) -> None:
     """A race's forecast (what δ costs at the seed spread measured so far) and its decision."""
     race = search.race()

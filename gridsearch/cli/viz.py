@@ -112,7 +112,6 @@ def compare(args) -> int:
     from gridsearch.family import Compare, check_phi, compare_rows, compare_verdict, unmatched_note
     from gridsearch.study import Search
     from gridsearch.viz import compare_plot
-    from gridsearch.workers import worker_command
 
     search_cli._check_run_args(args)
     cfg = load_config(args)
@@ -121,8 +120,7 @@ def compare(args) -> int:
     point, origin = comp.point()   # fails early, in one line, when there is nothing to compare
     inner = comp.search_for(args.phi, args.seeds, rerun=args.rerun and not args.join)
     if args.join:                  # one worker of `compare --workers N`
-        args.create = False
-        return search_cli.run_one(args, inner)
+        return search_cli.run_plan(args, inner, "compare", [])
     if not args.json:
         print(f"{cfg.name}: compound vs single-dimension scaling at φ = {args.phi:g}, "
               f"{args.seeds} seed(s) (stored as study {comp.store.name!r})\n"
@@ -132,14 +130,9 @@ def compare(args) -> int:
         code = 0
         if not args.json:
             print("  every network and seed is stored: nothing to train (--rerun trains again)")
-    elif args.workers > 1 or args.gpus:
-        def command(slot):
-            options = ["--phi", str(args.phi), "--seeds", str(args.seeds), "--join"]
-            return worker_command(args.config, slot, command="compare", options=options)
-
-        code = search_cli.pool(args, inner, command)
     else:
-        code = search_cli.run_one(args, inner)
+        code = search_cli.run_plan(args, inner, "compare",
+                                   ["--phi", str(args.phi), "--seeds", str(args.seeds)])
     if code:
         return code
     entries = comp.entries(args.phi, point)
