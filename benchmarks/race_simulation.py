@@ -271,7 +271,7 @@ def main() -> None:
     # -- runs against δ/σ (slippage, σ of a paired difference = 1) ------------------------------
     print(f"# Runs a decision needs against δ/σ (slippage, k = {k}, n0 = {DEFAULT_N0}, no cap, "
           f"confidence {conf}, {args.sweep_reps} replications; σ = sd of a paired difference)")
-    hh = kn_h2(alpha, k, DEFAULT_N0)
+    h_squared = kn_h2(alpha, k, DEFAULT_N0)
     rows = []
     for ratio in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
         sd = 1 / math.sqrt(2)                       # independent: paired difference sd = 1
@@ -286,8 +286,8 @@ def main() -> None:
                      "KN bound": f.seeds_bound})
     table(rows, ["δ/σ", "PCS", "runs", "runs per candidate", "seeds to the end",
                  "forecast seeds (δ behind)", "KN bound"])
-    print(f"  h² = {hh:.2f}; the forecast is h²/(3(δ/σ)²), the bound ⌊h²/(δ/σ)²⌋ + 1 (with the "
-          f"true σ; a race uses the first stage's estimate). ({time.process_time():.0f} CPU s "
+    print(f"  h² = {h_squared:.2f}; the forecast is h²/(3(δ/σ)²), the bound ⌊h²/(δ/σ)²⌋ + 1 "
+          f"(with the true σ; a race uses the first stage's estimate). ({time.process_time():.0f} CPU s "
           f"so far)\n")
 
     # -- PCS and runs against n0 -----------------------------------------------------------------
