@@ -12,13 +12,15 @@ median wall time of:
   Alembic's schema check, the query);
 * ``gridsearch status`` and ``gridsearch best`` on the finished study.
 
-Prints each median and its ratio to both references. Goal: ≤ 1.5× of ``import optuna``.
+Prints each median and its ratio to both references, and each one's CPU time (user + system, which
+waiting for a busy CPU does not inflate as it does wall time). Goal: ≤ 1.5× of ``import optuna``.
 
     python benchmarks/startup.py --tree OLD_CHECKOUT --tree NEW_CHECKOUT [--repeats 7]
 
 times the gridsearch commands of each checkout (run with ``PYTHONPATH`` set to it, each on a study
-of its own made by it) in the same interleaved loop, and adds a table of each command's median per
-checkout and the last checkout's over the first's. Without ``--tree``: the gridsearch this Python
+of its own made by it) in the same interleaved loop, a command's checkouts one right after the other,
+and adds a table of each command's median per checkout and the last checkout's over the first's
+(the ratio of the medians, and the median of each round's ratio). Without ``--tree``: the gridsearch this Python
 imports.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,8 +72,7 @@ def main() -> None:
     trees: list[Path | None] = [t.resolve() for t in args.tree] if args.tree else [None]
     exe = str(Path(sys.executable).parent / "gridsearch")
     with tempfile.TemporaryDirectory() as tmp:
-        commands: dict[str, tuple[list[str], dict[str, str], Path]] = {}
-        labels = []
+        setups = []                                   # (tag, environment, folder, config)
         for n, tree in enumerate(trees):
             env, label = _environment(tree), _label(tree)
             folder = Path(tmp) / str(n)
@@ -80,37 +82,57 @@ def main() -> None:
             cfg.write_text(STUDY)
             subprocess.run([exe, "run", str(cfg), "--no-progress"], check=True, capture_output=True,
                            env=env, cwd=folder)
-            if n == 0:
-                commands['python -c "import optuna"'] = ([sys.executable, "-c", "import optuna"],
-                                                         env, folder)
-                commands["optuna studies"] = ([str(Path(sys.executable).parent / "optuna"), "studies",
-                                               "--storage", f"sqlite:///{folder / 'startup.db'}"],
-                                              env, folder)
-            tag = f" [{label}]" if len(trees) > 1 else ""
-            commands[f"gridsearch --help{tag}"] = ([exe, "--help"], env, folder)
-            commands[f"gridsearch status{tag}"] = ([exe, "status", str(cfg)], env, folder)
-            commands[f"gridsearch best{tag}"] = ([exe, "best", str(cfg)], env, folder)
-            labels.append(tag)
-        times: dict[str, list[float]] = {k: [] for k in commands}
+            setups.append((f" [{label}]" if len(trees) > 1 else "", env, folder, cfg))
+        _, env0, folder0, _ = setups[0]
+        commands = {
+            'python -c "import optuna"': ([sys.executable, "-c", "import optuna"], env0, folder0),
+            "optuna studies": ([str(Path(sys.executable).parent / "optuna"), "studies",
+                                "--storage", f"sqlite:///{folder0 / 'startup.db'}"], env0, folder0),
+        }
+        for what in COMMANDS:                          # a command's checkouts one after the other
+            for tag, env, folder, cfg in setups:
+                argv = [exe, *what.split()[1:]] + ([str(cfg)] if what != "gridsearch --help" else [])
+                commands[what + tag] = (argv, env, folder)
+        wall: dict[str, list[float]] = {k: [] for k in commands}
+        cpu: dict[str, list[float]] = {k: [] for k in commands}
         for rep in range(args.repeats):
             order = list(commands.items())
             for name, (cmd, env, folder) in order if rep % 2 == 0 else order[::-1]:  # no one first
-                t0 = time.perf_counter()
+                c0, t0 = _children_cpu(), time.perf_counter()
                 subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=folder)
-                times[name].append(time.perf_counter() - t0)
-    med = {name: statistics.median(ts) for name, ts in times.items()}
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(_children_cpu() - c0)
+    med = {name: statistics.median(ts) for name, ts in wall.items()}
+    med_cpu = {name: statistics.median(ts) for name, ts in cpu.items()}
     ref, floor = med['python -c "import optuna"'], med["optuna studies"]
-    print(f"median of {args.repeats} interleaved runs; ratio to `import optuna` (goal ≤ 1.5×) and "
-          "to `optuna studies` on the same store")
+    ref_cpu = med_cpu['python -c "import optuna"']
+    print(f"median of {args.repeats} interleaved runs: wall seconds, its ratio to `import optuna` (goal "
+          "≤ 1.5×) and to `optuna studies` on the same store; CPU seconds (user + system) and "
+          "their ratio to `import optuna`'s")
     for name, m in med.items():
-        print(f"  {name:<40} {m:6.2f} s  {m / ref:5.2f}×  {m / floor:5.2f}×")
+        print(f"  {name:<32} {m:6.2f} s  {m / ref:5.2f}×  {m / floor:5.2f}×   "
+              f"CPU {med_cpu[name]:5.2f} s  {med_cpu[name] / ref_cpu:5.2f}×")
     if len(trees) > 1:
-        before, after = labels[0], labels[-1]
-        print(f"\nbefore{before}, after{after}: median seconds (× import optuna), after / before")
-        for command in ("gridsearch --help", "gridsearch status", "gridsearch best"):
-            b, a = med[command + before], med[command + after]
-            print(f"  {command:<20} {b:6.2f} s ({b / ref:4.2f}×)  {a:6.2f} s ({a / ref:4.2f}×)  "
-                  f"{a / b:5.2f}×")
+        before, after = setups[0][0], setups[-1][0]
+        print(f"\nbefore{before}, after{after}: median wall seconds (× import optuna); after / "
+              "before of the medians, and the median of each round's after / before; the same "
+              "for CPU seconds")
+        for what in COMMANDS:
+            b, a = med[what + before], med[what + after]
+            paired = statistics.median(x / y for x, y in zip(wall[what + after], wall[what + before],
+                                                              strict=True))
+            cb, ca = med_cpu[what + before], med_cpu[what + after]
+            print(f"  {what:<18} {b:5.2f} s ({b / ref:4.2f}×)  {a:5.2f} s ({a / ref:4.2f}×)  "
+                  f"{a / b:4.2f}×  paired {paired:4.2f}×   CPU {cb:5.2f} s  {ca:5.2f} s  {ca / cb:4.2f}×")
+
+
+COMMANDS = ("gridsearch --help", "gridsearch status", "gridsearch best")
+
+
+def _children_cpu() -> float:
+    """User + system seconds of the finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _environment(tree: Path | None) -> dict[str, str]:
