@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gridsearch.training import Recipe, Subsets
-from gridsearch.training import naive_train as reference_train
+from gridsearch.training import Recipe, Subsets, naive_train as reference_train
 
 
 def naive_train(model, data: Subsets, resolution: int, recipe: Recipe, device) -> dict:
@@ -18,9 +17,9 @@ def naive_train(model, data: Subsets, resolution: int, recipe: Recipe, device) -
 def print_table(rows: list[dict], columns: list[str]) -> None:
     cells = [[(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def device_name(device: torch.device) -> str:

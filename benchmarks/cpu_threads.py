@@ -41,8 +41,7 @@ def child(args) -> None:
     import torch
     import torch.nn.functional as F
 
-    from gridsearch import models
-    from gridsearch import training as _trainer
+    from gridsearch import models, training as _trainer
     from gridsearch.training import apply_threads
 
     if args.mode == "gridsearch":

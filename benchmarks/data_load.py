@@ -49,7 +49,7 @@ def old_load(root, train_size=512, val_size=256, seed=0, image_size=64):
     import numpy as np
     import torch
 
-    from gridsearch.training._data import stratified_indices   # unchanged since 3098fde
+    from gridsearch.training._data import stratified_indices  # unchanged since 3098fde
 
     images, labels, num_classes = _old_imagefolder(Path(root), image_size)
     tr, va = stratified_indices(labels, train_size, val_size, seed)
@@ -87,7 +87,7 @@ def _old_imagefolder(root: Path, image_size: int):
 def child(args) -> None:
     """Import, signal ready, wait for go, load, touch every pixel, report, wait for stop."""
     import torch  # noqa: F401  (what every worker imports: not timed)
-    import torchvision.datasets  # noqa: F401  (what either loader imports: not timed)
+    import torchvision.datasets
     import torchvision.transforms.functional  # noqa: F401
     from PIL import Image, JpegImagePlugin  # noqa: F401
 
@@ -105,7 +105,7 @@ def child(args) -> None:
     elif args.mode == "new":
         s = data.load_data("imagefolder", args.root, args.train, args.val, 0, args.image_size,
                       crop="stretch")
-        import numpy as np            # numpy sums uint8 into uint64 in small buffers, no copy
+        import numpy as np  # numpy sums uint8 into uint64 in small buffers, no copy
 
         touched = int(sum(np.sum(x.numpy(), dtype=np.uint64) for x in (s.train_x, s.val_x)))
         out["hit"] = s.manifest.cache["hit"]

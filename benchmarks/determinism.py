@@ -19,16 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gridsearch import training as threads  # noqa: E402
+from gridsearch import training as threads
 
 threads.prepare_env()
 
 import torch  # noqa: E402
 
 from common import device_name, print_table  # noqa: E402
-from gridsearch import models  # noqa: E402
-from gridsearch import training as data  # noqa: E402
-from gridsearch import training as trainer  # noqa: E402
+from gridsearch import (  # noqa: E402
+    models,
+    training as data,
+    training as trainer,
+)
 
 
 def _subsets(n: int, val: int) -> data.Subsets:

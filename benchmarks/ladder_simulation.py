@@ -50,7 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridsearch.selection import DEFAULT_Z, Race, RungResult, carry, stability  # noqa: E402
+from gridsearch.selection import DEFAULT_Z, Race, RungResult, carry, stability
 
 K = 20
 EPOCHS = (3, 9, 27)                   # cost of one run at each rung, in epoch-units
@@ -101,7 +101,7 @@ def run_fixed(means: np.ndarray, sigma: float, points: list[int], seeds: int,
               rng: np.random.Generator) -> tuple[RungResult, int, int]:
     """Every point ``seeds`` seeds at one rung, the best mean: (its RungResult, winner, runs)."""
     x = means[points][:, None] + sigma * rng.standard_normal((len(points), seeds))
-    values = {p: tuple(row) for p, row in zip(points, x)}
+    values = {p: tuple(row) for p, row in zip(points, x, strict=True)}
     return RungResult(0, values), points[int(np.argmax(x.mean(axis=1)))], len(points) * seeds
 
 
@@ -170,9 +170,9 @@ def table(rows: list[dict], columns: list[str]) -> None:
 
     cells = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     print()
 
 

@@ -15,10 +15,9 @@ import time
 import torch
 from torch.utils import benchmark
 
+from common import device_name, print_table
 from gridsearch import models
 from gridsearch.measure._latency import _timed
-
-from common import device_name, print_table
 
 
 def main() -> None:

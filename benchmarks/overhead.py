@@ -18,10 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import device_name, print_table  # noqa: E402
-from gridsearch import config  # noqa: E402
-from gridsearch import training as trainer  # noqa: E402
-from gridsearch.study import Search  # noqa: E402
+from common import device_name, print_table
+from gridsearch import (
+    config,
+    training as trainer,
+)
+from gridsearch.study import Search
 
 
 def study_config(folder: Path, gpu: bool, name: str = "overhead",

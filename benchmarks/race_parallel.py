@@ -40,9 +40,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridsearch.config import SelectConfig  # noqa: E402
-from gridsearch.scaling import Point, Spec  # noqa: E402
-from gridsearch.study import FixedPlan, Item, RacePlan, TrialRecord  # noqa: E402
+from gridsearch.config import SelectConfig
+from gridsearch.scaling import Point, Spec
+from gridsearch.study import FixedPlan, Item, RacePlan, TrialRecord
 
 DATA = Path(__file__).resolve().parent / "data" / "quickstart_seeds5.json"
 # Coefficient of variation of train_seconds across the units of one point, measured on tiny real

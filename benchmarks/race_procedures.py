@@ -46,8 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from race_simulation import NO_CAP, Bank, measured, table  # noqa: E402
-from gridsearch.selection import DEFAULT_N0, Race  # noqa: E402
+from gridsearch.selection import DEFAULT_N0, Race
+from race_simulation import NO_CAP, Bank, measured, table
 
 MAX_RUNS = 10 ** 6          # a safety stop for a BIZ run (counted and printed if ever reached)
 
@@ -113,7 +113,7 @@ def biz(res: Results, *, delta: float, confidence: float, n0: int,
         target = np.ceil(lam[a] * (n[a][zi] + 1) / lam[a][zi] - 1e-9).astype(int)
         target[zi] = n[a][zi] + 1
         x = res.upto(int(target.max()))
-        for i, t in zip(a, target):
+        for i, t in zip(a, target, strict=True):
             if t > n[i]:
                 new = x[i, n[i]:t]
                 sums[i] += new.sum()

@@ -33,9 +33,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridsearch import stats  # noqa: E402
-from gridsearch.selection import DEFAULT_MAX_SEEDS, DEFAULT_N0, Race, forecast  # noqa: E402
-from gridsearch.selection import h2 as kn_h2  # noqa: E402
+from gridsearch import stats
+from gridsearch.selection import (
+    DEFAULT_MAX_SEEDS,
+    DEFAULT_N0,
+    Race,
+    forecast,
+    h2 as kn_h2,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "quickstart_seeds5.json"
 NO_CAP = 10 ** 6
@@ -166,9 +171,9 @@ def table(rows: list[dict], columns: list[str]) -> None:
 
     cells = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     print()
 
 
@@ -252,7 +257,7 @@ def main() -> None:
     k = len(m["means"])
     rho = max(0.0, m["rho_anova"])
     print(f"# The measured study: {DATA.name} (quickstart on shapes, {k} feasible points × 5 seeds)")
-    for name, mu, sd in zip(m["names"], m["means"], m["sds"]):
+    for name, mu, sd in zip(m["names"], m["means"], m["sds"], strict=True):
         print(f"  {name:24s} mean {mu:.4f}  sd {sd:.4f}")
     print(f"  pooled seed sd σ = {m['pooled_sd']:.4f}; σ of paired differences (median pair) "
           f"= {m['sd_diff']:.4f}")
@@ -271,7 +276,7 @@ def main() -> None:
     # -- runs against δ/σ (slippage, σ of a paired difference = 1) ------------------------------
     print(f"# Runs a decision needs against δ/σ (slippage, k = {k}, n0 = {DEFAULT_N0}, no cap, "
           f"confidence {conf}, {args.sweep_reps} replications; σ = sd of a paired difference)")
-    hh = kn_h2(alpha, k, DEFAULT_N0)
+    h_squared = kn_h2(alpha, k, DEFAULT_N0)
     rows = []
     for ratio in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
         sd = 1 / math.sqrt(2)                       # independent: paired difference sd = 1
@@ -286,8 +291,8 @@ def main() -> None:
                      "KN bound": f.seeds_bound})
     table(rows, ["δ/σ", "PCS", "runs", "runs per candidate", "seeds to the end",
                  "forecast seeds (δ behind)", "KN bound"])
-    print(f"  h² = {hh:.2f}; the forecast is h²/(3(δ/σ)²), the bound ⌊h²/(δ/σ)²⌋ + 1 (with the "
-          f"true σ; a race uses the first stage's estimate). ({time.process_time():.0f} CPU s "
+    print(f"  h² = {h_squared:.2f}; the forecast is h²/(3(δ/σ)²), the bound ⌊h²/(δ/σ)²⌋ + 1 "
+          f"(with the true σ; a race uses the first stage's estimate). ({time.process_time():.0f} CPU s "
           f"so far)\n")
 
     # -- PCS and runs against n0 -----------------------------------------------------------------

@@ -25,11 +25,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import device_name, print_table  # noqa: E402
-from gridsearch import models  # noqa: E402
-from gridsearch import training as data  # noqa: E402
-from gridsearch.training import _shapes as shapes  # noqa: E402
-from gridsearch import training as trainer  # noqa: E402
+from common import device_name, print_table
+from gridsearch import (
+    models,
+    training as data,
+    training as trainer,
+)
+from gridsearch.training import _shapes as shapes
 
 
 def mean_std(xs: list[float]) -> str:
@@ -98,7 +100,7 @@ def main() -> None:
     rows = []
     for (source, res), xs in acc.items():
         base = acc[(source, resolutions[0])]
-        gain = [a - b for a, b in zip(xs, base)]
+        gain = [a - b for a, b in zip(xs, base, strict=True)]
         rows.append({"data": source, "res": res, "scale": f"{res / resolutions[0]:g}x",
                      "accuracy (mean ± std, n)": mean_std(xs),
                      "gain over 1x (paired)": "-" if res == resolutions[0] else mean_std(gain),

@@ -19,13 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import device_name, print_table  # noqa: E402
-from gridsearch import config  # noqa: E402
-from gridsearch import stats  # noqa: E402
-from gridsearch import study as confirm  # noqa: E402
-from gridsearch.selection import rank  # noqa: E402
-from gridsearch.study import Search, read  # noqa: E402
-from gridsearch.training import resolve_device  # noqa: E402
+from common import device_name, print_table
+from gridsearch import (
+    config,
+    stats,
+    study as confirm,
+)
+from gridsearch.selection import rank
+from gridsearch.study import Search, read
+from gridsearch.training import resolve_device
 
 
 def study(folder: Path, name: str, seed: int, sampler: str, pruner: str, n_trials: int,

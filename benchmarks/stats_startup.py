@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from startup import STUDY  # noqa: E402  (the tiny study benchmarks/startup.py times)
+from startup import STUDY
 
 RUN_CLI = ("import sys; from gridsearch.cli import main; "
            "sys.exit(main(sys.argv[1:]))")

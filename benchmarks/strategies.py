@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import device_name, print_table  # noqa: E402
-from gridsearch import scaling as strategies  # noqa: E402
-from gridsearch.measure import Realiser  # noqa: E402
+from common import device_name, print_table
+from gridsearch import scaling as strategies
+from gridsearch.measure import Realiser
 
 METRICS = ("flops", "params", "activations")
 

@@ -116,12 +116,12 @@ def plan(args) -> int:
 
     search.plan_candidates(add)
     bar.close()
-    first: dict = {}
+    first_row: dict = {}  # layout -> the number of the first row that realises it
     for r in rows:        # points that realise one network train identically: one candidate
         lay = r["depths"], r["widths"], r["res"]
         r["same_as"] = None
         if r["depths"] is not None and r["verdict"] == "ok":
-            r["same_as"] = first.setdefault(lay, r["#"])
+            r["same_as"] = first_row.setdefault(lay, r["#"])
             r["same_as"] = None if r["same_as"] == r["#"] else r["same_as"]
     if args.json:
         print_json({"baseline": {"model": cfg.model.name, **ref.as_dict()},

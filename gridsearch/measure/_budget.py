@@ -61,16 +61,16 @@ def check(flops_at: Callable[[int], Complexity], baseline_flops: int, nominal_re
     def verdict(c: Complexity, ok: bool, reason: str = "") -> Verdict:
         return Verdict(ok, c, ratio_of(c), target, reason)
 
-    first = flops_at(nominal_resolution)
-    if within(ratio_of(first), target, tolerance):
-        return verdict(first, True)
+    nominal = flops_at(nominal_resolution)
+    if within(ratio_of(nominal), target, tolerance):
+        return verdict(nominal, True)
     if mode == "reject" or target == 1.0:
-        side = "over" if ratio_of(first) > target else "under"
-        return verdict(first, False, f"measured FLOPs ratio {ratio_of(first):.3f} {side}shoots "
-                                     f"target {target:g} by more than {tolerance:.0%}")
+        side = "over" if ratio_of(nominal) > target else "under"
+        return verdict(nominal, False, f"measured FLOPs ratio {ratio_of(nominal):.3f} {side}shoots "
+                                       f"target {target:g} by more than {tolerance:.0%}")
 
     lo, hi = (base_resolution, None) if grows else (1, base_resolution)
-    measured = {nominal_resolution: first}
+    measured = {nominal_resolution: nominal}
 
     def at(r: int) -> float:
         if r not in measured:

@@ -33,14 +33,14 @@ def h2(alpha: float, k: int, n0: int) -> float:
     return 0.0 if k < 2 else 2.0 * eta(alpha, k, n0) * (n0 - 1)
 
 
-def half_width(delta: float, h2_: float, s2: np.ndarray | float, r: int) -> np.ndarray | float:
+def half_width(delta: float, h_squared: float, s2: np.ndarray | float, r: int) -> np.ndarray | float:
     """W_il(r) = max(0, (δ / 2r)·(h²·S²_il / δ² − r)), elementwise over an array of S²_il."""
-    return np.maximum(0.0, (delta / (2.0 * r)) * (h2_ * np.asarray(s2) / delta ** 2 - r))
+    return np.maximum(0.0, (delta / (2.0 * r)) * (h_squared * np.asarray(s2) / delta ** 2 - r))
 
 
-def last_round(delta: float, h2_: float, s2_max: float, n0: int) -> int:
+def last_round(delta: float, h_squared: float, s2_max: float, n0: int) -> int:
     """The number of observations per survivor by which KN has ended: max N_il + 1 (≥ n0)."""
-    bound = h2_ * s2_max / delta ** 2
+    bound = h_squared * s2_max / delta ** 2
     if not math.isfinite(bound) or bound > 1e15:
         return 10 ** 15
     return max(n0, math.floor(bound) + 1)
@@ -132,17 +132,18 @@ def forecast(s2: np.ndarray, *, delta: float, confidence: float, n0: int, max_se
     """The :class:`Forecast` from the k × k matrix of first-stage S²_il (k ≥ 1); ``floored``:
     pairs already raised to the quantisation floor (``quantum``)."""
     k = s2.shape[0]
-    hh = h2(1.0 - confidence, k, n0)
+    h_squared = h2(1.0 - confidence, k, n0)
     upper = s2[np.triu_indices(k, 1)]
     if upper.size == 0:
         upper = np.zeros(1)
     sigma, sigma_max = float(np.sqrt(np.median(upper))), float(np.sqrt(upper.max()))
-    close = hh * sigma ** 2 / (3.0 * delta ** 2)
+    close = h_squared * sigma ** 2 / (3.0 * delta ** 2)
     seeds_close = max(n0, math.ceil(close)) if math.isfinite(close) and close < 1e15 else 10 ** 15
-    reach = sigma * math.sqrt(hh / (3.0 * max_seeds)) if hh > 0 else 0.0
+    delta_reachable = sigma * math.sqrt(h_squared / (3.0 * max_seeds)) if h_squared > 0 else 0.0
     zero = int((upper == 0).sum()) if quantum is None else 0
-    return Forecast(delta, confidence, n0, max_seeds, hh, sigma, sigma_max, seeds_close,
-                    last_round(delta, hh, float(upper.max()), n0), reach, floored, zero)
+    seeds_bound = last_round(delta, h_squared, float(upper.max()), n0)
+    return Forecast(delta, confidence, n0, max_seeds, h_squared, sigma, sigma_max, seeds_close,
+                    seeds_bound, delta_reachable, floored, zero)
 
 
 def _num(x: float) -> str:

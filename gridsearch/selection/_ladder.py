@@ -109,9 +109,9 @@ def carry(rung: RungResult[P], top: int, maximize: bool = True) -> tuple[P, ...]
     if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
         raise ValueError(f"top must be an integer ≥ 1 (got {top!r})")
     kept = set(rung.survivors)
-    first = rung.order(maximize, [p for p in rung.points if p in kept])
+    survivors = rung.order(maximize, [p for p in rung.points if p in kept])
     rest = rung.order(maximize, [p for p in rung.points if p not in kept])
-    return (first + rest)[:int(top)]
+    return (survivors + rest)[:int(top)]
 
 
 def standard_error(rung: RungResult, points: Sequence[Hashable]) -> float | None:

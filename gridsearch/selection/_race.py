@@ -96,11 +96,12 @@ class Race(Generic[C]):
         self._results: dict[tuple[int, int], float] = {}   # signed: larger is better
         self._failed: dict[tuple[int, int], str] = {}      # units that gave no value: why
         self._left: dict[int, str] = {}                    # i -> why it left the race
-        self._x = np.full((k, self.n0), np.nan)      # used values, row i = candidate i
+        self._values = np.full((k, self.n0), np.nan)  # the values used, row i = candidate i
         self._sum = np.zeros(k)                      # their sums
         self._alive = np.ones(k, dtype=bool)
-        self._out: dict[int, tuple[int, int]] = {}   # i -> (seeds when eliminated, by whom)
-        self._r = self.n0                            # the round being collected: seeds per survivor
+        # i -> (seeds when it left, the index of the candidate that eliminated it; -1: it failed)
+        self._eliminated: dict[int, tuple[int, int]] = {}
+        self._round_seeds = self.n0                  # seeds per survivor once this round is complete
         self._screened = 0                           # seeds per survivor of the last screened round
         self._s2: np.ndarray | None = None           # first-stage S²_il
         self._end = 0                                # KN's last round over the survivors
@@ -126,7 +127,7 @@ class Race(Generic[C]):
     @property
     def round(self) -> int:
         """Seeds per survivor once the round being collected is complete (n0 in the first stage)."""
-        return self._r
+        return self._round_seeds
 
     @property
     def first_stage(self) -> bool:
@@ -145,11 +146,11 @@ class Race(Generic[C]):
         otherwise wait for the round to close."""
         if self.done:
             return []
-        first = 0 if self.first_stage else self._r - 1
-        last = self._r
+        start = self._seed_range().start
+        last = self._round_seeds
         if ahead:
             last = self.max_seeds if self.first_stage else min(self.max_seeds, self._end)
-        return [(self.candidates[i], s) for s in range(first, max(last, self._r))
+        return [(self.candidates[i], s) for s in range(start, max(last, self._round_seeds))
                 for i in np.flatnonzero(self._alive).tolist()
                 if (i, s) not in self._results and (i, s) not in self._failed]
 
@@ -164,11 +165,9 @@ class Race(Generic[C]):
             i = None
         if i is None:
             raise ValueError(f"unknown candidate {candidate!r}")
-        if type(seed_index) is not int and (isinstance(seed_index, bool)
-                                            or not isinstance(seed_index, numbers.Integral)) \
-                or seed_index < 0:
+        s = _integer(seed_index, 0)
+        if s is None:
             raise ValueError(f"seed index must be an integer ≥ 0 (got {seed_index!r})")
-        s = int(seed_index)
         v = _real(value)
         if v is None or not math.isfinite(v):
             raise ValueError(f"result of ({candidate!r}, {s}) must be a finite number "
@@ -211,13 +210,13 @@ class Race(Generic[C]):
     def decision(self) -> Decision[C]:
         """The decision (or, while running, the state after the last complete round)."""
         k = len(self.candidates)
-        rows = [self._x[i, :self._used(i)].copy() for i in range(k)]
+        rows = [self._values[i, :self._used(i)].copy() for i in range(k)]
         probs = PBest(rows, ready=self._screened > 0)
         standings = tuple(
             Standing(c, tuple(self._sign * float(v) for v in rows[i]),
-                     self._out[i][0] if i in self._out else None,
-                     self.candidates[self._out[i][1]]
-                     if i in self._out and self._out[i][1] >= 0 else None, probs, i,
+                     self._eliminated[i][0] if i in self._eliminated else None,
+                     self.candidates[self._eliminated[i][1]]
+                     if i in self._eliminated and self._eliminated[i][1] >= 0 else None, probs, i,
                      self._left.get(i))
             for i, c in enumerate(self.candidates))
         return Decision(self._status, self._winner, self.survivors, standings,
@@ -235,54 +234,55 @@ class Race(Generic[C]):
 
     # -- the procedure -------------------------------------------------------------------------
     def _used(self, i: int) -> int:
-        if i in self._out:
-            return self._out[i][0]
+        if i in self._eliminated:
+            return self._eliminated[i][0]
         return self._screened
 
-    def _round(self) -> range:
-        return range(0 if self.first_stage else self._r - 1, self._r)
+    def _seed_range(self) -> range:
+        """The seed indices of the round being collected: 0..n0−1 in the first stage, then one."""
+        return range(0 if self.first_stage else self._round_seeds - 1, self._round_seeds)
 
     def _complete(self) -> bool:
         """Every survivor has a result, or a failure, for every seed of the current round."""
         return all((i, s) in self._results or (i, s) in self._failed
-                   for i in np.flatnonzero(self._alive).tolist() for s in self._round())
+                   for i in np.flatnonzero(self._alive).tolist() for s in self._seed_range())
 
     def _advance(self) -> None:
         while self._status == RUNNING and self._complete():
-            seeds = self._round()
+            seeds = self._seed_range()
             for i in np.flatnonzero(self._alive).tolist():  # a failed unit: the candidate leaves
                 bad = [s for s in seeds if (i, s) in self._failed]
                 if bad:
-                    self._out[int(i)] = (self._screened, -1)
+                    self._eliminated[int(i)] = (self._screened, -1)
                     self._left[int(i)] = f"seed {bad[0]}: {self._failed[(i, bad[0])]}"
                     self._alive[i] = False
             alive = np.flatnonzero(self._alive)
             if len(alive) == 0:
                 self._finish(DECIDED, None, None)
                 return
-            if self._x.shape[1] < self._r:
-                grown = np.full((len(self.candidates), max(self._r, 2 * self._x.shape[1])),
-                                np.nan)
-                grown[:, :self._x.shape[1]] = self._x
-                self._x = grown
+            if self._values.shape[1] < self._round_seeds:
+                width = max(self._round_seeds, 2 * self._values.shape[1])
+                grown = np.full((len(self.candidates), width), np.nan)
+                grown[:, :self._values.shape[1]] = self._values
+                self._values = grown
             for i in alive.tolist():
                 for s in seeds:
-                    self._x[i, s] = self._results[(i, s)]
-            self._sum[alive] += self._x[alive, seeds.start:self._r].sum(axis=1)
+                    self._values[i, s] = self._results[(i, s)]
+            self._sum[alive] += self._values[alive, seeds.start:self._round_seeds].sum(axis=1)
             if self._s2 is None:
-                self._s2 = self._floor(_kn.pair_variances(self._x[:, :self.n0]), alive)
-            self._screen(alive, self._r, self._s2)
-            self._screened = self._r
+                self._s2 = self._floor(_kn.pair_variances(self._values[:, :self.n0]), alive)
+            self._screen(alive, self._round_seeds, self._s2)
+            self._screened = self._round_seeds
             alive = np.flatnonzero(self._alive)
             self._end = self._last_round(alive, self._s2)
             if len(alive) == 1:
                 self._finish(DECIDED, int(alive[0]), RULE_KN)
-            elif self._r >= self._end:     # no surviving pair can separate any more: a tie
+            elif self._round_seeds >= self._end:  # no surviving pair can separate any more: a tie
                 self._finish(DECIDED, *self._choose(alive))
-            elif self._r >= self.max_seeds:
+            elif self._round_seeds >= self.max_seeds:
                 self._finish(CAPPED, *self._choose(alive))
             else:
-                self._r += 1
+                self._round_seeds += 1
 
     def _floor(self, s2: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """S²_il raised to a rounding error's variance, quantum²/6, with ``quantum`` (the
@@ -305,7 +305,7 @@ class Race(Generic[C]):
         """KN's end for the survivors: max N_il + 1 over surviving pairs only (an eliminated
         candidate's variance no longer matters)."""
         if len(alive) < 2:
-            return self._r
+            return self._round_seeds
         sub = s2[np.ix_(alive, alive)]
         return _kn.last_round(self.delta, self.h2, float(sub.max()), self.n0)
 
@@ -317,14 +317,14 @@ class Race(Generic[C]):
         margin = (means[None, :] - w) - means[:, None]      # [i, l]: how far i is below l's bar
         np.fill_diagonal(margin, -np.inf)
         for a in np.flatnonzero(margin.max(axis=1) > 0):
-            self._out[int(alive[a])] = (r, int(alive[int(np.argmax(margin[a]))]))
+            self._eliminated[int(alive[a])] = (r, int(alive[int(np.argmax(margin[a]))]))
             self._alive[alive[a]] = False
 
     def _choose(self, alive: np.ndarray) -> tuple[int, str]:
         """Among several survivors: the best mean — or, among the survivors within δ of the best
         mean (differences that do not matter), the lowest cost; the first given breaks what is
         left.  A far better survivor is never given up for a cheaper one."""
-        means = {int(i): float(self._sum[i] / self._r) for i in alive}
+        means = {int(i): float(self._sum[i] / self._round_seeds) for i in alive}
         best = max(means.values())
         close = {i: m for i, m in means.items() if m >= best - self.delta}
         if self.cost is not None and len(close) > 1:
@@ -344,12 +344,12 @@ def race(sample: Callable[[C, int], float], candidates: Iterable[C], *,
     """Run KN to the end with ``sample(candidate, seed_index) -> value`` (larger is better, or
     smaller with ``maximize=False``; seed index r must mean the same random numbers for every
     candidate) and return the decision."""
-    r = Race(candidates, delta=delta, confidence=confidence, n0=n0, max_seeds=max_seeds,
-             cost=cost, maximize=maximize, quantum=quantum)
-    while not r.done:
-        for c, s in r.next_units():
-            r.add(c, s, sample(c, s))
-    return r.decision()
+    kn = Race(candidates, delta=delta, confidence=confidence, n0=n0, max_seeds=max_seeds,
+              cost=cost, maximize=maximize, quantum=quantum)
+    while not kn.done:
+        for c, s in kn.next_units():
+            kn.add(c, s, sample(c, s))
+    return kn.decision()
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -402,10 +402,20 @@ def _check_confidence(confidence: object) -> float:
     return c
 
 
+def _integer(x: object, least: int) -> int | None:
+    """``x`` as an int if it is an integer (not a bool) ≥ ``least``, else None."""
+    if type(x) is int:                           # the usual case, first: no ABC check
+        return x if x >= least else None
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < least:
+        return None
+    return int(x)
+
+
 def _check_int(key: str, value: object, least: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+    n = _integer(value, least)
+    if n is None:
         raise SelectionError(key, f"{key} must be {what} (got {value!r})")
-    return int(value)
+    return n
 
 
 def _check_quantum(quantum: object) -> float | None:

@@ -147,13 +147,13 @@ class Plan:
                 net = network(r)
                 if i is not None and net is not None and i not in seen:
                     seen[i] = net
-        first: dict[object, int] = {}
+        earliest: dict[object, int] = {}        # network -> the first item that realised it
         out = {}
         for i in sorted(seen):
-            if seen[i] in first:
-                out[i] = first[seen[i]]
+            if seen[i] in earliest:
+                out[i] = earliest[seen[i]]
             else:
-                first[seen[i]] = i
+                earliest[seen[i]] = i
         return out
 
     def open(self, records: Sequence[TrialRecord]) -> Opening:
@@ -217,12 +217,12 @@ class FixedPlan(Plan):
         for k in range(ranks):
             for i in range(n):
                 u = k * n + i
-                first = status.get(i)
+                seed0_status = status.get(i)         # item i's unit with the first seed
                 if status.get(u) in DONE:
                     continue
-                if k and (first == "INFEASIBLE" or i in merged):
+                if k and (seed0_status == "INFEASIBLE" or i in merged):
                     out.skipped.add(u)
-                elif k == 0 or first in DONE or first == "ERROR":
+                elif k == 0 or seed0_status in DONE or seed0_status == "ERROR":
                     out.units.append(u)
         out.finished = not out.units and all(status.get(u) in DONE or u in out.skipped
                                              for u in range(ranks * n))

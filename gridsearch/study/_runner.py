@@ -155,7 +155,7 @@ class Runner:
                 raise DeviceLost(reason) from e
             return Outcome(trial.number, spec, "FAIL", None, rec.attrs)
 
-    def _train(self, trial: Trial, m, seed: int, first: bool, rec: Recorder) -> Run:
+    def _train(self, trial: Trial, m, seed: int, first_seed: bool, rec: Recorder) -> Run:
         """One training run of the study's training function; the first seed's epochs are the
         trial's intermediate values (what the dashboard plots and the pruner judges).  A user's
         function that runs out of memory is retried once, after the memory is released, from the
@@ -174,7 +174,7 @@ class Runner:
         history: list[float] = []
 
         def report(epoch: int, value: float) -> None:
-            if not first or (history and epoch <= len(history)):   # a retry's epochs again
+            if not first_seed or (history and epoch <= len(history)):   # a retry's epochs again
                 return
             history.append(float(value))
             rec.set(epochs_done=epoch, accuracy_history=history)
@@ -207,11 +207,11 @@ class Runner:
             raise AssertionError("unreachable: the second attempt returns or raises")
         res = trained.result
         if res is not None:
-            if first:
+            if first_seed:
                 rec.set(images_per_second=round(res.images_per_second, 1), device=res.device,
                         **res.resources())
             return Run(trained.value, trained.metrics, res.peak_memory_mb, res.peak_memory_kind)
-        if first:
+        if first_seed:
             rec.set(device=str(self.device), **({"oom_retry": oom} if oom else {}))
         return Run(trained.value, trained.metrics, peak.megabytes, peak.kind)
 

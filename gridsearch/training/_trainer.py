@@ -186,11 +186,11 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
     home = _home(model)
     contiguous = all(p.is_contiguous() for p in model.parameters())
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    first: str | None = None     # why the first attempt failed (out of memory)
+    first_oom: str | None = None     # why the first attempt failed (out of memory)
     try:
         with _determinism.deterministic(recipe.deterministic):
             for micro in (recipe.batch_size, retry_micro_batch(model, recipe.batch_size)):
-                if first is not None:
+                if first_oom is not None:
                     model.load_state_dict(initial)           # the same start as the first attempt
                 peak = PeakMemory(device)
                 oom, result = None, None
@@ -208,15 +208,15 @@ def train(model: nn.Module, data: Subsets, resolution: int, recipe: Recipe,
                     result.peak_memory_mb, result.peak_memory_kind = peak.megabytes, peak.kind
                     if device.type == "cpu":
                         result.threads = torch.get_num_threads()
-                    if first is not None:
+                    if first_oom is not None:
                         result.micro_batch = micro
-                        result.oom_retry = first
+                        result.oom_retry = first_oom
                     return result
                 assert oom is not None          # no result: the attempt ran out of memory
                 model.zero_grad(set_to_none=True)
                 release(device)
-                if first is None:
-                    first = oom
+                if first_oom is None:
+                    first_oom = oom
                     continue
                 raise TrainingError(_oom_message(device, recipe.batch_size, micro, resolution,
                                                  peak, oom))
