@@ -98,7 +98,7 @@ def compound_point(search: Search) -> tuple[Point, str]:
     return w.point, f"selected point of the {sel.source} ({w.study}#{w.trials[0]})"
 
 
-def matched(realiser, cfg, point: Point, phi: float, rivals, first: str = COMPOUND,
+def matched(realiser, cfg, point: Point, phi: float, rivals, compound_label: str = COMPOUND,
             choices: tuple[str, ...] = CHOICES) -> list[Item]:
     """The items of a comparison at ``phi`` (``compare``, ``verify``): the compound network of
     ``point``, budget-checked as the search's are (``cfg``'s target^φ, tolerance and mode), first;
@@ -110,8 +110,8 @@ def matched(realiser, cfg, point: Point, phi: float, rivals, first: str = COMPOU
     compound = realiser.realise(Spec.compound(point, phi), target=target,
                                 tolerance=cfg.budget.tolerance, mode=cfg.budget.mode)
     ratio = compound.ratio("flops")
-    items = [Item(compound.spec, {"strategy": Param(first, choices=choices)}, target,
-                  cfg.budget.mode, enforce=False, label=first)]
+    items = [Item(compound.spec, {"strategy": Param(compound_label, choices=choices)}, target,
+                  cfg.budget.mode, enforce=False, label=compound_label)]
     for label, strategy in rivals:
         m = realiser.match(strategy, ratio, cfg.budget.tolerance)
         items.append(Item(m.spec, {"strategy": Param(label, choices=choices)}, ratio, "reject",

@@ -200,7 +200,7 @@ class Verify:
     def search_for(self) -> Search:
         """The check as a runnable study: its store and its plan (measures every network)."""
         items = matched(self.search.realiser(), self.cfg, self.point, self.phi,
-                        [(lb, s) for lb, _, s in self.rivals], first=CHOSEN, choices=CHOICES)
+                        [(lb, s) for lb, _, s in self.rivals], compound_label=CHOSEN, choices=CHOICES)
         return Search(self.inner_cfg, store=self.store, plan=self.plan(items),
                       realiser=self.search.realiser(), train=self.search._fit)
 

@@ -113,13 +113,13 @@ def rank(records: Iterable[Any], maximize: bool = True,
                 if seeds and not seeds & seen:
                     rs.append(r)
                     seen |= seeds
-        first = rs[0]
+        first_record = rs[0]
         k = keys[0]
-        eff = first.effective_gamma if first.effective_gamma is not None else k[2]
+        eff = first_record.effective_gamma if first_record.effective_gamma is not None else k[2]
         out.append(Ranked(Point(*k), tuple(a for r in rs for a in r.accuracies),
-                          tuple(r.number for r in rs), int(first.flops or 0), float(eff),
-                          first.study, first.width_share, tuple(Point(*o) for o in keys[1:]),
-                          bounds))
+                          tuple(r.number for r in rs), int(first_record.flops or 0), float(eff),
+                          first_record.study, first_record.width_share,
+                          tuple(Point(*o) for o in keys[1:]), bounds))
     sign = -1.0 if maximize else 1.0
     out.sort(key=lambda c: (sign * c.value, c.flops, c.trials[0]))
     return out

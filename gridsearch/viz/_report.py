@@ -335,8 +335,8 @@ def _per_point(df: pd.DataFrame, records, how: dict[str, Any] | None = None) -> 
     rest = df[df["state"] != "COMPLETE"]
     rows = []
     for c in ranked:
-        first = df[df["number"] == c.trials[0]].iloc[0].to_dict()
-        rows.append({**first, "accuracy": c.value, "accuracy_std": c.summary.std, "n": c.runs})
+        trial_row = df[df["number"] == c.trials[0]].iloc[0].to_dict()
+        rows.append({**trial_row, "accuracy": c.value, "accuracy_std": c.summary.std, "n": c.runs})
     return pd.concat([pd.DataFrame(rows, columns=[*df.columns, "accuracy_std", "n"]), rest],
                      ignore_index=True) if rows else df
 
