@@ -95,6 +95,12 @@ def status(args) -> int:
             if ladder:
                 print(f"ladder: {ladder}")
             print(f"one φ up: {check_text(search, w.point)}")
+    else:               # a front: the check one φ up is of the point frozen from it, if any
+        from gridsearch.family import stored_frozen
+
+        frozen = stored_frozen(search.study(create=False))
+        if frozen is not None:
+            print(f"one φ up: {check_text(search, frozen.point)}")
     confirm = search.confirmation()
     if confirm is not None:
         print(f"confirmation {confirm.study_name!r}: {len(confirm.trials)} trials "

@@ -93,3 +93,20 @@ def test_every_command_on_every_study_kind(kind, tmp_path, capsys):
     downstream("confirmed")
     if kind != "multi":
         assert json.loads(run(capsys, "best", path, "--json"))["source"] == "confirmation"
+    # The fidelity ladder above it and the check one φ up: the answer moves to the top rung
+    path.write_text(path.read_text() + "\n[fidelity]\nrungs = [{}, { epochs = 2 }]\ntop = 2\n")
+    one_point = "width_share" in KINDS[kind]["search"]  # its width shares are one (α, β, γ)
+    if one_point:                       # one candidate: nothing to carry up, said in one line
+        assert main(["climb", str(path), "--no-progress"]) == 2
+        assert "1 feasible finished point(s): nothing to climb" in capsys.readouterr().err
+    else:
+        climbed = run(capsys, "climb", path, "--no-progress")
+        assert "answer (rung 1):" in climbed, climbed
+    checked = json.loads(run(capsys, "verify", path, "--phi", "1", "--seeds", "2", "--json",
+                             "--no-progress"))
+    assert checked["verdict"] in ("holds", "reversed", "undecided"), checked  # any verdict, but one
+    assert checked["rung"].startswith("the search" if one_point else "rung 1"), checked
+    assert f"one φ up: {checked['short']}" in run(capsys, "status", path)
+    downstream("climbed")
+    if not one_point:
+        assert json.loads(run(capsys, "best", path, "--json"))["source"] == "rung 1"
