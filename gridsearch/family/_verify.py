@@ -211,7 +211,8 @@ class Verify:
 
         return RacePlan(items, self.inner_cfg.train.seed, self.inner_cfg.select, key=self.key,
                         maximize=self.cfg.train.maximize, quantum=quantum_of(self.inner_cfg),
-                        candidates=[CHOSEN, *(lb for lb, _, _ in self.rivals)], merge=False)
+                        candidates=[CHOSEN, *(lb for lb, _, _ in self.rivals)], merge=False,
+                        names=self.names())
 
     def outcome(self, plan: Plan | None = None) -> VerifyOutcome:
         """The table and the verdict from what is stored (``plan``: the check's, from
@@ -263,6 +264,7 @@ class Verify:
         study.set_user_attr(CHECK_ATTR, {"phi": self.phi, "point": list(self.point.key()),
                                          "verdict": out.verdict, "short": out.short(),
                                          "text": out.text(self.cfg.select.delta),
+                                         "by": out.by.name if out.by else None,
                                          "study": self.store.name, "rung": out.rung,
                                          "rows": out.as_dict()["rows"]})
         frozen = stored_frozen(study)

@@ -28,8 +28,8 @@ unit is still claimed and trained exactly once.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gridsearch.scaling import Point
@@ -60,6 +60,10 @@ class RaceOutcome:
     dropped: tuple[Point, ...] = ()     # points whose first stage failed
     merged: tuple[tuple[Point, Point], ...] = ()   # (point, the point it is the same network as)
     first_stage: tuple[int, int] | None = None     # (runs done, runs) while it runs
+    names: Mapping[Any, str] = field(default_factory=dict)   # how a labelled candidate reads
+
+    def name(self, c: Any) -> str:
+        return self.names.get(c) or name(c)
 
     @property
     def winner(self) -> Point | None:
@@ -92,12 +96,12 @@ class RaceOutcome:
             out = (f"racing ({d.procedure}, δ = {d.delta:g}, confidence {d.confidence:g}): first "
                    f"stage, {self.first_stage[0]} of {self.first_stage[1]} runs")
         else:
-            out = self.decision.text(name=name)
+            out = self.decision.text(name=self.name)
         if self.merged:
             out += " (one network, raced once: " + "; ".join(
-                f"{name(p)} = {name(q)}" for p, q in self.merged) + ")"
+                f"{self.name(p)} = {self.name(q)}" for p, q in self.merged) + ")"
         if self.dropped:
-            dropped = ", ".join(name(p) for p in self.dropped)
+            dropped = ", ".join(self.name(p) for p in self.dropped)
             out += f" (left out, failed in the first stage: {dropped})"
         return out
 
@@ -118,7 +122,8 @@ class RacePlan(FixedPlan):
 
     def __init__(self, items: Sequence[Item], seed: int, select: SelectConfig,
                  key: str = "", maximize: bool = True, quantum: float | None = None,
-                 candidates: Sequence[Any] | None = None, merge: bool = True) -> None:
+                 candidates: Sequence[Any] | None = None, merge: bool = True,
+                 names: Mapping[Any, str] | None = None) -> None:
         super().__init__(items, [seed + i for i in range(select.max_seeds)], key, merge=merge)
         self.select = select
         self.maximize = maximize
@@ -126,6 +131,7 @@ class RacePlan(FixedPlan):
         # what the race calls each item: its point (a search, a rung), else a label (a check's
         # networks, which are not all compound)
         self.candidates: list[Any] = _points(items) if candidates is None else list(candidates)
+        self.names = dict(names or {})     # how the screens name a labelled candidate
         if len(self.candidates) != len(self.items) or \
                 len(set(self.candidates)) != len(self.candidates):
             raise ValueError("a race plan needs one distinct candidate per item")
@@ -208,7 +214,7 @@ class RacePlan(FixedPlan):
         got = self.race(records)
         if got is not None:
             race, dropped = got
-            return RaceOutcome(race.decision(), race.forecast(), dropped, merged)
+            return RaceOutcome(race.decision(), race.forecast(), dropped, merged, names=self.names)
         status = self.status(records)
         values = self._values(records)
         n0, n = self.select.n0, len(self.items)
@@ -219,7 +225,7 @@ class RacePlan(FixedPlan):
         left = self._left_first_stage(status) | set(self.merges(records))
         total = n0 * (n - len(left))
         done = sum(1 for (i, k) in values if k < n0 and i not in left)
-        return RaceOutcome(race.decision(), None, (), merged, (done, total))
+        return RaceOutcome(race.decision(), None, (), merged, (done, total), names=self.names)
 
     def open(self, records: Sequence[TrialRecord], ranks: int | None = None) -> Opening:
         status = self.status(records)

@@ -553,15 +553,16 @@ def phi_up_plot(rows: list[dict[str, Any]], path: str | Path, phi: float, metric
                     capsize=3, color=color, mfc="white" if out else color,
                     label=f"{r['name']}: {s.mean:.4f} (n={s.n})"
                           + (f", out after {out} seeds" if out else ""))
-        labels.append((r["name"].removesuffix(" (chosen)"), float(x), s.mean))
+        short = r["name"].removesuffix(" (chosen)").split(" α=")[0] or r["name"]
+        labels.append((short, float(x), s.mean))   # "EfficientNet": its α β γ in the legend
         seen += vals
     _value_limits(ax, seen)
+    ax.margins(x=0.15)                   # room beside the outermost points for their labels
     label_points(ax, labels)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: f"{v:g}×"))
     ax.set_xlabel(f"measured FLOPs at φ = {phi:g} (× the baseline's)")
     ax.set_ylabel(f"{axis_label(metric)}: mean, 95% CI over seeds")
-    short = verdict.split(":", 1)[-1].split("(")[0].strip() if verdict else ""
-    _title(ax, f"one φ up (φ = {phi:g}), paired race" + (f": {short}" if short else ""),
+    _title(ax, f"one φ up (φ = {phi:g}), paired race" + (f": {verdict}" if verdict else ""),
            study, fidelity)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)

@@ -257,7 +257,8 @@ def build(search, out_dir: str | Path) -> Report:
                                        metric=metric, study=str(check.get("study", "")),
                                        fidelity=f"trained at the fidelity of "
                                                 f"{check.get('rung', 'the search')}",
-                                       verdict=str(check.get("short", "")),
+                                       verdict=(f"reversed by {check['by']}" if check.get("by")
+                                                else str(check.get("verdict", ""))),
                                        bounds=how["bounds"]))
     if len(study.directions) > 1 and study.best_trials:  # Optuna's own Pareto-front plot
         front = plots.pareto_front(study, objective_names(study), out / "pareto_front.png", fid)
