@@ -119,7 +119,7 @@ def work_text(p: dict[str, int]) -> str:
 
 
 def best(args) -> int:
-    from gridsearch.study import Search, check_text, front_export, ladder_text, read, selected_export
+    from gridsearch.study import Search, front_export, read, selected_export
 
     cfg = load_config(args)
     search = Search(cfg, args.storage)
@@ -132,12 +132,7 @@ def best(args) -> int:
         confirm = search.confirmation()
         confirmed = read(confirm) if confirm is not None else []
         sel = search.selection(records, confirmed)
-        out = {**selected_export(search, sel, records, confirmed),
-               "ladder": ladder_text(search) or None,
-               "checked": check_text(search, sel.winner.point)}
-        for k in ("race", "p_best"):       # the race's, when one chose, last as before
-            if k in out:
-                out[k] = out.pop(k)
+        out = selected_export(search, sel, records, confirmed)
         if not args.json:
             out["ties"] = sel.ties_text()
             out["trials"] = listing(sel.winner.refs)

@@ -55,9 +55,12 @@ def selected_export(search: Search, sel: Selection, records: list[TrialRecord],
                     confirmed: list[TrialRecord]) -> dict[str, Any]:
     """The selection's winner as ``best`` exports it: its first trial's :func:`summary`, the point,
     its value as ``[train] metric`` with mean, std, n and 95% CI over seeds, its trials and seeds,
-    and the selection's source, margin, p-value, ties and verdict (the race's decision and the
-    winner's P(best) when a race chose). ``records`` / ``confirmed``: the search's and the
-    confirmation's trials, as ``sel`` was made from."""
+    and the selection's source, margin, p-value, ties and verdict, the fidelity ladder's sentence
+    and the check one φ up (the race's decision and the winner's P(best) when a race chose).
+    ``records`` / ``confirmed``: the search's and the confirmation's trials, as ``sel`` was made
+    from."""
+    from gridsearch.study._climb import check_text, ladder_text
+
     w = sel.winner
     pool = (records if sel.source == "search" else confirmed if sel.source == "confirmation"
             else search.records_of(sel.study))      # a rung of the fidelity ladder
@@ -70,7 +73,8 @@ def selected_export(search: Search, sel: Selection, records: list[TrialRecord],
            "seeds": sorted(s for r in mine for s in r.seeds),
            "source": sel.source, "provisional": sel.provisional, "margin": sel.margin,
            "p_value": sel.test.p if sel.test else None,
-           "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict()}
+           "ties": [t.point.as_dict() for t in sel.ties], "verdict": sel.verdict(),
+           "ladder": ladder_text(search) or None, "checked": check_text(search, w.point)}
     if metric != "accuracy":
         out.pop("accuracy", None)      # summary()'s name for the first trial's value
     if sel.race is not None:

@@ -66,8 +66,8 @@ def study_note(search, f: dict | None = None) -> str:
                      f"measured FLOPs ratio {b['flops_ratio']:.3f}" if b.get("resolution") else "")
                   + ".", "", f"**Verdict:** {sel['verdict'].rstrip('.')}."
                   + (f" Ties: {sel['ties_text']}." if sel["ties"] else ""), "",
-                  *([f"**Fidelity ladder:** {f['ladder']}", ""] if f.get("ladder") else []),
-                  f"**One φ up:** {f.get('checked') or 'not checked'} (`gridsearch verify`).",
+                  *([f"**Fidelity ladder:** {b['ladder']}", ""] if b["ladder"] else []),
+                  f"**One φ up:** {b['checked']} (`gridsearch verify`).",
                   "",
                   "The dashboard's *Best Trial* is the single highest value of one trial (one "
                   "seed); the selection above is gridsearch's rule over every seed "

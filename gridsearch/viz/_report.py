@@ -22,8 +22,6 @@ from gridsearch.study import (
     CHECK_ATTR,
     COLUMNS,
     STATES,
-    check_text,
-    ladder_text,
     objective_names,
     read,
     selected_export,
@@ -103,8 +101,6 @@ def facts(search, records=None, confirmed=None) -> dict[str, Any]:
     out["best"] = selected_export(search, sel, records, confirmed)
     out["selection"] = sel.as_dict()
     out["selection"]["ties_text"] = sel.ties_text()
-    out["ladder"] = ladder_text(search) or None
-    out["checked"] = check_text(search, sel.winner.point)
     return out
 
 
@@ -135,9 +131,9 @@ def summary_text(f: dict[str, Any]) -> str:
             p = "n/a" if sel["p_value"] is None else f"{sel['p_value']:.3g}"
             lines.append(f"  margin over the runner-up {sel['margin']:+.4f} (Welch p = {p}); "
                          f"ties: {len(sel['ties'])}; {sel['verdict']}")
-        if f.get("ladder"):
-            lines.append(f"ladder: {f['ladder']}")
-        lines.append(f"one φ up: {f.get('checked') or 'not checked'}")
+        if b["ladder"]:
+            lines.append(f"ladder: {b['ladder']}")
+        lines.append(f"one φ up: {b['checked']}")
     else:
         lines.append("best: no feasible finished trial yet")
     if f.get("frozen"):
