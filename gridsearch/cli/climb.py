@@ -149,14 +149,13 @@ def verify(args) -> int:
     rows = []
     for r in out.rows:
         a = r.attrs
-        st = out.decision[r.label] if r.label in out.decision.candidates else None
         rows.append({"network": r.name, "d": a.get("d"), "w": a.get("w"),
                      "resolution": a.get("resolution"), "flops": human(a.get("flops")),
                      "flops_ratio": a.get("flops_ratio"),
                      "within": a.get("within_tolerance"),
                      "mean": f"{r.mean:.4f}" if r.mean is not None else "-",
                      "n": len(r.values),
-                     "out_after": (st.eliminated_after or "-") if st else "-"})
+                     "out_after": out.eliminated_after(r) or "-"})
     print(table(rows, ["network", "d", "w", "resolution", "flops", "flops_ratio", "within",
                        "mean", "n", "out_after"]))
     off = [r.name for r in out.rows[1:] if r.attrs.get("within_tolerance") is False]

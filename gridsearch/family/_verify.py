@@ -118,11 +118,9 @@ class VerifyOutcome:
         return (f"{at}: reversed: {by.name} is better than {self.chosen.label()} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
 
-    def _out_after(self, label: str) -> int | None:
+    def eliminated_after(self, row: VerifyRow) -> int | None:
         """The seeds a network had when the race eliminated it (None: it stayed, or no race)."""
-        if self.decision is None or label not in self.decision.candidates:
-            return None
-        return self.decision[label].eliminated_after
+        return self.decision.eliminated_after(row.label) if self.decision is not None else None
 
     def _seeds(self) -> str:
         """How many seeds the networks trained: "6 seeds" or "2–6 seeds"."""
@@ -139,7 +137,7 @@ class VerifyOutcome:
                 "flops_ratio": self.ratio, "rung": self.rung,
                 "rows": [{"strategy": r.label, "name": r.name, "mean": r.mean, "n": len(r.values),
                           "values": [r.values[k] for k in sorted(r.values)],
-                          "eliminated_after": self._out_after(r.label),
+                          "eliminated_after": self.eliminated_after(r),
                           "flops_ratio": r.attrs.get("flops_ratio"),
                           "within_tolerance": r.attrs.get("within_tolerance"),
                           "resolution": r.attrs.get("resolution"), "d": r.attrs.get("d"),

@@ -141,6 +141,12 @@ class Decision(Generic[C]):
     def __getitem__(self, candidate: C) -> Standing[C]:
         return self._index[candidate]
 
+    def eliminated_after(self, candidate: C) -> int | None:
+        """The seeds ``candidate`` had when it was eliminated; None when it was not eliminated
+        or was never in the race."""
+        s = self._index.get(candidate)
+        return s.eliminated_after if s is not None else None
+
     @property
     def leader(self) -> C | None:
         """The winner once done; while running, the survivor with the best mean so far

@@ -22,8 +22,7 @@ from gridsearch import stats
 from gridsearch.config import StudyConfig
 from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.selection import Ranked, rank, select
-from gridsearch.study._climb import Fidelity, point_name, rung_config, stored_rung
-from gridsearch.study._record import read
+from gridsearch.study._climb import Fidelity, point_name, rung_config, stored_confirmation, stored_rung
 from gridsearch.study._search import Search, ranking
 
 
@@ -74,15 +73,9 @@ class ConfirmOutcome:
 
     def eliminated_after(self, row: Row) -> int | None:
         """Seeds the point had when the race eliminated it (None: it survived, or no race)."""
-        if self.race is None:
-            return None
         from gridsearch.scaling import Point
 
-        p = Point(*row.point)
-        for s in self.race.decision.standings:
-            if s.candidate == p:
-                return s.eliminated_after
-        return None
+        return self.race.decision.eliminated_after(Point(*row.point)) if self.race else None
 
     def verdict(self) -> str:
         """The ladder's check (keeps the search's top group within ε, τ) and the
@@ -105,19 +98,18 @@ class ConfirmOutcome:
 
 
 def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
-    """Compare the confirmation's per-point results with the search's."""
+    """Compare the confirmation's per-point results with the search's: both read once, as the
+    ladder reads its rungs (rung 0 and the confirmation's rung 1)."""
     from gridsearch.scaling import Point
     from gridsearch.selection import stability
-    from gridsearch.study._climb import stored_confirmation
 
     how = ranking(search.cfg)
-    found = {c.point.key(): (i + 1, c)
-             for i, c in enumerate(rank(read(search.study(create=False)), **how))}
-    study = confirmation.study(create=False)
-    records = read(study)
-    race = confirmation.race(records)
+    searched, rung = stored_rung(search, 0), stored_confirmation(search)
+    if rung is None:
+        raise GridsearchError(f"no confirmation of {search.cfg.name!r} is stored yet")
+    found = {c.point.key(): (i + 1, c) for i, c in enumerate(rank(searched.records, **how))}
     try:
-        confirmed_sel = select(records, study.study_name, race=race, **how)
+        confirmed_sel = select(rung.records, rung.name, race=rung.race, **how)
     except GridsearchError:
         confirmed_sel = None
     confirmed = {c.point.key(): (i + 1, c)
@@ -132,17 +124,12 @@ def confirm_outcome(search: Search, confirmation: Search) -> ConfirmOutcome:
         c_rank, c = confirmed.get(k, (None, None))
         rows.append(Row(k, s, c, s_rank, c_rank))
     both = [(r.search.value, r.confirmed.value) for r in rows if r.confirmed is not None]
-    xs = [x for x, _ in both]
-    ys = [y for _, y in both]
-    rho = stats.spearman(xs, ys) if len(both) >= 2 else None
-    lower, upper = stored_rung(search, 0).result(), None
-    rung = stored_confirmation(search)
-    if rung is not None:
-        upper = rung.result()
+    rho = stats.spearman([x for x, _ in both], [y for _, y in both]) if len(both) >= 2 else None
+    lower, upper = searched.result(), rung.result()
     check = (stability(lower, upper, maximize=search.cfg.train.maximize)
              if lower is not None and upper is not None and len(both) >= 2 else None)
     return ConfirmOutcome(rows, rho, check.agreement.tau if check else None,
                           confirmed_sel.test if confirmed_sel else None,
                           confirmation.cfg.train.epochs, search.cfg.train.epochs,
-                          len(confirmed_sel.ties) if confirmed_sel else 0, race, check,
+                          len(confirmed_sel.ties) if confirmed_sel else 0, rung.race, check,
                           confirmed_sel)
