@@ -158,10 +158,9 @@ def verify(args) -> int:
                      "out_after": out.eliminated_after(r) or "-"})
     print(table(rows, ["network", "d", "w", "resolution", "flops", "flops_ratio", "within",
                        "mean", "n", "out_after"]))
-    off = [r.name for r in out.rows[1:] if r.attrs.get("within_tolerance") is False]
-    if off:
-        print(f"note: {', '.join(off)} could not match the chosen network's FLOPs within "
-              f"{cfg.budget.tolerance:.0%} (rounding); compared at the closest measured FLOPs")
+    note = out.unmatched_note(cfg.budget.tolerance)
+    if note:
+        print(note)
     print(out.text(cfg.select.delta))
     print(out.short())
     return 0

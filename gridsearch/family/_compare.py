@@ -271,11 +271,16 @@ def compare_verdict(rows: list[dict[str, Any]], metric: str = "accuracy") -> str
 def unmatched_note(rows: list[dict[str, Any]], tolerance: float) -> str | None:
     """The strategies whose solved network missed the compound FLOPs by more than ``tolerance``
     (rounding), in a sentence; None when every one matched."""
-    off = [r["strategy"] for r in rows
-           if r["within_tolerance"] is False and r["strategy"] != COMPOUND]
-    if not off:
+    return unmatched_sentence([r["strategy"] for r in rows if r["within_tolerance"] is False
+                               and r["strategy"] != COMPOUND], tolerance, "the compound")
+
+
+def unmatched_sentence(names: list[str], tolerance: float, against: str) -> str | None:
+    """That the networks ``names`` missed ``against``'s measured FLOPs by more than ``tolerance``
+    (their depth or width rounds), in a sentence (``compare``, ``verify``); None without any."""
+    if not names:
         return None
-    return (f"note: {', '.join(off)} could not match the compound FLOPs within {tolerance:.0%} "
+    return (f"note: {', '.join(names)} could not match {against} FLOPs within {tolerance:.0%} "
             "(rounding); compared at the closest measured FLOPs")
 
 

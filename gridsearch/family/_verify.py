@@ -33,7 +33,7 @@ from statistics import fmean, stdev
 from typing import Any
 
 from gridsearch.errors import ConfigError, GridsearchError
-from gridsearch.family._compare import check_phi, compound_point, matched
+from gridsearch.family._compare import check_phi, compound_point, matched, unmatched_sentence
 from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
 from gridsearch.scaling import SINGLE, Point, from_coefficients, named
 from gridsearch.study import CHECK_ATTR, Plan, RacePlan, Search, climbed, compare_plan_key, verify_name
@@ -117,6 +117,13 @@ class VerifyOutcome:
         by, (m, se, n) = self._reversal()
         return (f"{at}: reversed: {by.name} is better than {self.chosen.label()} by "
                 f"{m:.4f} ± {se:.4f} (paired, n = {n}); rivals: {rivals}")
+
+    def unmatched_note(self, tolerance: float) -> str | None:
+        """The rivals whose solved network missed the chosen network's measured FLOPs by more
+        than ``tolerance``, in a sentence; None when every one matched."""
+        return unmatched_sentence([r.name for r in self.rows[1:]
+                                   if r.attrs.get("within_tolerance") is False], tolerance,
+                                  "the chosen network's")
 
     def eliminated_after(self, row: VerifyRow) -> int | None:
         """The seeds a network had when the race eliminated it (None: it stayed, or no race)."""
