@@ -36,7 +36,7 @@ from gridsearch.errors import ConfigError, GridsearchError
 from gridsearch.family._compare import check_phi, compound_point, matched, unmatched_sentence
 from gridsearch.family._freeze import FROZEN_ATTR, stored_frozen
 from gridsearch.scaling import SINGLE, Point, from_coefficients, named
-from gridsearch.study import CHECK_ATTR, Plan, RacePlan, Search, climbed, compare_plan_key, verify_name
+from gridsearch.study import CHECK_ATTR, Plan, RacePlan, Search, climbed, compare_plan_key, rung_label, verify_name
 
 CHOSEN = "chosen"
 EFFICIENTNET = Point(1.2, 1.1, 1.15)   # Tan & Le 2019, found at φ = 1 on ImageNet
@@ -167,7 +167,7 @@ class Verify:
         rungs = climbed(search)
         top = rungs[-1].cfg if rungs else cfg
         self.rung = (f"rung {rungs[-1].rung} ({rungs[-1].label})" if rungs else
-                     f"the search ({top.train.epochs} epochs)")
+                     f"the search ({rung_label(top)})")
         self.rivals = self._rivals()
         t = cfg.train
         self.inner_cfg = dataclasses.replace(

@@ -68,8 +68,8 @@ _OFFSETS = [(5, 4), (5, -12), (-5, 4), (-5, -12), (5, 14), (5, -22), (-5, 14), (
 def label_points(ax, labels: list[tuple[str, float, float]], fontsize: float = 7) -> None:
     """Annotate ``(text, x, y)`` points so that no two label boxes overlap: each label takes the
     first offset whose box is clear of the labels already placed, of the points' markers and of
-    the legend, and inside the axes; a label that
-    fits nowhere is left out and counted in a note (the full table is trials.csv)."""
+    the legend, and inside the axes; a label that fits nowhere is left out and counted in a note
+    (the full table is trials.csv)."""
     fig = ax.figure
 
     def place() -> None:
@@ -131,11 +131,16 @@ def _frontier(xs: np.ndarray, ys: np.ndarray, maximize: bool) -> list[int]:
     return out
 
 
+def _spot(x: float, y: float) -> tuple[float, float]:
+    """Where a point is drawn, to the figures' resolution: points at one spot cover each other."""
+    return round(float(x), 4), round(float(y) / RESOLUTION) * RESOLUTION
+
+
 def _identical(xs, ys) -> list[tuple[float, float, int]]:
     """Points drawn on top of each other (same x and y to the figures' resolution): (x, y, count)."""
     seen: dict[tuple[float, float], int] = {}
     for x, y in zip(xs, ys, strict=True):
-        k = (round(float(x), 4), round(float(y) / RESOLUTION) * RESOLUTION)
+        k = _spot(x, y)
         seen[k] = seen.get(k, 0) + 1
     return [(x, y, n) for (x, y), n in seen.items() if n > 1]
 
@@ -299,8 +304,9 @@ def learning_curves(groups: list[tuple[str, list[list[float]]]], path: str | Pat
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
-    styles: list[dict[str, Any]] = [dict(color="0.6", lw=0.8, alpha=0.6), dict(color="tab:blue", lw=1.0, alpha=0.7),
-              dict(color="tab:red", lw=2.2), dict(color="tab:orange", lw=2.2)]
+    styles: list[dict[str, Any]] = [dict(color="0.6", lw=0.8, alpha=0.6),
+                                    dict(color="tab:blue", lw=1.0, alpha=0.7),
+                                    dict(color="tab:red", lw=2.2), dict(color="tab:orange", lw=2.2)]
     for i, (label, curves) in enumerate(groups):
         curves = [c for c in curves if c]
         for j, ys in enumerate(curves):
@@ -507,8 +513,8 @@ def ladder_plot(rungs: list[dict[str, Any]], path: str | Path, metric: str = "ac
             s = stats.summarise(vals, bounds=bounds)
             xs.append(x + (i - len(names) / 2) * 0.03)   # side by side, not on top of each other
             means.append(s.mean)
-            lo.append(s.mean - (s.ci_low if s.n > 1 else s.mean))
-            hi.append((s.ci_high if s.n > 1 else s.mean) - s.mean)
+            lo.append(s.mean - s.ci_low)        # 0 with one seed: its interval is its mean
+            hi.append(s.ci_high - s.mean)
             seen += vals
         carried = name in top
         ax.errorbar(xs, means, yerr=[lo, hi], fmt="-o", ms=3.5 if carried else 2.5,
@@ -538,24 +544,25 @@ def phi_up_plot(rows: list[dict[str, Any]], path: str | Path, phi: float, metric
 
     fig, ax = plt.subplots(figsize=(7.0, 6.0))
     seen: list[float] = []
-    labels = []
+    spots: dict[tuple[float, float], list[str]] = {}     # networks drawn on one spot: one label
     for i, r in enumerate(rows):
         vals = [float(v) for v in r.get("values") or []]
         x = r.get("flops_ratio")
         if not vals or x is None:
             continue
         s = stats.summarise(vals, bounds=bounds)
-        lo = s.mean - s.ci_low if s.n > 1 else 0.0
-        hi = s.ci_high - s.mean if s.n > 1 else 0.0
+        lo, hi = s.mean - s.ci_low, s.ci_high - s.mean     # 0 with one seed
         out = r.get("eliminated_after")
         color = "black" if i == 0 else plt.cm.tab10((i - 1) % 10)
         ax.errorbar([x], [s.mean], yerr=[[lo], [hi]], fmt="o", ms=7 if i == 0 else 5,
                     capsize=3, color=color, mfc="white" if out else color,
+                    zorder=3 if i == 0 else 2,         # the chosen network on top
                     label=f"{r['name']}: {s.mean:.4f} (n={s.n})"
                           + (f", out after {out} seeds" if out else ""))
         short = r["name"].removesuffix(" (chosen)").split(" α=")[0] or r["name"]
-        labels.append((short, float(x), s.mean))   # "EfficientNet": its α β γ in the legend
+        spots.setdefault(_spot(x, s.mean), []).append(short)   # "EfficientNet": α β γ in the legend
         seen += vals
+    labels = [(" = ".join(names), x, y) for (x, y), names in spots.items()]
     _value_limits(ax, seen)
     ax.margins(x=0.15)                   # room beside the outermost points for their labels
     label_points(ax, labels)
